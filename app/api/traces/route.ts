@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { getRuntime } from '@/lib/runtime';
+import { json, jsonError } from '@/lib/http';
+import { decodeCursor, listTraces } from '@/lib/queries/traces';
+
+export const dynamic = 'force-dynamic';
+
+const params = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+  service: z.string().max(256).default(''),
+  q: z.string().max(256).default(''),
+});
+
+export async function GET(request: Request): Promise<Response> {
+  const parsed = params.safeParse(Object.fromEntries(new URL(request.url).searchParams));
+  if (!parsed.success) {
+    return jsonError(400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  const { limit, cursor, service, q } = parsed.data;
+  const decodedCursor = cursor ? decodeCursor(cursor) : null;
+  if (cursor && !decodedCursor) return jsonError(400, 'cursor: not a cursor returned by this API');
+  return json(await listTraces(getRuntime().storage.client, { limit, cursor: decodedCursor, service, q }));
+}

@@ -1,0 +1,123 @@
+import type { Metrics } from '../lib/metrics';
+
+/** The queue is full: the caller should answer 429 with Retry-After so the exporter backs off. */
+export class QueueFullError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('Canopy is at capacity; retry later');
+  }
+}
+
+/** The writer is shutting down and takes nothing new. */
+export class WriterClosedError extends Error {
+  constructor() {
+    super('Canopy is shutting down; retry later');
+  }
+}
+
+export interface BatchWriterOptions {
+  maxQueueRows: number;
+  maxQueueBytes: number;
+  maxBatchRows: number;
+}
+
+interface Pending {
+  payload: Buffer;
+  rows: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+type InsertFn = (payload: Buffer) => Promise<void>;
+
+/**
+ * Group commit: every request's rows wait while one insert runs, then all that waited go in as the next
+ * insert, so ClickHouse sees few large inserts however many exporters call at once. A request's promise
+ * settles only when its rows are stored (accepted = stored). Queue bounds keep memory bounded under overload.
+ */
+export class BatchWriter {
+  private queue: Pending[] = [];
+  private queuedRows = 0;
+  private queuedBytes = 0;
+  private inFlight: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly insert: InsertFn,
+    private readonly opts: BatchWriterOptions,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  /** True when a request of this size would be refused now: lets the receiver refuse before decoding. */
+  wouldRefuse(rows = 1, bytes = 0): boolean {
+    return this.closed || this.queuedRows + rows > this.opts.maxQueueRows || this.queuedBytes + bytes > this.opts.maxQueueBytes;
+  }
+
+  write(payload: Buffer, rows: number): Promise<void> {
+    if (this.closed) return Promise.reject(new WriterClosedError());
+    // A single request bigger than the whole queue is still taken when the queue is empty, so a large but
+    // legal export can never be refused forever.
+    const empty = this.queuedRows === 0;
+    if (!empty && this.wouldRefuse(rows, payload.length)) return Promise.reject(new QueueFullError(this.retryAfter()));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ payload, rows, resolve, reject });
+      this.queuedRows += rows;
+      this.queuedBytes += payload.length;
+      this.report();
+      if (!this.inFlight) this.inFlight = this.drain();
+    });
+  }
+
+  get depth() {
+    return { rows: this.queuedRows, bytes: this.queuedBytes };
+  }
+
+  /** Stops taking writes and resolves once everything already taken is stored (or has failed). */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.inFlight) await this.inFlight;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.takeBatch();
+      const rows = batch.reduce((n, p) => n + p.rows, 0);
+      const bytes = batch.reduce((n, p) => n + p.payload.length, 0);
+      const payload = batch.length === 1 ? batch[0].payload : Buffer.concat(batch.map((p) => p.payload), bytes);
+      const stop = this.metrics?.insertSeconds.startTimer();
+      try {
+        await this.insert(payload);
+        stop?.();
+        this.metrics?.batchRows.observe(rows);
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        this.metrics?.insertFailures.inc();
+        for (const p of batch) p.reject(err);
+      } finally {
+        this.queuedRows -= rows;
+        this.queuedBytes -= bytes;
+        this.report();
+      }
+    }
+    this.inFlight = null;
+  }
+
+  private takeBatch(): Pending[] {
+    let rows = 0;
+    let count = 0;
+    while (count < this.queue.length && (count === 0 || rows + this.queue[count].rows <= this.opts.maxBatchRows)) {
+      rows += this.queue[count].rows;
+      count++;
+    }
+    return this.queue.splice(0, count);
+  }
+
+  private retryAfter(): number {
+    // Roughly how long the backlog takes to drain at a conservative 50k rows/s, at least 1 s.
+    return Math.max(1, Math.ceil(this.queuedRows / 50_000));
+  }
+
+  private report() {
+    this.metrics?.queueRows.set(this.queuedRows);
+    this.metrics?.queueBytes.set(this.queuedBytes);
+  }
+}

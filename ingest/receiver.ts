@@ -1,0 +1,108 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody, BodyError } from './body';
+import { decodeProtobuf } from './otlp/decode-protobuf';
+import { decodeJson } from './otlp/decode-json';
+import { OtlpDecodeError } from './otlp/errors';
+import { encodeExportResponse, encodeStatus } from './otlp/encode-response';
+import { normaliseRequest } from './normalise/index';
+import { toJsonEachRow } from './serialise';
+import { BatchWriter, QueueFullError, WriterClosedError } from './batch-writer';
+import type { PriceBook } from '../lib/prices';
+import type { Metrics } from '../lib/metrics';
+
+type Format = 'protobuf' | 'json';
+
+export interface ReceiverDeps {
+  writer: BatchWriter;
+  prices: PriceBook;
+  metrics: Metrics;
+  maxBodyBytes: number;
+  retentionDays: number;
+  log: (event: Record<string, unknown>) => void;
+}
+
+const CONTENT_TYPES: Record<string, Format> = {
+  'application/x-protobuf': 'protobuf',
+  'application/protobuf': 'protobuf',
+  'application/json': 'json',
+};
+
+/** POST /v1/traces: OTLP/HTTP in, 200 only once every accepted span is stored. */
+export function createTraceReceiver(deps: ReceiverDeps) {
+  const { writer, metrics } = deps;
+
+  function send(res: ServerResponse, status: number, format: Format, body: Uint8Array | string, headers: Record<string, string> = {}) {
+    metrics.requests.inc({ status: String(status) });
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(status, {
+      'content-type': format === 'json' ? 'application/json' : 'application/x-protobuf',
+      'content-length': String(Buffer.byteLength(body)),
+      ...headers,
+    });
+    res.end(body);
+  }
+
+  function fail(res: ServerResponse, status: number, format: Format, message: string, headers: Record<string, string> = {}) {
+    // google.rpc.Status codes: 3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE.
+    const code = status === 429 ? 8 : status >= 500 ? 14 : 3;
+    send(res, status, format, encodeStatus(format, code, message), headers);
+  }
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const mime = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const format = CONTENT_TYPES[mime];
+    if (req.method !== 'POST') {
+      req.resume();
+      return fail(res, 405, format ?? 'json', 'Use POST to export traces', { allow: 'POST' });
+    }
+    if (!format) {
+      req.resume();
+      return fail(res, 415, 'json', `Unsupported Content-Type "${mime}"; send application/x-protobuf or application/json`);
+    }
+    if (writer.wouldRefuse()) {
+      req.resume();
+      metrics.spansRejected.inc({ reason: 'overload' });
+      return fail(res, 429, format, 'Canopy is at capacity; retry later', { 'retry-after': '1' });
+    }
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, deps.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyError) return fail(res, err.status, format, err.message);
+      throw err;
+    }
+
+    let decoded;
+    try {
+      decoded = format === 'protobuf' ? decodeProtobuf(body) : decodeJson(body.toString('utf8'));
+    } catch (err) {
+      if (err instanceof OtlpDecodeError) {
+        metrics.spansRejected.inc({ reason: 'undecodable' });
+        return fail(res, 400, format, err.message);
+      }
+      throw err;
+    }
+
+    const rows = normaliseRequest(decoded, { prices: deps.prices, retentionDays: deps.retentionDays });
+    if (decoded.rejectedSpans > 0) metrics.spansRejected.inc({ reason: 'invalid' }, decoded.rejectedSpans);
+    const partial = decoded.rejectedSpans > 0 ? { rejectedSpans: decoded.rejectedSpans, errorMessage: decoded.rejectReason } : undefined;
+
+    if (rows.length > 0) {
+      try {
+        await writer.write(toJsonEachRow(rows), rows.length);
+      } catch (err) {
+        if (err instanceof QueueFullError) {
+          metrics.spansRejected.inc({ reason: 'overload' }, rows.length);
+          return fail(res, 429, format, err.message, { 'retry-after': String(err.retryAfterSeconds) });
+        }
+        if (err instanceof WriterClosedError) return fail(res, 503, format, err.message, { 'retry-after': '5' });
+        deps.log({ event: 'insert_failed', error: err instanceof Error ? err.message : String(err) });
+        metrics.spansRejected.inc({ reason: 'storage' }, rows.length);
+        return fail(res, 503, format, 'Storage is unavailable; the spans were not stored, retry later', { 'retry-after': '5' });
+      }
+      metrics.spansAccepted.inc(rows.length);
+    }
+    send(res, 200, format, encodeExportResponse(format, partial));
+  };
+}

@@ -1,0 +1,84 @@
+// Contracts between the ingest stages: OTLP decode → normalise → batch writer.
+
+/** An OTLP AnyValue flattened to plain JS: kvlists become objects, bytes become lowercase hex. */
+export type AttrValue = string | number | boolean | null | AttrValue[] | { [key: string]: AttrValue };
+export type Attributes = Record<string, AttrValue>;
+
+/** One span as decoded from OTLP (protobuf or JSON), ids already validated and lowercase hex. */
+export interface DecodedSpan {
+  traceId: string; // 32 hex chars, not all zero
+  spanId: string; // 16 hex chars, not all zero
+  parentSpanId: string; // '' for a root, else 16 hex chars
+  name: string;
+  kind: number; // OTLP SpanKind enum value
+  startTimeUnixNano: string; // decimal string: int64 nanoseconds do not fit a JS number
+  endTimeUnixNano: string;
+  attributes: Attributes;
+  statusCode: number; // 0 unset, 1 ok, 2 error
+  statusMessage: string;
+  events: DecodedEvent[];
+}
+
+export interface DecodedEvent {
+  name: string;
+  timeUnixNano: string;
+  attributes: Attributes;
+}
+
+export interface DecodedScope {
+  name: string;
+  version: string;
+  spans: DecodedSpan[];
+}
+
+export interface DecodedResourceSpans {
+  resource: Attributes;
+  scopes: DecodedScope[];
+}
+
+/** A decoded ExportTraceServiceRequest. Spans with invalid ids are dropped and counted, not fatal. */
+export interface DecodedRequest {
+  resourceSpans: DecodedResourceSpans[];
+  spanCount: number; // accepted spans
+  rejectedSpans: number;
+  rejectReason: string; // first reason, '' when none rejected
+}
+
+/**
+ * One row of the `spans` table (migrations/001_spans.sql), shaped so that JSON.stringify(row) is a
+ * valid JSONEachRow line for it.
+ */
+export interface SpanRow {
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string;
+  service_name: string;
+  name: string;
+  kind: number;
+  status: 'unset' | 'ok' | 'error';
+  status_message: string;
+  start_time: string; // unix nanoseconds, decimal string
+  end_time: string;
+  category: SpanCategory;
+  model: string;
+  provider: string;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  cost_usd: number | null; // null = unpriced (unknown model), never 0 for unknown
+  counts_usage: 0 | 1; // 1 when this span is itself a model call whose tokens count in rollups
+  agent_name: string;
+  tool_name: string;
+  session_id: string;
+  user_id: string;
+  call_signature: string; // stable hash: tool+args or model+input; '' when not a call
+  error_type: string;
+  attributes: Record<string, string>;
+  resource_attributes: Record<string, string>;
+  scope_name: string;
+  retention_days: number;
+}
+
+export type SpanCategory = 'llm' | 'embedding' | 'tool' | 'agent' | 'retriever' | 'chain' | 'other';
+export const SPAN_CATEGORIES: readonly SpanCategory[] = ['llm', 'embedding', 'tool', 'agent', 'retriever', 'chain', 'other'];

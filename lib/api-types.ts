@@ -1,0 +1,70 @@
+// JSON shapes of the read API (camelCase), shared by route handlers, hooks and components.
+
+export type TraceStatus = 'running' | 'completed' | 'error';
+
+export interface TraceSummary {
+  traceId: string;
+  rootSpanId: string | null;
+  rootName: string;
+  serviceName: string;
+  startTime: string; // ISO-8601
+  lastSeen: string;
+  durationMs: number;
+  spanCount: number;
+  errorCount: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number; // sum over priced LLM calls
+  unpricedSpans: number; // LLM calls with no known price (their cost is not in costUsd)
+  maxDepth: number;
+  status: TraceStatus;
+}
+
+export interface Rollup {
+  spanCount: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface SpanView {
+  spanId: string;
+  parentSpanId: string | null;
+  name: string;
+  serviceName: string;
+  category: string;
+  model: string | null;
+  provider: string | null;
+  startTime: string;
+  endTime: string;
+  durationMs: number;
+  status: 'unset' | 'ok' | 'error';
+  statusMessage: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number | null;
+  agentName: string | null;
+  toolName: string | null;
+  callSignature: string | null;
+  errorType: string | null;
+  depth: number;
+  orphan: boolean;
+  attributes: Record<string, string>;
+  rollup: Rollup;
+}
+
+export interface TraceListResponse {
+  traces: TraceSummary[];
+  nextCursor: string | null;
+}
+
+export interface TraceDetailResponse {
+  trace: TraceSummary;
+  spans: SpanView[];
+}
+
+export interface HealthResponse {
+  status: 'ok';
+  storage: 'embedded' | 'server';
+  version: string;
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import path from 'node:path';
+
+// Every setting Canopy reads from the environment, validated once at start so a typo fails loudly.
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  CANOPY_OTLP_PORT: z.coerce.number().int().min(0).max(65535).default(4318),
+  CANOPY_HOST: z.string().min(1).default('127.0.0.1'),
+  CANOPY_DATA_DIR: z.string().min(1).default('./data'),
+  CANOPY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  CANOPY_API_KEYS: z.string().default(''),
+  CANOPY_PRICES_FILE: z.string().optional(),
+  CANOPY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  CANOPY_QUEUE_MAX_ROWS: z.coerce.number().int().min(1).default(200_000),
+  CANOPY_QUEUE_MAX_BYTES: z.coerce.number().int().min(1024).default(128 * 1024 * 1024),
+  CANOPY_BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(100_000),
+  CLICKHOUSE_URL: z.string().url().optional(),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z.string().default('default'),
+});
+
+export interface CanopyConfig {
+  port: number;
+  otlpPort: number;
+  host: string;
+  dataDir: string;
+  retentionDays: number;
+  apiKeys: string[];
+  pricesFile?: string;
+  maxBodyBytes: number;
+  queueMaxRows: number;
+  queueMaxBytes: number;
+  batchMaxRows: number;
+  clickhouse?: { url: string; user: string; password: string; database: string };
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): CanopyConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const apiKeys = e.CANOPY_API_KEYS.split(',').map((k) => k.trim()).filter(Boolean);
+  if (!isLoopback(e.CANOPY_HOST) && apiKeys.length === 0) {
+    throw new ConfigError(
+      `Refusing to listen on ${e.CANOPY_HOST} without authentication: anyone who can reach it could write spans ` +
+        `and kill trees. Set CANOPY_API_KEYS=key1,key2 (clients send "Authorization: Bearer <key>"), ` +
+        `or bind CANOPY_HOST=127.0.0.1.`,
+    );
+  }
+  return {
+    port: e.PORT,
+    otlpPort: e.CANOPY_OTLP_PORT,
+    host: e.CANOPY_HOST,
+    dataDir: path.resolve(e.CANOPY_DATA_DIR),
+    retentionDays: e.CANOPY_RETENTION_DAYS,
+    apiKeys,
+    pricesFile: e.CANOPY_PRICES_FILE,
+    maxBodyBytes: e.CANOPY_MAX_BODY_BYTES,
+    queueMaxRows: e.CANOPY_QUEUE_MAX_ROWS,
+    queueMaxBytes: e.CANOPY_QUEUE_MAX_BYTES,
+    batchMaxRows: e.CANOPY_BATCH_MAX_ROWS,
+    clickhouse: e.CLICKHOUSE_URL
+      ? { url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
+      : undefined,
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,62 @@
+import type { TraceStatus, TraceSummary } from '../api-types';
+import { roundUsd } from '../tree';
+
+// Rows exactly as the trace queries return them, and their one mapping to the API shape.
+
+export interface TraceIndexRow {
+  trace_id: string;
+  last_seen_ms: string;
+  start_ns: string;
+  end_ns: string;
+  root_span_id: string;
+  root_name: string;
+  services: string[];
+}
+
+export interface TraceStatsRow {
+  trace_id: string;
+  span_count: string;
+  error_count: string;
+  input_tokens: string;
+  output_tokens: string;
+  cost_usd: number;
+  unpriced: string;
+  root_service: string;
+  span_ids: string[];
+  parent_ids: string[];
+}
+
+/** A trace with no root yet and no new span for this long is considered finished (its root may never come). */
+export const IDLE_COMPLETE_MS = 5 * 60_000;
+
+export function nsToIso(ns: string): string {
+  return new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
+}
+
+export function traceStatus(errorCount: number, hasRoot: boolean, lastSeenMs: number, now = Date.now()): TraceStatus {
+  if (errorCount > 0) return 'error';
+  if (hasRoot || now - lastSeenMs > IDLE_COMPLETE_MS) return 'completed';
+  return 'running';
+}
+
+export function toTraceSummary(index: TraceIndexRow, stats: Omit<TraceStatsRow, 'span_ids' | 'parent_ids'>, maxDepth: number): TraceSummary {
+  const lastSeenMs = Number(index.last_seen_ms);
+  const errorCount = Number(stats.error_count);
+  return {
+    traceId: index.trace_id,
+    rootSpanId: index.root_span_id || null,
+    rootName: index.root_name,
+    serviceName: stats.root_service || index.services[0] || 'unknown_service',
+    startTime: nsToIso(index.start_ns),
+    lastSeen: new Date(lastSeenMs).toISOString(),
+    durationMs: Math.max(0, Number((BigInt(index.end_ns) - BigInt(index.start_ns)) / 1000n) / 1000),
+    spanCount: Number(stats.span_count),
+    errorCount,
+    inputTokens: Number(stats.input_tokens),
+    outputTokens: Number(stats.output_tokens),
+    costUsd: roundUsd(stats.cost_usd),
+    unpricedSpans: Number(stats.unpriced),
+    maxDepth,
+    status: traceStatus(errorCount, Boolean(index.root_span_id), lastSeenMs),
+  };
+}

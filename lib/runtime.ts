@@ -1,0 +1,25 @@
+import type { Storage } from './storage/storage';
+import type { CanopyConfig } from './config';
+
+/**
+ * What the custom server owns and route handlers use. Next bundles route handlers separately from
+ * server.ts, so module-level singletons would be duplicated; one object on globalThis is shared.
+ */
+export interface CanopyRuntime {
+  config: CanopyConfig;
+  storage: Storage;
+  version: string;
+}
+
+const KEY = Symbol.for('canopy.runtime');
+type Holder = { [KEY]?: CanopyRuntime };
+
+export function setRuntime(runtime: CanopyRuntime | undefined): void {
+  (globalThis as Holder)[KEY] = runtime;
+}
+
+export function getRuntime(): CanopyRuntime {
+  const runtime = (globalThis as Holder)[KEY];
+  if (!runtime) throw new Error('Canopy runtime is not initialised: start Canopy with `npm start` (server.ts)');
+  return runtime;
+}

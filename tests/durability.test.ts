@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ExportResultCode } from '@opentelemetry/core';
+import { runCanopyExpectingExit, startCanopy } from './helpers/canopy';
+import { exporterFor, hex, recordingTracer, send, sendOk, startSpan } from './helpers/otel';
+import { getTrace, waitForTrace } from './helpers/api';
+
+// Accepted means stored: what got a 200 survives SIGTERM, kill -9 and restarts; overload loses nothing.
+
+function traceOf(spanCount: number, service = 'durable'): ReadableSpan[] {
+  const rec = recordingTracer(service);
+  const root = startSpan(rec.tracer, 'invoke_agent Batch', { 'gen_ai.operation.name': 'invoke_agent' });
+  for (let i = 1; i < spanCount; i++) {
+    startSpan(rec.tracer, 'chat gpt-4o', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': i, 'gen_ai.usage.output_tokens': 1 }, root).end();
+  }
+  root.end();
+  return rec.finished();
+}
+
+describe('durability', () => {
+  it('answers every in-flight export on SIGTERM, flushes what it accepted and exits 0 within 10 s', async () => {
+    const canopy = await startCanopy();
+    const batches = Array.from({ length: 40 }, () => traceOf(250));
+    const results = batches.map((spans) =>
+      fetch(`${canopy.otlpUrl}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: ProtobufTraceSerializer.serializeRequest(spans)! as BodyInit,
+      }).then((r) => r.status, () => 0),
+    );
+    await Promise.race(results); // at least one answered: the rest are in flight or queued
+    const stoppedAt = Date.now();
+    const code = await canopy.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+    const statuses = await Promise.all(results);
+    const acked = batches.filter((_, i) => statuses[i] === 200);
+    expect(acked.length).toBeGreaterThan(0);
+    expect(statuses.every((s) => [200, 503, 0].includes(s))).toBe(true);
+
+    const restarted = await startCanopy({ dataDir: canopy.dataDir });
+    try {
+      for (const spans of acked) {
+        const detail = await getTrace(restarted.url, hex(spans[0]).traceId);
+        expect(detail?.trace.spanCount).toBe(250);
+      }
+    } finally {
+      await restarted.stop();
+    }
+  });
+
+  it('loses nothing it acknowledged when killed with SIGKILL, and restarts with the data intact', async () => {
+    const canopy = await startCanopy();
+    const spans = traceOf(50);
+    await sendOk(exporterFor(canopy.otlpUrl), spans);
+    await canopy.kill();
+    const restarted = await startCanopy({ dataDir: canopy.dataDir });
+    try {
+      const detail = await waitForTrace(restarted.url, hex(spans[0]).traceId, 50, 5_000);
+      expect(detail.trace).toMatchObject({ spanCount: 50, inputTokens: (49 * 50) / 2, outputTokens: 49 });
+    } finally {
+      await restarted.stop();
+    }
+  });
+
+  it('refuses a second process on the same data directory with a clear error', async () => {
+    const canopy = await startCanopy();
+    try {
+      const { code, output } = await runCanopyExpectingExit({ CANOPY_DATA_DIR: canopy.dataDir });
+      expect(code).toBe(1);
+      expect(output).toMatch(/in use by another Canopy process/);
+      expect((await fetch(`${canopy.url}/api/health`)).status).toBe(200);
+    } finally {
+      await canopy.stop();
+    }
+  });
+
+  it('answers 429 when the queue is full, and the exporters\' own retries then deliver every span', async () => {
+    const canopy = await startCanopy({ env: { CANOPY_QUEUE_MAX_ROWS: '400', CANOPY_BATCH_MAX_ROWS: '400' } });
+    try {
+      const batches = Array.from({ length: 30 }, () => traceOf(200, 'overload'));
+      const results = await Promise.all(batches.map((spans) => send(exporterFor(canopy.otlpUrl), spans)));
+      expect(results.map((r) => r.code)).toEqual(results.map(() => ExportResultCode.SUCCESS));
+      const metrics = await (await fetch(`${canopy.url}/metrics`)).text();
+      expect(metrics).toMatch(/canopy_otlp_requests_total\{status="429"\} [1-9]/);
+      for (const spans of batches) {
+        const detail = await getTrace(canopy.url, hex(spans[0]).traceId);
+        expect(detail?.trace.spanCount).toBe(200);
+      }
+    } finally {
+      await canopy.stop();
+    }
+  });
+});
