@@ -15,5 +15,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     fileParallelism: false,
+    reporters: ['default', './tests/helpers/summary-reporter.ts'],
   },
 });

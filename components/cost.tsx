@@ -26,7 +26,8 @@ export function Cost({
   if (unpriced > 0 && compact) {
     return (
       <span className="cost" title={`${formatUsd(usd)} for priced calls; ${unpriced} call(s) have no known price`}>
-        {formatUsd(usd)} <span className="unpriced-mark">+{unpriced}?</span>
+        {formatUsd(usd)}
+        <span className="unpriced-mark">+{unpriced} unpriced</span>
       </span>
     );
   }

@@ -1,5 +1,6 @@
 'use client';
 
+import { ApiError } from '@/lib/hooks/fetch-json';
 import { useHealth } from '@/lib/hooks/use-health';
 
 const STORAGE_LABEL: Record<string, string> = {
@@ -22,7 +23,7 @@ export function HealthIndicator() {
     return (
       <span className="health" data-health="error" title={error.message}>
         <span className="dot dot-error" aria-hidden="true" />
-        API unavailable
+        {error instanceof ApiError && error.status === 401 ? 'API key required' : 'API unavailable'}
       </span>
     );
   }

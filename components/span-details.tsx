@@ -1,6 +1,6 @@
 'use client';
 
-import { type ReactNode, useMemo, useState } from 'react';
+import { Fragment, type ReactNode, useMemo, useState } from 'react';
 import type { SpanView } from '@/lib/api-types';
 import { CategoryBadge, OrphanBadge, SpanStatusBadge } from './badges';
 import { Cost, SpanCost } from './cost';
@@ -123,8 +123,8 @@ export function SpanDetails({
               <tbody>
                 {attrs.map(([k, v]) => (
                   <tr key={k}>
-                    <th scope="row" className="mono">
-                      {k}
+                    <th scope="row" className="mono" title={k}>
+                      <AttrKey name={k} />
                     </th>
                     <td>
                       <AttrValue value={v} />
@@ -137,6 +137,25 @@ export function SpanDetails({
         </section>
       </div>
     </aside>
+  );
+}
+
+/** Dotted attribute names may wrap after a dot instead of mid-word. */
+function AttrKey({ name }: { name: string }) {
+  const parts = name.split('.');
+  return (
+    <>
+      {parts.map((p, i) => (
+        <Fragment key={i}>
+          {p}
+          {i < parts.length - 1 && (
+            <>
+              .<wbr />
+            </>
+          )}
+        </Fragment>
+      ))}
+    </>
   );
 }
 

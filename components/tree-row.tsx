@@ -10,22 +10,30 @@ export const ROW_HEIGHT = 28;
 export const HEADER_HEIGHT = 30;
 /** Indentation per level, and the level beyond which rows stop moving right (deep chains stay readable). */
 const INDENT = 14;
-const MAX_INDENT_LEVELS = 24;
+const MAX_INDENT_LEVELS = 8;
 /** Keep in sync with `.tree-grid` in globals.css. */
-export const TREE_MIN_WIDTH = 1120;
+export const TREE_MIN_WIDTH = 1060;
 
 export function TreeHeader({ traceDurationMs }: { traceDurationMs: number }) {
   return (
     <div className="tree-grid tree-header" style={{ height: HEADER_HEIGHT }} aria-hidden="true">
       <div>Span</div>
       <div>Kind</div>
-      <div>Model / tool / agent</div>
+      <div title="Model, tool or agent">Model/tool/agent</div>
       <div className="num">Duration</div>
       <div title="Status" />
-      <div className="num">Tokens in/out</div>
-      <div className="num">Cost</div>
-      <div className="num subtree">Subtree tokens</div>
-      <div className="num subtree">Subtree cost</div>
+      <div className="num subtree" title="Input / output tokens of this span and everything below it">
+        Subtree tokens
+      </div>
+      <div className="num subtree" title="Cost of this span and everything below it">
+        Subtree cost
+      </div>
+      <div className="num" title="Input / output tokens of this span alone">
+        Own tokens
+      </div>
+      <div className="num" title="Cost of this span alone">
+        Own cost
+      </div>
       <div className="timeline-head">
         <span>0</span>
         <span>{formatDuration(traceDurationMs)}</span>
@@ -91,8 +99,8 @@ export const TreeRow = memo(function TreeRow({
       <div className="c-name">
         {indentLevels > 0 && <span className="indent" style={{ width: indentLevels * INDENT }} />}
         {node.level > MAX_INDENT_LEVELS && (
-          <span className="deep-level" title={`Depth ${node.level}`}>
-            L{node.level}
+          <span className="deep-level" title={`Nesting level ${node.level} (indentation capped)`}>
+            ↳{node.level}
           </span>
         )}
         {hasChildren ? (
@@ -132,17 +140,17 @@ export const TreeRow = memo(function TreeRow({
       <div className="c-status">
         <span className={`dot dot-span-${s.status}`} title={`status: ${s.status}`} />
       </div>
-      <div className="num" data-col="own-tokens">
-        <Tokens input={s.inputTokens} output={s.outputTokens} />
-      </div>
-      <div className="num" data-col="own-cost">
-        <SpanCost usd={s.costUsd} isModelCall={isModelCall(s)} />
-      </div>
       <div className="num subtree" data-col="rollup-tokens">
         <Tokens input={s.rollup.inputTokens} output={s.rollup.outputTokens} />
       </div>
       <div className="num subtree" data-col="rollup-cost">
         <Cost usd={s.rollup.costUsd} unpriced={node.unpricedInSubtree} hasUsage={rollupHasUsage} compact />
+      </div>
+      <div className="num" data-col="own-tokens">
+        <Tokens input={s.inputTokens} output={s.outputTokens} />
+      </div>
+      <div className="num" data-col="own-cost">
+        <SpanCost usd={s.costUsd} isModelCall={isModelCall(s)} />
       </div>
       <div className="c-timeline" aria-hidden="true">
         <span

@@ -37,7 +37,7 @@ export interface CanopyConfig {
 
 export class ConfigError extends Error {}
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): CanopyConfig {
+export function loadConfig(env: Record<string, string | undefined> = process.env): CanopyConfig {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

@@ -159,7 +159,8 @@ export class TreeBuilder {
 
 export interface PlanStats {
   spans: number;
-  maxDepth: number; // the root is depth 0
+  maxDepth: number; // edges from the root to the deepest span (the root is depth 0, as span.depth)
+  levels: number; // maxDepth + 1: levels in the tree (what a trace summary's maxDepth counts)
   maxFanout: number; // most direct children of any one span
   errorSpans: number;
   llmCalls: number; // spans that are themselves model calls (usage counted once)
@@ -186,6 +187,7 @@ export function planStats(spans: readonly PlanSpan[]): PlanStats {
   return {
     spans: spans.length,
     maxDepth,
+    levels: maxDepth + 1,
     maxFanout: Math.max(0, ...children.values()),
     errorSpans,
     llmCalls,

@@ -14,9 +14,14 @@ export function rejectSpan(out: DecodedRequest, reason: string): void {
   if (out.rejectReason === '') out.rejectReason = reason;
 }
 
-/** A null-prototype map, so an attribute named `__proto__` is stored like any other key. */
 export function newAttributes(): Attributes {
-  return Object.create(null) as Attributes;
+  return {};
+}
+
+/** Sets a key from the wire; an attribute named `__proto__` becomes an ordinary own property. */
+export function setKey<T>(o: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  else o[key] = value;
 }
 
 /** Unknown enum values become 0: the kind column is UInt8 and status has three states. */

@@ -7,6 +7,5 @@ export function useHealth() {
     queryKey: ['health'],
     queryFn: ({ signal }) => fetchJson<HealthResponse>('/api/health', { signal }),
     refetchInterval: 10_000,
-    retry: 1,
   });
 }

@@ -8,18 +8,18 @@ export interface TraceIndexRow {
   last_seen_ms: string;
   start_ns: string;
   end_ns: string;
-  root_span_id: string;
-  root_name: string;
-  services: string[];
+  root_id: string;
+  root: string;
+  service_set: string[];
 }
 
 export interface TraceStatsRow {
   trace_id: string;
   span_count: string;
   error_count: string;
-  input_tokens: string;
-  output_tokens: string;
-  cost_usd: number;
+  in_tokens: string;
+  out_tokens: string;
+  cost: number;
   unpriced: string;
   root_service: string;
   span_ids: string[];
@@ -44,19 +44,19 @@ export function toTraceSummary(index: TraceIndexRow, stats: Omit<TraceStatsRow, 
   const errorCount = Number(stats.error_count);
   return {
     traceId: index.trace_id,
-    rootSpanId: index.root_span_id || null,
-    rootName: index.root_name,
-    serviceName: stats.root_service || index.services[0] || 'unknown_service',
+    rootSpanId: index.root_id || null,
+    rootName: index.root,
+    serviceName: stats.root_service || index.service_set[0] || 'unknown_service',
     startTime: nsToIso(index.start_ns),
     lastSeen: new Date(lastSeenMs).toISOString(),
     durationMs: Math.max(0, Number((BigInt(index.end_ns) - BigInt(index.start_ns)) / 1000n) / 1000),
     spanCount: Number(stats.span_count),
     errorCount,
-    inputTokens: Number(stats.input_tokens),
-    outputTokens: Number(stats.output_tokens),
-    costUsd: roundUsd(stats.cost_usd),
+    inputTokens: Number(stats.in_tokens),
+    outputTokens: Number(stats.out_tokens),
+    costUsd: roundUsd(stats.cost),
     unpricedSpans: Number(stats.unpriced),
     maxDepth,
-    status: traceStatus(errorCount, Boolean(index.root_span_id), lastSeenMs),
+    status: traceStatus(errorCount, Boolean(index.root_id), lastSeenMs),
   };
 }

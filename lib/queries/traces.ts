@@ -16,9 +16,9 @@ const INDEX_COLUMNS = `
   toString(toUnixTimestamp64Milli(max(last_seen))) AS last_seen_ms,
   toString(toUnixTimestamp64Nano(min(start_time))) AS start_ns,
   toString(toUnixTimestamp64Nano(max(end_time))) AS end_ns,
-  max(root_span_id) AS root_span_id,
-  max(root_name) AS root_name,
-  groupUniqArrayArray(services) AS services`;
+  max(root_span_id) AS root_id,
+  max(root_name) AS root,
+  groupUniqArrayArray(services) AS service_set`;
 
 // Exact numbers come from the span rows themselves (FINAL collapses re-sent spans); only spans that are
 // model calls (counts_usage) add tokens and cost, so wrappers repeating their children's usage count once.
@@ -26,9 +26,9 @@ const STATS_COLUMNS = `
   trace_id,
   toString(count()) AS span_count,
   toString(countIf(status = 'error')) AS error_count,
-  toString(sumIf(input_tokens, counts_usage = 1)) AS input_tokens,
-  toString(sumIf(output_tokens, counts_usage = 1)) AS output_tokens,
-  sumIf(ifNull(cost_usd, 0), counts_usage = 1) AS cost_usd,
+  toString(sumIf(input_tokens, counts_usage = 1)) AS in_tokens,
+  toString(sumIf(output_tokens, counts_usage = 1)) AS out_tokens,
+  sumIf(ifNull(cost_usd, 0), counts_usage = 1) AS cost,
   toString(countIf(counts_usage = 1 AND cost_usd IS NULL)) AS unpriced,
   anyIf(service_name, parent_span_id = '') AS root_service`;
 
@@ -38,8 +38,8 @@ export async function listTraces(client: ClickHouseClient, query: TraceListQuery
     FROM traces
     GROUP BY trace_id
     HAVING ({has_cursor:UInt8} = 0 OR (toInt64(last_seen_ms), trace_id) < ({cursor_ms:Int64}, {cursor_id:FixedString(32)}))
-       AND ({service:String} = '' OR has(services, {service:String}))
-       AND ({q:String} = '' OR positionCaseInsensitive(root_name, {q:String}) > 0 OR startsWith(toString(trace_id), lower({q:String})))
+       AND ({service:String} = '' OR has(service_set, {service:String}))
+       AND ({q:String} = '' OR positionCaseInsensitive(root, {q:String}) > 0 OR startsWith(toString(trace_id), lower({q:String})))
     ORDER BY toInt64(last_seen_ms) DESC, trace_id DESC
     LIMIT {limit:UInt32}`, {
     has_cursor: query.cursor ? 1 : 0,
@@ -150,9 +150,9 @@ export async function getTrace(client: ClickHouseClient, traceId: string): Promi
     trace_id: traceId,
     span_count: String(spanRows.length),
     error_count: String(spanRows.filter((r) => r.status === 'error').length),
-    input_tokens: String(counted.reduce((n, s) => n + s.inputTokens, 0)),
-    output_tokens: String(counted.reduce((n, s) => n + s.outputTokens, 0)),
-    cost_usd: counted.reduce((n, s) => n + (s.costUsd ?? 0), 0),
+    in_tokens: String(counted.reduce((n, s) => n + s.inputTokens, 0)),
+    out_tokens: String(counted.reduce((n, s) => n + s.outputTokens, 0)),
+    cost: counted.reduce((n, s) => n + (s.costUsd ?? 0), 0),
     unpriced: String(counted.filter((s) => s.costUsd === null).length),
     root_service: spanRows.find((r) => !r.parent_span_id)?.service_name ?? '',
   };

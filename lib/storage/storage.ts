@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { CanopyConfig } from '../config';
+import { lockDataDir, DataDirLockedError } from './data-dir-lock';
+
+export { DataDirLockedError as StorageLockedError };
 
 /**
  * The one handle on ClickHouse. Reads go through the official client on either backend; the bulk write
@@ -15,25 +18,18 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export class StorageLockedError extends Error {}
-
 export async function openStorage(config: CanopyConfig): Promise<Storage> {
   return config.clickhouse ? openServer(config.clickhouse) : openEmbedded(config.dataDir);
 }
 
 function openEmbedded(dataDir: string): Storage {
   fs.mkdirSync(dataDir, { recursive: true });
+  const unlock = lockDataDir(dataDir);
   let connection: ReturnType<typeof createChdbConnection>;
   try {
     connection = createChdbConnection({ path: dataDir });
   } catch (err) {
-    const cause = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err);
-    if (/lock|already running/i.test(cause)) {
-      throw new StorageLockedError(
-        `The data directory ${dataDir} is in use by another Canopy process (the embedded ClickHouse allows one ` +
-          `process per data directory). Stop that process or set CANOPY_DATA_DIR to another directory.`,
-      );
-    }
+    unlock();
     throw err;
   }
   const client = createClient({ connection } as Parameters<typeof createClient>[0]);
@@ -45,6 +41,7 @@ function openEmbedded(dataDir: string): Storage {
     },
     async close() {
       await client.close();
+      unlock();
     },
   };
 }

@@ -1,0 +1,109 @@
+// Decoded OTLP spans → rows of the `spans` table, one convention-independent shape for every span.
+import type { PriceBook } from '../../lib/prices';
+import type { Attributes, DecodedRequest, DecodedSpan, SpanRow } from '../types';
+import { flattenAttributes, valueText } from './attributes';
+import { categorise, countsUsage } from './category';
+import { readErrorInfo } from './errors';
+import { readAgentName, readSessionId, readToolName, readUserId } from './identity';
+import { readModel, readProvider } from './model';
+import { callSignature } from './signature';
+import { nanosToMillis, storageNanos } from './time';
+import { readExplicitCost, readUsage } from './usage';
+
+export interface NormaliseContext {
+  prices: PriceBook;
+  retentionDays: number;
+}
+
+/** What a span inherits from its resource and scope; computed once per group, shared by its rows. */
+export interface SpanOrigin {
+  serviceName: string;
+  resourceAttributes: Record<string, string>;
+  scopeName: string;
+}
+
+const EXCEPTION_KEYS = ['exception.type', 'exception.message', 'exception.stacktrace'] as const;
+
+export function normaliseRequest(req: DecodedRequest, ctx: NormaliseContext): SpanRow[] {
+  const rows: SpanRow[] = [];
+  for (const rs of req.resourceSpans) {
+    const serviceName = serviceNameOf(rs.resource);
+    // Shared by every row of the resource: rows are serialised, never mutated.
+    const resourceAttributes = flattenAttributes(rs.resource);
+    for (const scope of rs.scopes) {
+      const origin: SpanOrigin = { serviceName, resourceAttributes, scopeName: scope.name };
+      for (const span of scope.spans) rows.push(normaliseSpan(span, origin, ctx));
+    }
+  }
+  return rows;
+}
+
+export function spanOrigin(resource: Attributes, scopeName = ''): SpanOrigin {
+  return { serviceName: serviceNameOf(resource), resourceAttributes: flattenAttributes(resource), scopeName };
+}
+
+export function normaliseSpan(span: DecodedSpan, origin: SpanOrigin, ctx: NormaliseContext): SpanRow {
+  const a = span.attributes;
+  const name = span.name;
+  const model = readModel(a);
+  const provider = readProvider(a);
+  const usage = readUsage(a);
+  const hasTokens = usage.input + usage.output > 0;
+  const category = categorise(name, a, model, hasTokens);
+  const counts = countsUsage(category);
+  const toolName = readToolName(name, a, category);
+  const agentName = readAgentName(name, a, category, model);
+  const err = readErrorInfo(span);
+
+  let cost: number | null = readExplicitCost(a);
+  if (cost < 0) {
+    cost = model !== '' && (counts === 1 || hasTokens) ? ctx.prices.price(model, provider, usage, nanosToMillis(span.startTimeUnixNano)) : null;
+  }
+
+  const attributes = flattenAttributes(a);
+  if (err.exception) {
+    // Events are not stored; keep the exception's details on the row unless the span has its own.
+    for (const k of EXCEPTION_KEYS) {
+      const v = err.exception[k];
+      if (v !== undefined && attributes[k] === undefined) attributes[k] = valueText(v);
+    }
+  }
+
+  return {
+    trace_id: span.traceId,
+    span_id: span.spanId,
+    parent_span_id: span.parentSpanId,
+    service_name: origin.serviceName,
+    name,
+    kind: span.kind,
+    status: err.status,
+    status_message: err.statusMessage,
+    start_time: storageNanos(span.startTimeUnixNano),
+    end_time: storageNanos(span.endTimeUnixNano),
+    category,
+    model,
+    provider,
+    input_tokens: usage.input,
+    output_tokens: usage.output,
+    cache_read_tokens: usage.cacheRead,
+    cache_write_tokens: usage.cacheWrite,
+    cost_usd: cost,
+    counts_usage: counts,
+    agent_name: agentName,
+    tool_name: toolName,
+    session_id: readSessionId(a),
+    user_id: readUserId(a),
+    call_signature: callSignature(category, a, model, name, toolName, agentName),
+    error_type: err.errorType,
+    attributes,
+    resource_attributes: origin.resourceAttributes,
+    scope_name: origin.scopeName,
+    retention_days: ctx.retentionDays,
+  };
+}
+
+function serviceNameOf(resource: Attributes): string {
+  const v = resource['service.name'];
+  const s = v === undefined || v === null ? '' : valueText(v);
+  return s === '' ? 'unknown_service' : s;
+}

@@ -1,0 +1,188 @@
+// Plays a planned tree through the OTel SDK: every span start and end happens in time order (real or
+// compressed), so parallel branches overlap, ids come from the plan, and each agent looks for a kill
+// between its steps and stops its branch when Canopy says so.
+
+import { ROOT_CONTEXT, SpanStatusCode, trace, type Context, type HrTime, type Span } from '@opentelemetry/api';
+import type { Clock } from './clock';
+import type { PlannedIdGenerator } from './ids';
+import type { KillChecker, KillStatus } from './kill-client';
+import type { PlanSpan, TreePlan } from './plan';
+import type { Tracing } from './tracer';
+
+export interface PlayOptions {
+  tracing: Tracing;
+  ids: PlannedIdGenerator;
+  clock: Clock;
+  kills: KillChecker | null;
+  signal?: AbortSignal;
+}
+
+export interface PlayResult {
+  startedAt: number; // epoch ms of the root start
+  spansSent: number; // spans started (and therefore ended and exported)
+  killed: boolean;
+  killedSpans: number; // spans ended early with status "killed"
+  skippedSpans: number; // planned spans never started because their branch was killed
+  interrupted: boolean; // the simulator was stopped mid-tree
+}
+
+export const KILLED_MESSAGE = 'killed';
+export const STOPPED_MESSAGE = 'simulator stopped';
+
+interface PlayEvent {
+  at: number;
+  end: boolean;
+  span: PlanSpan;
+}
+
+function toHrTime(epochMs: number): HrTime {
+  const seconds = Math.floor(epochMs / 1000);
+  return [seconds, Math.round((epochMs - seconds * 1000) * 1e6)];
+}
+
+function timeline(plan: TreePlan): PlayEvent[] {
+  const events: PlayEvent[] = [];
+  for (const span of plan.spans) {
+    events.push({ at: span.start, end: false, span }, { at: span.end, end: true, span });
+  }
+  // Same instant: starts before ends; parents start before children and end after them.
+  events.sort((a, b) => {
+    if (a.at !== b.at) return a.at - b.at;
+    if (a.end !== b.end) return a.end ? 1 : -1;
+    return a.end ? b.span.index - a.span.index : a.span.index - b.span.index;
+  });
+  return events;
+}
+
+export async function playTree(plan: TreePlan, opts: PlayOptions): Promise<PlayResult> {
+  const { tracing, ids, clock, kills, signal } = opts;
+  const spans = plan.spans;
+  const anchor = clock.anchor(plan.durationMs);
+  const live = new Map<number, Span>();
+  const gone = new Set<number>(); // ended early or skipped: their planned events are ignored
+  const byId = new Map(spans.map((s) => [s.spanId, s.index]));
+  const detachedParents = new Set(spans.filter((s) => s.detached).map((s) => s.parent));
+  const result: PlayResult = {
+    startedAt: anchor,
+    spansSent: 0,
+    killed: false,
+    killedSpans: 0,
+    skippedSpans: 0,
+    interrupted: false,
+  };
+  let cursor = 0; // planned offset of the event being played
+  let stop = false;
+
+  const isUnder = (index: number, roots: Set<number>): boolean => {
+    for (let i = index; i >= 0; i = spans[i]!.parent) if (roots.has(i)) return true;
+    return false;
+  };
+
+  /** Ends live spans (deepest first) with an error; they are over, whatever the plan said. */
+  const endEarly = (indices: number[], message: string): void => {
+    const at = toHrTime(clock.now(anchor + cursor));
+    indices.sort((a, b) => b - a);
+    for (const index of indices) {
+      const span = live.get(index);
+      if (!span) continue;
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
+      if (message === KILLED_MESSAGE) {
+        span.setAttribute('error.type', 'killed');
+        result.killedSpans++;
+      }
+      span.end(at);
+      live.delete(index);
+      gone.add(index);
+    }
+  };
+
+  const applyKill = (status: KillStatus): void => {
+    if (!status.killed) return;
+    if (status.traceKilled) {
+      result.killed = true;
+      endEarly([...live.keys()], KILLED_MESSAGE);
+      stop = true;
+      return;
+    }
+    const roots = new Set<number>();
+    for (const id of status.spanIds) {
+      const index = byId.get(id);
+      if (index !== undefined) roots.add(index);
+    }
+    if (roots.size === 0) return;
+    result.killed = true;
+    endEarly([...live.keys()].filter((i) => isUnder(i, roots)), KILLED_MESSAGE);
+    for (const index of roots) gone.add(index);
+    if (roots.has(0)) stop = true;
+  };
+
+  const checkKill = async (): Promise<boolean> => {
+    if (signal?.aborted) return true;
+    if (kills) applyKill(await kills.status(plan.traceId));
+    return stop;
+  };
+
+  const start = (span: PlanSpan): void => {
+    let context: Context = ROOT_CONTEXT;
+    if (span.parent >= 0) {
+      const parent = live.get(span.parent);
+      if (!parent || gone.has(span.parent)) {
+        // The branch above was killed: this step never happens.
+        gone.add(span.index);
+        result.skippedSpans++;
+        return;
+      }
+      const parentPlan = spans[span.parent]!;
+      context =
+        parentPlan.service === span.service
+          ? trace.setSpan(ROOT_CONTEXT, parent)
+          : // Another process: the parent arrives as a propagated (remote) context, as over HTTP.
+            trace.setSpanContext(ROOT_CONTEXT, { ...parent.spanContext(), isRemote: true });
+    }
+    ids.plan(plan.traceId, span.spanId);
+    const otelSpan = tracing.tracer(span.service, span.scope).startSpan(
+      span.name,
+      { kind: span.kind, startTime: toHrTime(anchor + span.start), attributes: span.attributes, root: span.parent < 0 },
+      context,
+    );
+    live.set(span.index, otelSpan);
+    result.spansSent++;
+  };
+
+  const finish = async (span: PlanSpan): Promise<void> => {
+    const otelSpan = live.get(span.index);
+    if (!otelSpan) return;
+    for (const event of span.events) otelSpan.addEvent(event.name, event.attributes, toHrTime(anchor + event.at));
+    if (span.status === 'error') otelSpan.setStatus({ code: SpanStatusCode.ERROR, message: span.statusMessage });
+    else if (span.status === 'ok') otelSpan.setStatus({ code: SpanStatusCode.OK });
+    otelSpan.end(toHrTime(anchor + span.end));
+    live.delete(span.index);
+    // Children that outlive their parent must arrive after it was exported, as they do in real apps.
+    if (detachedParents.has(span.index)) await tracing.flush();
+  };
+
+  for (const event of timeline(plan)) {
+    if (stop) break;
+    if (gone.has(event.span.index)) continue;
+    cursor = event.at;
+    await clock.waitUntil(anchor + event.at, checkKill);
+    if (stop || signal?.aborted) break;
+    if (gone.has(event.span.index)) continue;
+    if (event.end) {
+      await finish(event.span);
+      continue;
+    }
+    // Between steps: an agent asks whether its tree or branch was killed before doing the next thing.
+    if (event.span.parent >= 0 && (await checkKill())) break;
+    if (gone.has(event.span.index)) continue;
+    start(event.span);
+  }
+  if (signal?.aborted && live.size > 0) {
+    result.interrupted = true;
+    endEarly([...live.keys()], STOPPED_MESSAGE);
+  }
+  // Anything still open here belonged to a killed tree.
+  if (live.size > 0) endEarly([...live.keys()], KILLED_MESSAGE);
+  kills?.forget(plan.traceId);
+  return result;
+}

@@ -1,0 +1,223 @@
+// Browser test of the UI shell: real server (server.ts) + real OTLP exporter + headless Chromium.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Attributes } from '@opentelemetry/api';
+import { eventually, startCanopy, type RunningCanopy } from './helpers/canopy';
+import { exporterFor, recordingTracer, sendOk, startSpan } from './helpers/otel';
+import { findTrace } from './helpers/api';
+
+const XSS = '<img src=x onerror=alert(1)>';
+
+const llm = (input: number, output: number): Attributes => ({
+  'gen_ai.operation.name': 'chat',
+  'gen_ai.provider.name': 'openai',
+  'gen_ai.system': 'openai',
+  'gen_ai.request.model': 'gpt-4o',
+  'gen_ai.response.model': 'gpt-4o',
+  'gen_ai.usage.input_tokens': input,
+  'gen_ai.usage.output_tokens': output,
+});
+
+const tool = (name: string): Attributes => ({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': name });
+
+let canopy: RunningCanopy;
+let browser: Browser;
+
+beforeAll(async () => {
+  canopy = await startCanopy();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await canopy?.stop();
+});
+
+/** A page that records anything that would betray script execution or a crash. */
+async function openPage(): Promise<{ page: Page; dialogs: string[]; pageErrors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const dialogs: string[] = [];
+  const pageErrors: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  return { page, dialogs, pageErrors };
+}
+
+/** On failure, keep a screenshot and the server's recent output: a bare timeout says little. */
+async function diagnose(page: Page, name: string, err: unknown): Promise<never> {
+  const shot = `/tmp/canopy-ui-failure-${name}.png`;
+  await page.screenshot({ path: shot }).catch(() => undefined);
+  const output = canopy.output().slice(-3000);
+  if (err instanceof Error) err.message += `\n(screenshot: ${shot})\n--- server output (tail) ---\n${output}`;
+  throw err;
+}
+
+const text = async (page: Page, selector: string) => ((await page.locator(selector).textContent()) ?? '').trim();
+
+describe('UI', () => {
+  it('lists a trace with its tokens, opens its tree with per-branch rollups, and renders span names as text', async () => {
+    const service = `ui-test-${Date.now()}`;
+    const { tracer, finished } = recordingTracer(service);
+
+    // invoke_agent Planner
+    // ├─ chat gpt-4o                      100 / 20
+    // ├─ execute_tool search
+    // │  └─ chat gpt-4o                   200 / 50
+    // └─ execute_tool fetch <img …>
+    //    └─ chat gpt-4o                   300 / 70
+    const root = startSpan(tracer, 'invoke_agent Planner', {
+      'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.agent.name': 'Planner',
+    });
+    startSpan(tracer, 'chat gpt-4o', llm(100, 20), root).end();
+    const search = startSpan(tracer, 'execute_tool search', tool('search'), root);
+    startSpan(tracer, 'chat gpt-4o', llm(200, 50), search).end();
+    search.end();
+    const fetchTool = startSpan(tracer, `execute_tool fetch ${XSS}`, { ...tool('fetch'), 'test.payload': XSS }, root);
+    startSpan(tracer, 'chat gpt-4o', llm(300, 70), fetchTool).end();
+    fetchTool.end();
+    root.end();
+    const traceId = root.spanContext().traceId;
+    await sendOk(exporterFor(canopy.otlpUrl, 'proto'), finished());
+
+    const { page, dialogs, pageErrors } = await openPage();
+    try {
+      // --- trace list ---
+      await page.goto(`${canopy.url}/`);
+      await expect(page.locator('.brand').textContent()).resolves.toContain('Canopy');
+      await page.locator('.health[data-health="ok"]').waitFor({ timeout: 15_000 });
+      expect(await text(page, '.health')).toMatch(/Embedded storage/);
+
+      // The list is live: the trace appears without a reload once ingested.
+      const row = page.locator(`tr[data-trace-id="${traceId}"]`);
+      await row.waitFor({ timeout: 30_000 });
+      // Spans may land in more than one batch: wait for the full totals.
+      await expect.poll(() => row.locator('[data-col=tokens-in]').textContent(), { timeout: 15_000 }).toBe('600');
+      expect(await row.locator('[data-col=tokens-out]').textContent()).toBe('140');
+      expect(await row.locator('.trace-link').textContent()).toBe('invoke_agent Planner');
+      expect(await row.textContent()).toContain(service);
+      // gpt-4o is priced; either way the cost cell never pretends an unpriced call is free.
+      expect(await row.locator('[data-col=cost]').textContent()).toMatch(/\$\d|unpriced/);
+      await page.screenshot({ path: '/tmp/canopy-ui-list.png' });
+
+      // --- trace page ---
+      await row.locator('.trace-link').click();
+      await page.waitForURL(`**/traces/${traceId}`);
+      await page.getByRole('tree').waitFor();
+      const treeRow = (name: string) => page.locator('[role=treeitem]').filter({ has: page.locator('.span-name', { hasText: name }) });
+
+      const rootRow = treeRow('invoke_agent Planner');
+      await expect.poll(() => rootRow.locator('[data-col=rollup-tokens]').textContent(), { timeout: 15_000 }).toBe('600/140');
+      expect(await page.locator('[role=treeitem]').count()).toBe(6);
+
+      // Per-branch spend: each tool's subtree carries its own LLM call's tokens.
+      const searchRow = treeRow('execute_tool search');
+      expect(await searchRow.locator('[data-col=rollup-tokens]').textContent()).toBe('200/50');
+      expect(await searchRow.getAttribute('aria-level')).toBe('2');
+      const fetchRow = treeRow('execute_tool fetch');
+      expect(await fetchRow.locator('[data-col=rollup-tokens]').textContent()).toBe('300/70');
+      // The tool span has no tokens of its own.
+      expect(await fetchRow.locator('[data-col=own-tokens]').textContent()).toBe('—');
+
+      // The script-looking name is literal text, not markup.
+      expect(await fetchRow.locator('.span-name').textContent()).toBe(`execute_tool fetch ${XSS}`);
+
+      // Collapsing a branch hides its children; expanding brings them back.
+      await searchRow.locator('button.caret').click();
+      expect(await page.locator('[role=treeitem]').count()).toBe(5);
+      await searchRow.locator('button.caret').click();
+      expect(await page.locator('[role=treeitem]').count()).toBe(6);
+
+      // Clicking a row opens its details, attributes included, still as text.
+      await fetchRow.click();
+      const details = page.getByTestId('span-details');
+      await details.waitFor();
+      expect(await details.locator('.details-name').textContent()).toBe(`execute_tool fetch ${XSS}`);
+      const payloadRow = details.locator('.attr-table tr').filter({ hasText: 'test.payload' });
+      expect(await payloadRow.locator('.attr-value').textContent()).toBe(XSS);
+      await page.screenshot({ path: '/tmp/canopy-ui-trace.png' });
+
+      expect(await page.locator('img').count()).toBe(0);
+      expect(dialogs).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    } catch (err) {
+      await diagnose(page, 'small', err);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+
+  it('renders a 10,000-span tree through a window of rows', async () => {
+    const { tracer, finished } = recordingTracer(`ui-big-${Date.now()}`);
+    const root = startSpan(tracer, 'invoke_agent Swarm', { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'Swarm' });
+    const AGENTS = 100;
+    const PER_AGENT = 99; // 1 + 100 * (1 + 99) = 10,001 spans
+    for (let a = 0; a < AGENTS; a++) {
+      const agent = startSpan(tracer, `invoke_agent Worker-${a}`, { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': `Worker-${a}` }, root);
+      for (let c = 0; c < PER_AGENT; c++) {
+        const attrs = c % 3 === 0 ? tool('grep') : llm(10, 1);
+        startSpan(tracer, c % 3 === 0 ? 'execute_tool grep' : 'chat gpt-4o', attrs, agent).end();
+      }
+      agent.end();
+    }
+    root.end();
+    const traceId = root.spanContext().traceId;
+    const spans = finished();
+    const total = spans.length;
+    expect(total).toBe(10_001);
+    const exporter = exporterFor(canopy.otlpUrl, 'proto');
+    for (let i = 0; i < spans.length; i += 2000) await sendOk(exporter, spans.slice(i, i + 2000));
+    await eventually(async () => ((await findTrace(canopy.url, traceId))?.spanCount === total ? true : undefined), 60_000, 'all spans stored');
+
+    const { page, pageErrors } = await openPage();
+    try {
+      const started = Date.now();
+      await page.goto(`${canopy.url}/traces/${traceId}`);
+      await page.locator('[role=treeitem]').first().waitFor({ timeout: 30_000 });
+      const renderMs = Date.now() - started;
+      await expect.poll(() => text(page, '.tree-toolbar'), { timeout: 10_000 }).toContain('10,001 spans · 10,001 shown');
+
+      // Only a window of rows exists in the DOM, however long the tree is.
+      const domRows = await page.locator('[role=treeitem]').count();
+      expect(domRows).toBeGreaterThan(10);
+      expect(domRows).toBeLessThan(150);
+
+      // Jump to the last row with the keyboard: it is rendered, the window stays small.
+      await page.getByRole('tree').focus();
+      await page.keyboard.press('End');
+      await page.locator('[role=treeitem][aria-selected=true]').waitFor();
+      expect(await page.locator('[role=treeitem]').count()).toBeLessThan(150);
+      expect(await page.getByTestId('span-details').count()).toBe(1);
+
+      // Collapse all leaves the root; expanding restores the full tree.
+      await page.getByRole('button', { name: 'Collapse all' }).click();
+      await expect.poll(() => page.locator('[role=treeitem]').count()).toBe(1);
+      await page.getByRole('button', { name: 'Expand all' }).click();
+      await expect.poll(() => text(page, '.tree-toolbar')).toContain('10,001 shown');
+      await page.screenshot({ path: '/tmp/canopy-ui-big.png' });
+
+      expect(pageErrors).toEqual([]);
+      // Generous bound: this is a responsiveness smoke check, not a benchmark.
+      expect(renderMs).toBeLessThan(20_000);
+    } catch (err) {
+      await diagnose(page, 'big', err);
+    } finally {
+      await page.close();
+    }
+  }, 180_000);
+});

@@ -1,0 +1,118 @@
+// Rows go into ClickHouse as JSON.stringify(row) lines (JSONEachRow). One unparsable value fails the
+// whole insert, losing every span batched with it, so the rows are checked against the real table.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Session } from 'chdb';
+import { normaliseRequest } from '../../ingest/normalise/index';
+import type { SpanRow } from '../../ingest/types';
+import { decodeJson, defaultPrices, recorder, rowsFor, start } from './otlp-fixtures';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+let session: Session;
+
+beforeAll(() => {
+  session = new Session();
+  for (const file of ['001_spans.sql', '002_traces.sql']) {
+    const sql = fs.readFileSync(path.join(ROOT, 'migrations', file), 'utf8');
+    for (const statement of sql.split(/;\s*$/m).map((s) => s.replace(/^\s*--.*$/gm, '').trim()).filter(Boolean)) session.query(statement);
+  }
+});
+
+afterAll(() => session?.close());
+
+function edgeRows(traceHex: string): SpanRow[] {
+  const spans = (times: [string, string][]) =>
+    times.map(([start, end], i) => ({
+      traceId: traceHex,
+      spanId: (i + 1).toString(16).padStart(16, '0'),
+      name: i === 0 ? 'lone \\ud83d surrogate' : `span ${i}`,
+      startTimeUnixNano: start,
+      endTimeUnixNano: end,
+      attributes: [
+        { key: '__proto__', value: { stringValue: 'data' } },
+        { key: 'big', value: { stringValue: 'x'.repeat(32 * 1024 - 45) + '😀'.repeat(100) } },
+        { key: 'tokens', value: { intValue: '9223372036854775807' } },
+        { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
+        { key: 'gen_ai.request.model', value: { stringValue: 'no-such-model' } },
+        { key: 'gen_ai.usage.input_tokens', value: { doubleValue: 12.7 } },
+      ],
+    }));
+  const body = JSON.stringify({
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'edge' } }] },
+        scopeSpans: [
+          {
+            spans: spans([
+              ['1700000000123456789', '1700000000223456789'],
+              ['0', '1'],
+              ['10000000000', '999999999999'],
+              ['1000000000000', '99999999999999999'],
+              ['18446744073709551615', '18446744073709551615'],
+            ]),
+          },
+        ],
+      },
+    ],
+  }).replace('lone \\\\ud83d', 'lone \\ud83d');
+  return normaliseRequest(decodeJson(body), { prices: defaultPrices, retentionDays: 30 });
+}
+
+function sdkRows(): SpanRow[] {
+  const r = recorder({ 'service.name': 'sdk' });
+  const root = start(r.tracer, { name: 'invoke_agent Planner', attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'Planner' } });
+  start(r.tracer, {
+    name: 'chat gpt-4o',
+    parent: root,
+    attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 10, tags: ['a', 'b'] },
+  }).end();
+  root.end();
+  return rowsFor(r.spans());
+}
+
+async function insert(rows: SpanRow[], dateTimeInputFormat: 'basic' | 'best_effort') {
+  const payload = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  await session.insert({ table: 'spans', values: payload, format: 'JSONEachRow', settings: { date_time_input_format: dateTimeInputFormat } });
+}
+
+function stored(traceHex: string) {
+  const out = session.query(
+    `SELECT span_id, toString(toUnixTimestamp64Nano(start_time)) AS s, toString(toUnixTimestamp64Nano(end_time)) AS e, name,
+            input_tokens, cost_usd, counts_usage, attributes['__proto__'] AS proto, attributes['big'] AS big
+     FROM spans FINAL WHERE trace_id = '${traceHex}' ORDER BY span_id`,
+    'JSONEachRow',
+  );
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .map((r) => ({ ...r, big: (r.big as string).length })); // UTF-16 units, as the cap counts them
+}
+
+describe('rows insert into the spans table exactly', () => {
+  for (const mode of ['basic', 'best_effort'] as const) {
+    it(`with date_time_input_format=${mode}`, async () => {
+      const trace = (mode === 'basic' ? 'b' : 'e').repeat(32);
+      await insert(edgeRows(trace), mode);
+      expect(stored(trace)).toEqual([
+        { span_id: '0000000000000001', s: '1700000000123456789', e: '1700000000223456789', name: 'lone \ufffd surrogate', input_tokens: 12, cost_usd: null, counts_usage: 1, proto: 'data', big: 32 * 1024 },
+        expect.objectContaining({ s: '0', e: '0' }), // unset times
+        expect.objectContaining({ s: '0', e: '0' }), // within 16 minutes of the epoch: not a clock reading
+        expect.objectContaining({ s: '1000000000000', e: '99999999999999999' }),
+        expect.objectContaining({ s: '9223372036854775807', e: '9223372036854775807' }), // DateTime64(9) ends in 2262
+      ]);
+      const sdk = sdkRows();
+      await insert(sdk, mode);
+      const back = stored(sdk[0].trace_id);
+      expect(back.map((r) => [r.s, r.input_tokens, r.counts_usage])).toEqual(
+        [...sdk].sort((a, b) => a.span_id.localeCompare(b.span_id)).map((r) => [r.start_time, r.input_tokens, r.counts_usage]),
+      );
+    });
+  }
+
+  it('feeds the traces index (materialized view)', () => {
+    const rows = session.query(`SELECT count() AS n FROM traces WHERE trace_id = '${'e'.repeat(32)}'`, 'JSONEachRow');
+    expect(JSON.parse(rows).n).toBe(1);
+  });
+});
