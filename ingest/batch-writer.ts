@@ -57,7 +57,7 @@ export class BatchWriter {
     // A single request bigger than the whole queue is still taken when the queue is empty, so a large but
     // legal export can never be refused forever.
     const empty = this.queuedRows === 0;
-    if (!empty && this.wouldRefuse(rows, payload.length)) return Promise.reject(new QueueFullError(this.retryAfter()));
+    if (!empty && this.wouldRefuse(rows, payload.length)) return Promise.reject(new QueueFullError(this.retryAfterSeconds()));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ payload, rows, resolve, reject });
       this.queuedRows += rows;
@@ -111,9 +111,13 @@ export class BatchWriter {
     return this.queue.splice(0, count);
   }
 
-  private retryAfter(): number {
-    // Roughly how long the backlog takes to drain at a conservative 50k rows/s, at least 1 s.
-    return Math.max(1, Math.ceil(this.queuedRows / 50_000));
+  /**
+   * Seconds a refused client should wait: spread at random over a few seconds (more with a longer backlog)
+   * so that exporters refused together do not all come back in the same instant and be refused again.
+   */
+  retryAfterSeconds(): number {
+    const spread = 3 + Math.ceil(this.queuedRows / 50_000);
+    return 1 + Math.floor(Math.random() * spread);
   }
 
   private report() {

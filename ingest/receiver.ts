@@ -62,7 +62,7 @@ export function createTraceReceiver(deps: ReceiverDeps) {
     if (writer.wouldRefuse()) {
       req.resume();
       metrics.spansRejected.inc({ reason: 'overload' });
-      return fail(res, 429, format, 'Canopy is at capacity; retry later', { 'retry-after': '1' });
+      return fail(res, 429, format, 'Canopy is at capacity; retry later', { 'retry-after': String(writer.retryAfterSeconds()) });
     }
 
     let body: Buffer;

@@ -5,6 +5,8 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { runCanopyExpectingExit, startCanopy } from './helpers/canopy';
 import { exporterFor, hex, recordingTracer, send, sendOk, startSpan } from './helpers/otel';
 import { getTrace, waitForTrace } from './helpers/api';
+import { openStorage } from '../lib/storage/storage';
+import { loadConfig } from '../lib/config';
 
 // Accepted means stored: what got a 200 survives SIGTERM, kill -9 and restarts; overload loses nothing.
 
@@ -55,12 +57,29 @@ describe('durability', () => {
     const spans = traceOf(50);
     await sendOk(exporterFor(canopy.otlpUrl), spans);
     await canopy.kill();
+    expect(canopy.output()).toMatch(/"event":"migrated","applied":\["001_spans.sql","002_traces.sql"/);
     const restarted = await startCanopy({ dataDir: canopy.dataDir });
     try {
+      expect(restarted.output()).not.toMatch(/"event":"migrated"/); // migrations are applied once
       const detail = await waitForTrace(restarted.url, hex(spans[0]).traceId, 50, 5_000);
       expect(detail.trace).toMatchObject({ spanCount: 50, inputTokens: (49 * 50) / 2, outputTokens: 49 });
     } finally {
       await restarted.stop();
+    }
+  });
+
+  it('keeps spans for CANOPY_RETENTION_DAYS through a TTL on the stored rows', async () => {
+    const canopy = await startCanopy({ env: { CANOPY_RETENTION_DAYS: '7' } });
+    await sendOk(exporterFor(canopy.otlpUrl), traceOf(3));
+    expect(await canopy.stop()).toBe(0);
+    const storage = await openStorage(loadConfig({ CANOPY_DATA_DIR: canopy.dataDir }));
+    try {
+      const query = async (sql: string) => (await storage.client.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, string>>();
+      expect(await query('SELECT DISTINCT retention_days AS d FROM spans')).toEqual([{ d: 7 }]);
+      const [{ ddl }] = await query("SELECT create_table_query AS ddl FROM system.tables WHERE name = 'spans'");
+      expect(ddl).toMatch(/TTL toDateTime\(ingested_at\) \+ toIntervalDay\(retention_days\)/);
+    } finally {
+      await storage.close();
     }
   });
 

@@ -162,6 +162,50 @@ describe('UI', () => {
     }
   }, 120_000);
 
+  it('updates live: a new trace appears in the open list, and its open tree fills in as spans arrive', async () => {
+    const { tracer, finished, reset } = recordingTracer(`ui-live-${Date.now()}`);
+    const exporter = exporterFor(canopy.otlpUrl, 'proto');
+    const root = startSpan(tracer, 'invoke_agent Live', { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'Live' });
+    const traceId = root.spanContext().traceId;
+
+    const { page, pageErrors } = await openPage();
+    try {
+      await page.goto(`${canopy.url}/`);
+      await page.locator('.health[data-health="ok"]').waitFor({ timeout: 15_000 });
+
+      // First batch: one finished child; the root is still open, so its parent has not arrived.
+      startSpan(tracer, 'chat gpt-4o', llm(40, 4), root).end();
+      await sendOk(exporter, finished());
+      reset();
+      const row = page.locator(`tr[data-trace-id="${traceId}"]`);
+      await row.waitFor({ timeout: 20_000 }); // no reload: the list polls
+      expect(await row.locator('[data-status]').getAttribute('data-status')).toBe('running');
+
+      await row.locator('.trace-link').click();
+      await page.waitForURL(`**/traces/${traceId}`);
+      const first = page.locator('[role=treeitem]');
+      await first.first().waitFor();
+      expect(await first.count()).toBe(1);
+      expect(await first.first().locator('.badge.orphan').count()).toBe(1);
+
+      // Second batch: another child and the root. The open tree re-parents and fills in by itself.
+      startSpan(tracer, 'execute_tool lookup', tool('lookup'), root).end();
+      root.end();
+      await sendOk(exporter, finished());
+      await expect.poll(() => page.locator('[role=treeitem]').count(), { timeout: 20_000 }).toBe(3);
+      expect(await page.locator('.badge.orphan').count()).toBe(0);
+      const rootRow = page.locator('[role=treeitem][aria-level="1"]');
+      expect(await rootRow.locator('.span-name').textContent()).toBe('invoke_agent Live');
+      expect(await rootRow.locator('[data-col=rollup-tokens]').textContent()).toBe('40/4');
+      await expect.poll(() => page.locator('.trace-summary [data-status]').getAttribute('data-status')).toBe('completed');
+      expect(pageErrors).toEqual([]);
+    } catch (err) {
+      await diagnose(page, 'live', err);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+
   it('renders a 10,000-span tree through a window of rows', async () => {
     const { tracer, finished } = recordingTracer(`ui-big-${Date.now()}`);
     const root = startSpan(tracer, 'invoke_agent Swarm', { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'Swarm' });
