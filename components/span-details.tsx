@@ -62,7 +62,7 @@ export function SpanDetails({
               <span className="value">
                 <Cost
                   usd={s.rollup.costUsd}
-                  unpriced={node.unpricedInSubtree}
+                  unpriced={node.span.rollup.unpricedSpans}
                   hasUsage={s.rollup.inputTokens + s.rollup.outputTokens > 0}
                 />
               </span>

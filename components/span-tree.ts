@@ -13,8 +13,6 @@ export interface TreeNode {
   level: number;
   startMs: number;
   endMs: number;
-  /** Model calls in this subtree (self included) that have no known price. */
-  unpricedInSubtree: number;
   /** The span claims a parent that is missing from the trace (or forms a cycle). */
   detached: boolean;
 }
@@ -53,7 +51,6 @@ export function buildSpanTree(spans: readonly SpanView[]): SpanTree {
       level: 0,
       startMs,
       endMs,
-      unpricedInSubtree: 0,
       detached: false,
     });
   }
@@ -80,7 +77,6 @@ export function buildSpanTree(spans: readonly SpanView[]): SpanTree {
 
   // Assign levels by walking from the roots. Nodes never reached sit on a parent cycle (bad data):
   // cut the cycle at the earliest such node and show it as an orphan.
-  const preorder: TreeNode[] = [];
   const visited = new Set<TreeNode>();
   const walk = (root: TreeNode) => {
     const stack: TreeNode[] = [root];
@@ -89,7 +85,6 @@ export function buildSpanTree(spans: readonly SpanView[]): SpanTree {
       if (visited.has(node)) continue;
       visited.add(node);
       node.level = node.parent && !node.detached ? node.parent.level + 1 : 0;
-      preorder.push(node);
       for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]);
     }
   };
@@ -106,13 +101,6 @@ export function buildSpanTree(spans: readonly SpanView[]): SpanTree {
       roots.push(node);
       walk(node);
     }
-  }
-
-  // Subtree aggregates, children before parents.
-  for (let i = preorder.length - 1; i >= 0; i--) {
-    const node = preorder[i];
-    if (isModelCall(node.span) && node.span.costUsd === null) node.unpricedInSubtree += 1;
-    if (node.parent) node.parent.unpricedInSubtree += node.unpricedInSubtree;
   }
 
   let startMs = Infinity;

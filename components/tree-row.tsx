@@ -144,7 +144,7 @@ export const TreeRow = memo(function TreeRow({
         <Tokens input={s.rollup.inputTokens} output={s.rollup.outputTokens} />
       </div>
       <div className="num subtree" data-col="rollup-cost">
-        <Cost usd={s.rollup.costUsd} unpriced={node.unpricedInSubtree} hasUsage={rollupHasUsage} compact />
+        <Cost usd={s.rollup.costUsd} unpriced={s.rollup.unpricedSpans} hasUsage={rollupHasUsage} compact />
       </div>
       <div className="num" data-col="own-tokens">
         <Tokens input={s.inputTokens} output={s.outputTokens} />

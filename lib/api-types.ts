@@ -24,7 +24,8 @@ export interface Rollup {
   spanCount: number;
   inputTokens: number;
   outputTokens: number;
-  costUsd: number;
+  costUsd: number; // priced model calls only
+  unpricedSpans: number; // model calls in the subtree with no known price
 }
 
 export interface SpanView {

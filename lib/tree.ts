@@ -61,6 +61,7 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): { nodes: Tr
           inputTokens: own ? span.inputTokens : 0,
           outputTokens: own ? span.outputTokens : 0,
           costUsd: own ? (span.costUsd ?? 0) : 0,
+          unpricedSpans: own && span.costUsd === null ? 1 : 0,
         },
       };
       nodes.push(node);
@@ -85,6 +86,7 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): { nodes: Tr
         r.inputTokens += c.inputTokens;
         r.outputTokens += c.outputTokens;
         r.costUsd += c.costUsd;
+        r.unpricedSpans += c.unpricedSpans;
       }
     }
   };

@@ -22,7 +22,7 @@ import { loadConfig } from '../lib/config';
 import { migrate } from '../lib/storage/migrations';
 import { buildWorkload, variant, type Body, type Workload } from './bench/workload';
 import { OtlpClient, closedLoop, openLoop, percentile } from './bench/client';
-import { MetricsScraper, RssSampler, histogram, httpGet, readCpuSeconds } from './bench/monitor';
+import { ForeignLoad, MetricsScraper, RssSampler, histogram, httpGet, readCpuSeconds, readProcStatus, waitForQuiet } from './bench/monitor';
 import { prepareRows, batches, usPerSpan, type StageTimes } from './bench/pipeline';
 import { BIG_TRACE_ID, generateReadDataset } from './bench/dataset';
 import zlib from 'node:zlib';
@@ -31,6 +31,9 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const WRITE = !QUICK || argv.includes('--write');
+const WAIT_QUIET_S = Number(argv.find((a) => a.startsWith('--wait-quiet='))?.split('=')[1] ?? (QUICK ? 0 : 180));
+// What a browser (the UI) sends; Next compresses API responses when asked.
+const BROWSER_HEADERS = { 'accept-encoding': 'gzip, deflate, br', accept: 'application/json' };
 
 const CFG = QUICK
   ? { p1Bodies: 240, p1Warmup: 16, p1MaxMs: 10_000, concurrency: 16, p3Ms: 6_000, p3Sockets: 64, traces: 10_000, bigTrace: 10_000, readRuns: 5 }
@@ -117,6 +120,9 @@ interface Phase1 {
   insertBusy: number;
   insertMeanMs: number;
   refusals: number;
+  idleRssMiB: number;
+  foreignCores: number;
+  heapTotalMaxMiB: number;
   ackedSpansTotal: number;
   stored: number;
   exitCode: number | null;
@@ -127,6 +133,8 @@ async function phase1(work: Workload): Promise<Phase1> {
   const dir = tempDir('p1');
   const canopy = await start(dir);
   const pid = canopy.process.pid!;
+  await sleep(1000);
+  const idleRssMiB = mib(readProcStatus(pid)?.rssKiB ?? NaN);
   const rss = new RssSampler(pid).start(100);
   const scraper = new MetricsScraper(canopy.url);
   const client = new OtlpClient(canopy.otlpUrl, CFG.concurrency);
@@ -143,7 +151,9 @@ async function phase1(work: Workload): Promise<Phase1> {
   const since = performance.now();
   const cpu0 = readCpuSeconds(pid);
   const ccpu0 = process.cpuUsage();
+  const foreign = new ForeignLoad(() => [pid]).start();
   const run = await closedLoop(client, bodies.slice(CFG.p1Warmup), CFG.concurrency, { maxMs: CFG.p1MaxMs });
+  const foreignCores = foreign.read();
   const cpu1 = readCpuSeconds(pid);
   const ccpu1 = process.cpuUsage(ccpu0);
   scraper.stop();
@@ -176,6 +186,9 @@ async function phase1(work: Workload): Promise<Phase1> {
     insertBusy: (ins1.sum - ins0.sum) / seconds,
     insertMeanMs: ((ins1.sum - ins0.sum) * 1000) / Math.max(1, ins1.count - ins0.count),
     refusals,
+    idleRssMiB,
+    foreignCores,
+    heapTotalMaxMiB: scraper.heapTotalMaxB / 2 ** 20,
     ackedSpansTotal,
     stored,
     exitCode,
@@ -246,6 +259,9 @@ interface Phase3 {
   stored: number;
   exitCode: number | null;
   maxInFlight: number;
+  foreignCores: number;
+  heapTotalMaxMiB: number;
+  externalMaxMiB: number;
 }
 
 async function phase3(work: Workload, rate: number): Promise<Phase3> {
@@ -268,11 +284,13 @@ async function phase3(work: Workload, rate: number): Promise<Phase3> {
   const client = new OtlpClient(canopy.otlpUrl, CFG.p3Sockets);
   log(`phase 3: offering ${fmt(offered)} spans/s (2× phase 1) open-loop for ${CFG.p3Ms / 1000} s, ≤${CFG.p3Sockets} connections`);
   let maxInFlight = 0;
+  const foreign = new ForeignLoad(() => [pid]).start();
   const run = await openLoop(client, work.bodies.slice(0, needed), offered, {
     durationMs: CFG.p3Ms,
     drainMs: 120_000,
     onTick: (n) => (maxInFlight = Math.max(maxInFlight, n)),
   });
+  const foreignCores = foreign.read();
   scraper.stop();
   await scraper.scrape();
   client.close();
@@ -300,6 +318,9 @@ async function phase3(work: Workload, rate: number): Promise<Phase3> {
     stored,
     exitCode,
     maxInFlight,
+    foreignCores,
+    heapTotalMaxMiB: scraper.heapTotalMaxB / 2 ** 20,
+    externalMaxMiB: scraper.externalMaxB / 2 ** 20,
   };
 }
 
@@ -316,24 +337,30 @@ interface Phase4 {
   list: ReadStat;
   listService: ReadStat;
   detail: ReadStat;
+  detailPlain: ReadStat;
+  listPlain: ReadStat;
+  detailBytes: number;
+  foreignCores: number;
   service: string;
   diag: Record<string, unknown> | null;
   peakRssMiB: number;
 }
 
-async function timeGet(url: string, runs: number, check: (body: unknown) => string): Promise<ReadStat> {
+async function timeGet(url: string, runs: number, check: (body: unknown) => string, headers: Record<string, string> = BROWSER_HEADERS): Promise<ReadStat & { bytes: number }> {
   let note = '';
   const times: number[] = [];
+  let bytes = 0;
   for (let i = 0; i < runs + 2; i++) {
-    const r = await httpGet(url);
+    const r = await httpGet(url, headers);
+    bytes = r.wireBytes;
     if (r.status !== 200) {
       note = `HTTP ${r.status}: ${r.body.slice(0, 200)}`;
-      return { p50: NaN, max: NaN, ok: false, note };
+      return { p50: NaN, max: NaN, ok: false, note, bytes };
     }
     note = check(JSON.parse(r.body));
     if (i >= 2) times.push(r.ms); // two warm-up calls
   }
-  return { p50: percentile(times, 50), max: Math.max(...times), ok: note === '', note };
+  return { p50: percentile(times, 50), max: Math.max(...times), ok: note === '', note, bytes };
 }
 
 async function phase4(): Promise<Phase4> {
@@ -347,15 +374,21 @@ async function phase4(): Promise<Phase4> {
   const genS = (performance.now() - t0) / 1000;
   const canopy = await start(dir);
   const rss = new RssSampler(canopy.process.pid!).start(100);
+  const foreign = new ForeignLoad(() => [canopy.process.pid!]).start();
   const service = 'billing-agent';
   log(`phase 4: timing GET /api/traces, /api/traces?service=${service}, /api/traces/<10k-span trace> (${CFG.readRuns} runs each after 2 warm-up)`);
   const listCheck = (b: unknown) => ((b as { traces?: unknown[] }).traces?.length === 50 ? '' : `expected 50 traces, got ${(b as { traces?: unknown[] }).traces?.length}`);
   const list = await timeGet(`${canopy.url}/api/traces?limit=50`, CFG.readRuns, listCheck);
   const listService = await timeGet(`${canopy.url}/api/traces?limit=50&service=${service}`, CFG.readRuns, listCheck);
-  const detail = await timeGet(`${canopy.url}/api/traces/${BIG_TRACE_ID}`, CFG.readRuns, (b) => {
+  const detailCheck = (b: unknown) => {
     const n = (b as { spans?: unknown[] }).spans?.length;
     return n === CFG.bigTrace ? '' : `expected ${CFG.bigTrace} spans, got ${n}`;
-  });
+  };
+  const detail = await timeGet(`${canopy.url}/api/traces/${BIG_TRACE_ID}`, CFG.readRuns, detailCheck);
+  // The same without compression (what a non-browser client sees), to separate gzip from the rest.
+  const listPlain = await timeGet(`${canopy.url}/api/traces?limit=50`, CFG.readRuns, listCheck, {});
+  const detailPlain = await timeGet(`${canopy.url}/api/traces/${BIG_TRACE_ID}`, CFG.readRuns, detailCheck, {});
+  const foreignCores = foreign.read();
   rss.stop();
   await stop(canopy);
   // Where the time goes: the query module's functions called directly, each ClickHouse query timed.
@@ -368,7 +401,7 @@ async function phase4(): Promise<Phase4> {
   );
   if (r.status === 0) diag = JSON.parse(r.stdout.trim().split('\n').pop()!);
   else log(`read diagnosis failed: ${r.stderr.slice(0, 500)}`);
-  return { spans, genS, list, listService, detail, service, diag, peakRssMiB: mib(rss.peakKiB) };
+  return { spans, genS, list, listService, detail, detailPlain, listPlain, detailBytes: detailPlain.bytes, foreignCores, service, diag, peakRssMiB: mib(rss.peakKiB) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -392,6 +425,10 @@ async function main() {
     process.exit(130);
   });
   await ensureNextBuild();
+  if (WAIT_QUIET_S > 0) {
+    const quiet = await waitForQuiet(0.3, WAIT_QUIET_S * 1000, (l) => log(`other processes are using ${fmt(l, 2)} cores; waiting for a quieter machine (up to ${WAIT_QUIET_S} s)`));
+    log(`other processes' CPU before starting: ${fmt(quiet, 2)} cores`);
+  }
   const load = os.loadavg();
 
   log(`building the workload (${CFG.p1Bodies} requests of ~1,000 spans, SDK-recorded, protobuf, gzip)`);
@@ -422,7 +459,7 @@ async function main() {
     `| Raw ClickHouse insert of the same rows (JSONEachRow, ≤${fmt(BATCH_ROWS)}-row batches, ${fmt(p2.rows)} rows) | ${fmt(p2.rowsPerS)} rows/s | — | — |`,
     `| Ratio end-to-end ÷ raw | **${fmt(ratio, 2)}** | ≥ ${TARGET.ratio} | ${pass(ratio >= TARGET.ratio)} |`,
     `| Ack latency per request (phase 1) | p50 ${fmt(p1.p50)} ms, p99 ${fmt(p1.p99)} ms | — | — |`,
-    `| Peak RSS at sustainable load | ${fmt(p1.peakRssMiB)} MiB | ≤ 1 GiB | ${pass(p1.peakRssMiB <= TARGET.rssMiB)} |`,
+    `| Peak RSS at sustainable load (idle after start: ${fmt(p1.idleRssMiB)} MiB) | ${fmt(p1.peakRssMiB)} MiB | ≤ 1 GiB | ${pass(p1.peakRssMiB <= TARGET.rssMiB)} |`,
     `| Event-loop lag (phase 1; worst 1 s window) | p99 ${fmt(p1.lagP99Ms)} ms, max ${fmt(p1.lagMaxMs)} ms | — | — |`,
     `| Overload: offered ${fmt(p3.offeredPerS)} spans/s (2×) for ${CFG.p3Ms / 1000} s, open loop, ≤${CFG.p3Sockets} connections | acked ${fmt(p3.ackedPerS)} spans/s; ${fmt(refused3)} × 429/503 then retried; ${p3.unacked} never acked | every request acked | ${pass(p3.unacked === 0)} |`,
     `| Peak RSS under 2× overload | ${fmt(p3.peakRssMiB)} MiB (VmHWM ${fmt(p3.hwmMiB)} MiB) | ≤ 1 GiB | ${pass(p3.peakRssMiB <= TARGET.rssMiB && p3.hwmMiB <= TARGET.rssMiB)} |`,
@@ -431,6 +468,7 @@ async function main() {
     readRow(`Trace list \`GET /api/traces?limit=50\`, ${fmt(p4.spans)} spans stored`, p4.list),
     readRow(`Trace list filtered \`?service=${p4.service}\``, p4.listService),
     readRow(`Trace detail \`GET /api/traces/<id>\`, ${fmt(CFG.bigTrace)}-span trace`, p4.detail),
+    `| Same reads without \`accept-encoding\` (no gzip): list / detail | p50 ${fmt(p4.listPlain.p50)} / ${fmt(p4.detailPlain.p50)} ms, max ${fmt(p4.listPlain.max)} / ${fmt(p4.detailPlain.max)} ms (detail body ${fmt(p4.detailBytes / 2 ** 20, 1)} MiB) | — | — |`,
   ].join('\n');
 
   const diag = p4.diag as Record<string, { totalMs: number; queryMs: number[]; jsMs: number; patched: boolean }> | null;
@@ -453,6 +491,8 @@ async function main() {
     ...(p2.atServerBatch ? [`| Raw insert in the server's batch size (~${fmt(p2.atServerBatch.batchRows)} rows) | ${fmt(p2.atServerBatch.rowsPerS)} rows/s |`] : []),
     `| Server CPU, phase 1 (all threads: JS + ClickHouse) | ${fmt(p1.serverCpuUsPerSpan, 1)} µs/span; ${fmt(p1.serverCores, 2)} of 2 cores busy |`,
     `| Load generator CPU (same machine) | ${fmt(p1.clientCpuUsPerSpan, 1)} µs/span |`,
+    `| Other processes' CPU during the run (not Canopy, not the bench) | phase 1 ${fmt(p1.foreignCores, 2)}, phase 3 ${fmt(p3.foreignCores, 2)}, phase 4 ${fmt(p4.foreignCores, 2)} cores |`,
+    `| Canopy memory: V8 heap total (max) phase 1 / phase 3; external (phase 3) | ${fmt(p1.heapTotalMaxMiB)} / ${fmt(p3.heapTotalMaxMiB)} MiB; ${fmt(p3.externalMaxMiB)} MiB — the rest of RSS is the engine (chDB) and code |`,
     `| Group commit, phase 1 | mean ${fmt(p1.meanBatchRows)} rows/insert, ${fmt(p1.insertMeanMs)} ms/insert, inserting ${fmt(p1.insertBusy * 100)}% of the time |`,
     `| Overload: queue peak / in-flight peak / drain after offering stopped | ${fmt(p3.queueRowsMax)} rows / ${fmt(p3.maxInFlight)} requests / ${fmt(p3.drainS, 1)} s |`,
     `| Overload: event-loop lag (worst 1 s window) | p99 ${fmt(p3.lagP99Ms)} ms, max ${fmt(p3.lagMaxMs)} ms |`,

@@ -146,7 +146,7 @@ function url(flag: string, raw: string): string {
   return raw;
 }
 
-export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): SimOptions {
+export function parseOptions(argv: string[], env: Record<string, string | undefined> = process.env): SimOptions {
   let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true }>>['values'];
   let positionals: string[];
   try {

@@ -141,6 +141,10 @@ export class TreeBuilder {
     }
     const durationMs = Math.max(...this.spans.map((s) => s.end)) - root.start;
     const cost = this.estimateCost();
+    const stats = planStats(this.spans);
+    for (const key of Object.keys(expect)) {
+      if (key in stats) throw new Error(`${this.scenario}: expect.${key} would hide the computed ${key}`);
+    }
     return {
       scenario: this.scenario,
       traceId: this.traceId,
@@ -148,7 +152,7 @@ export class TreeBuilder {
       spans: this.spans,
       durationMs,
       expect: {
-        ...planStats(this.spans),
+        ...stats,
         estCostUsd: Number(cost.usd.toFixed(6)),
         unpricedCalls: cost.unpricedCalls,
         ...expect,

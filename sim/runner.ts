@@ -171,6 +171,7 @@ export async function runWorkload(plan: WorkloadPlan, deps: WorkloadDeps): Promi
   const startedAt = Date.now();
   const inFlight = new Set<Promise<void>>();
   let slowBurnRunning = false;
+  let slowBurnStarted = false;
   for (let n = 0; ; n++) {
     if (length.kind === 'trees' && n >= length.count) break;
     const due = startedAt + (n * 1000) / plan.rate;
@@ -183,10 +184,12 @@ export async function runWorkload(plan: WorkloadPlan, deps: WorkloadDeps): Promi
     const name = plan.pick ? plan.pick(n) : plan.scenarios[n % plan.scenarios.length]!;
     let durationMs: number | undefined;
     if (name === 'slow_burn' && length.kind !== 'trees') {
-      // A slow burn is one long tree, not a stream of them: one at a time, lasting the rest of the run.
-      if (slowBurnRunning) continue;
+      // A slow burn is one long tree, not a stream of them: in a timed run one tree lasting the rest of
+      // the run; in an endless run one at a time, a few minutes each.
+      if (slowBurnRunning || (length.kind === 'duration' && slowBurnStarted)) continue;
       durationMs = length.kind === 'duration' ? length.ms - elapsed : SLOW_BURN_DEFAULT_MS + (n % 3) * 60_000;
       slowBurnRunning = true;
+      slowBurnStarted = true;
     }
     const task: Promise<void> = scenarioTree(lookup(name), durationMs, deps.out)
       .catch((err: unknown) => deps.log(`tree failed: ${(err as Error).stack ?? String(err)}`))

@@ -23,22 +23,37 @@ export interface ExportStats {
   lastError: string;
 }
 
+/** Requests in flight per exporter. The batch processor's forceFlush exports every queued batch at once
+ * (a 100k-span tree is 100 batches), and the OTLP exporter fails, rather than queues, exports over its
+ * concurrency limit: so batches wait their turn here. */
+const MAX_CONCURRENT_EXPORTS = 8;
+
 /** Counts what the real exporter managed to deliver, so the CLI can fail loudly instead of silently. */
 class CountingExporter implements SpanExporter {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
   constructor(
     private readonly inner: SpanExporter,
     private readonly stats: ExportStats,
   ) {}
 
   export(spans: ReadableSpan[], done: ExportCallback): void {
-    this.inner.export(spans, (result: ExportResult) => {
-      if (result.code === EXPORT_SUCCESS) this.stats.exportedSpans += spans.length;
-      else {
-        this.stats.failedSpans += spans.length;
-        this.stats.lastError = result.error?.message ?? 'export failed';
-      }
-      done(result);
-    });
+    const run = (): void => {
+      this.active++;
+      this.inner.export(spans, (result: ExportResult) => {
+        this.active--;
+        this.waiting.shift()?.();
+        if (result.code === EXPORT_SUCCESS) this.stats.exportedSpans += spans.length;
+        else {
+          this.stats.failedSpans += spans.length;
+          this.stats.lastError = result.error?.message ?? 'export failed';
+        }
+        done(result);
+      });
+    };
+    if (this.active < MAX_CONCURRENT_EXPORTS) run();
+    else this.waiting.push(run);
   }
 
   shutdown(): Promise<void> {
@@ -89,7 +104,8 @@ export class Tracing {
       maxExportBatchSize: 1_000,
       // Short delay so live trees appear in Canopy while they run.
       scheduledDelayMillis: 250,
-      exportTimeoutMillis: 30_000,
+      // Includes the wait for a free export slot behind the other batches of a huge tree.
+      exportTimeoutMillis: 120_000,
     });
     const provider = new BasicTracerProvider({
       resource: resourceFromAttributes({
@@ -116,7 +132,7 @@ export class Tracing {
       headers,
       compression: CompressionAlgorithm.GZIP,
       timeoutMillis: 10_000,
-      concurrencyLimit: 16,
+      concurrencyLimit: MAX_CONCURRENT_EXPORTS * 2,
     });
   }
 

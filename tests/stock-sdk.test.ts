@@ -17,7 +17,7 @@ afterAll(async () => {
 
 describe('an app instrumented with the stock OTel Node SDK', () => {
   it('shows its tree, tokens and cost with only OTEL_EXPORTER_OTLP_ENDPOINT set', async () => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, OTEL_EXPORTER_OTLP_ENDPOINT: canopy.otlpUrl, OTEL_SERVICE_NAME: 'support-bot' };
+    const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'production' as const, OTEL_EXPORTER_OTLP_ENDPOINT: canopy.otlpUrl, OTEL_SERVICE_NAME: 'support-bot' };
     const { stdout } = await promisify(execFile)(process.execPath, [path.join(import.meta.dirname, 'fixtures', 'instrumented-app.mjs')], { env, cwd: path.resolve(import.meta.dirname, '..') });
     const { traceId } = JSON.parse(stdout.trim().split('\n').pop()!);
     const detail = await waitForTrace(canopy.url, traceId, 5);

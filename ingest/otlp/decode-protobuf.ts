@@ -288,7 +288,7 @@ function keyValue(r: WireReader, end: number, into: Attributes, depth: number): 
     const field = tag >>> 3;
     if (field === KV_KEY) {
       want(r, tag, LEN, 'key');
-      key = r.string(end);
+      key = r.key(end);
     } else if (field === KV_VALUE) {
       want(r, tag, LEN, 'value');
       const e = r.lenEnd(end);

@@ -16,6 +16,10 @@ interface SliceBuffer extends Buffer {
 
 const TWO_32 = 4294967296;
 
+const MAX_CACHED_KEY = 64;
+const MAX_CACHED_KEYS = 4096;
+const keyCache = new Map<number, { bytes: Uint8Array; text: string }>();
+
 export class WireReader {
   pos = 0;
   readonly end: number;
@@ -109,6 +113,38 @@ export class WireReader {
     const e = this.pos + len;
     if (e > limit) this.fail(`length ${len} runs past the end of its message`);
     return e;
+  }
+
+  /**
+   * A string that repeats across spans (attribute keys): served from a cache so the same bytes are not
+   * decoded, allocated and re-internalised as a property name for every span.
+   */
+  key(limit: number): string {
+    const e = this.lenEnd(limit);
+    const start = this.pos;
+    const len = e - start;
+    this.pos = e;
+    if (len === 0) return '';
+    if (len > MAX_CACHED_KEY) return this.buf.utf8Slice(start, e);
+    const buf = this.buf;
+    let h = len;
+    for (let i = start; i < e; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    const hit = keyCache.get(h);
+    if (hit !== undefined && hit.bytes.length === len) {
+      const b = hit.bytes;
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (b[i] !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return hit.text;
+    }
+    const text = buf.utf8Slice(start, e);
+    // A copy: a view would pin the whole request body and change if its memory is reused.
+    if (keyCache.size < MAX_CACHED_KEYS) keyCache.set(h, { bytes: new Uint8Array(buf.subarray(start, e)), text });
+    return text;
   }
 
   string(limit: number): string {

@@ -101,7 +101,7 @@ export async function generateReadDataset(
       traceIdExpr: `lower(hex(MD5(concat('t', toString(t)))))`,
       t0Expr: `(${nowNs} - ${7 * 86400}000000000 + t * ${spread})`,
     })}`,
-    clickhouse_settings: { max_insert_threads: 2, max_threads: 2 },
+    clickhouse_settings: { max_insert_threads: '2', max_threads: 2 },
   });
   // The large trace: started an hour ago, so it is not on the list's first page.
   await client.command({

@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
+import zlib from 'node:zlib';
 
 export function readProcStatus(pid: number): { rssKiB: number; hwmKiB: number } | null {
   try {
@@ -59,16 +60,26 @@ export class RssSampler {
   }
 }
 
-export function httpGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; ms: number }> {
+/** GET, reading the whole body (gunzipped if the server compressed it); `ms` is until the last byte arrived. */
+export function httpGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; ms: number; wireBytes: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     if (u.hostname !== '127.0.0.1') return reject(new Error(`benchmark traffic goes to 127.0.0.1 only, not ${u.hostname}`));
     const req = http.get(u, { headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ms: performance.now() - started }));
+      const chunks: Buffer[] = [];
+      let wireBytes = 0;
+      res.on('data', (d: Buffer) => {
+        chunks.push(d);
+        wireBytes += d.length;
+      });
+      res.on('end', () => {
+        const ms = performance.now() - started;
+        const raw = Buffer.concat(chunks);
+        const enc = String(res.headers['content-encoding'] ?? '');
+        const body = (enc === 'gzip' ? zlib.gunzipSync(raw) : enc === 'br' ? zlib.brotliDecompressSync(raw) : enc === 'deflate' ? zlib.inflateSync(raw) : raw).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, body, ms, wireBytes });
+      });
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -95,6 +106,9 @@ export class MetricsScraper {
   lagMaxS = 0;
   lagMeanS: number[] = [];
   queueRowsMax = 0;
+  heapTotalMaxB = 0;
+  heapUsedMaxB = 0;
+  externalMaxB = 0;
   scrapes = 0;
   failures = 0;
   last: Map<string, number> = new Map();
@@ -129,6 +143,9 @@ export class MetricsScraper {
       if (max !== undefined && Number.isFinite(max)) this.lagMaxS = Math.max(this.lagMaxS, max);
       if (mean !== undefined && Number.isFinite(mean)) this.lagMeanS.push(mean);
       this.queueRowsMax = Math.max(this.queueRowsMax, m.get('canopy_ingest_queue_rows') ?? 0);
+      this.heapTotalMaxB = Math.max(this.heapTotalMaxB, m.get('canopy_nodejs_heap_size_total_bytes') ?? 0);
+      this.heapUsedMaxB = Math.max(this.heapUsedMaxB, m.get('canopy_nodejs_heap_size_used_bytes') ?? 0);
+      this.externalMaxB = Math.max(this.externalMaxB, m.get('canopy_nodejs_external_memory_bytes') ?? 0);
       return m;
     } catch {
       this.failures++;
@@ -141,6 +158,9 @@ export class MetricsScraper {
     this.lagMaxS = 0;
     this.lagMeanS = [];
     this.queueRowsMax = 0;
+    this.heapTotalMaxB = 0;
+    this.heapUsedMaxB = 0;
+    this.externalMaxB = 0;
   }
 
   stop() {
@@ -152,4 +172,50 @@ export class MetricsScraper {
 /** Sum of a histogram's _sum and _count (no labels) from a parsed scrape. */
 export function histogram(m: Map<string, number>, name: string): { sum: number; count: number } {
   return { sum: m.get(`${name}_sum`) ?? 0, count: m.get(`${name}_count`) ?? 0 };
+}
+
+/** Busy CPU time of the whole machine so far (all cores, seconds), from /proc/stat. */
+export function machineBusySeconds(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal guest guest_nice (guest is already in user)
+  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  return busy / 100;
+}
+
+/**
+ * CPU used on this machine by processes other than `pids` and this one, between start() and stop(), in cores:
+ * the benchmark shares 2 cores with whatever else runs, and says so.
+ */
+export class ForeignLoad {
+  private busy0 = 0;
+  private own0 = 0;
+  private t0 = 0;
+  constructor(private readonly pids: () => number[]) {}
+  private own(): number {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6 + this.pids().reduce((n, p) => n + (readCpuSeconds(p) || 0), 0);
+  }
+  start(): this {
+    this.busy0 = machineBusySeconds();
+    this.own0 = this.own();
+    this.t0 = performance.now();
+    return this;
+  }
+  /** Cores used by others since start(). */
+  read(): number {
+    const secs = (performance.now() - this.t0) / 1000;
+    return Math.max(0, (machineBusySeconds() - this.busy0 - (this.own() - this.own0)) / secs);
+  }
+}
+
+/** Waits (up to `maxMs`) until other processes use less than `cores` for a 3 s window; returns the last reading. */
+export async function waitForQuiet(cores: number, maxMs: number, onWait: (load: number) => void): Promise<number> {
+  const deadline = performance.now() + maxMs;
+  for (;;) {
+    const f = new ForeignLoad(() => []).start();
+    await new Promise((r) => setTimeout(r, 3000));
+    const load = f.read();
+    if (load < cores || performance.now() > deadline) return load;
+    onWait(load);
+  }
 }

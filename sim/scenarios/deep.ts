@@ -26,6 +26,6 @@ export const deep: Scenario = {
     for (let i = stack.length - 1; i >= 0; i--) {
       t = b.close(stack[i]!, t + rng.int(2, 20)).end;
     }
-    return b.finish({ levels });
+    return b.finish({ agentLevels: levels });
   },
 };

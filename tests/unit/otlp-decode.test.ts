@@ -160,6 +160,14 @@ describe('decoding OTLP exports from the OpenTelemetry SDK', () => {
     });
   });
 
+  it('decodes attribute keys afresh when a reused request buffer changes', () => {
+    const [span] = sampleSpans();
+    const body = Buffer.from(toProtobuf([variant(span, { attributes: { 'model.a': 1 } })]));
+    expect(Object.keys(allSpans(decodeProtobuf(body))[0].attributes)).toEqual(['model.a']);
+    body.write('model.b', body.indexOf('model.a'));
+    expect(Object.keys(allSpans(decodeProtobuf(body))[0].attributes)).toEqual(['model.b']);
+  });
+
   it('skips fields it does not use (links, flags, trace state, dropped counts, schema urls, profile string refs)', () => {
     const bytes = ExportTraceServiceRequest.encode({
       resourceSpans: [

@@ -27,9 +27,9 @@ describe('request tree', () => {
     ]);
     const by = Object.fromEntries(nodes.map((n) => [n.span.spanId, n]));
     expect(maxDepth).toBe(3);
-    expect(by.root.rollup).toEqual({ spanCount: 6, inputTokens: 1600, outputTokens: 160, costUsd: 0.11 });
-    expect(by.a.rollup).toEqual({ spanCount: 3, inputTokens: 1500, outputTokens: 150, costUsd: 0.1 });
-    expect(by.b.rollup).toEqual({ spanCount: 2, inputTokens: 100, outputTokens: 10, costUsd: 0.01 });
+    expect(by.root.rollup).toEqual({ spanCount: 6, inputTokens: 1600, outputTokens: 160, costUsd: 0.11, unpricedSpans: 1 });
+    expect(by.a.rollup).toEqual({ spanCount: 3, inputTokens: 1500, outputTokens: 150, costUsd: 0.1, unpricedSpans: 1 });
+    expect(by.b.rollup).toEqual({ spanCount: 2, inputTokens: 100, outputTokens: 10, costUsd: 0.01, unpricedSpans: 0 });
     expect(by.c1.depth).toBe(2);
   });
 
