@@ -99,10 +99,12 @@ export function createPriceBook(opts: { userFile?: string } = {}): PriceBook {
       if (!model) return null;
       const r = lookup(model, provider);
       if (!r) return null;
-      const input = count(usage.input);
       const output = count(usage.output);
       const cacheRead = count(usage.cacheRead);
       const cacheWrite = count(usage.cacheWrite);
+      let input = count(usage.input);
+      // Cache counts above the input count mean input was reported without them (Anthropic-style).
+      if (cacheRead + cacheWrite > input) input += cacheRead + cacheWrite;
       if (r.kind === 'conditional') return conditionalPrice(r, input, output, cacheRead, cacheWrite, at);
       const tierBasis = r.tiered ? input : 0;
       let uncached = input;
@@ -115,7 +117,7 @@ export function createPriceBook(opts: { userFile?: string } = {}): PriceBook {
         uncached -= cacheWrite;
         total += cost(r.cacheWrite, cacheWrite, tierBasis);
       }
-      if (r.input !== undefined) total += cost(r.input, uncached > 0 ? uncached : 0, tierBasis);
+      if (r.input !== undefined) total += cost(r.input, uncached, tierBasis);
       if (r.output !== undefined) total += cost(r.output, output, tierBasis);
       return total;
     },
@@ -147,7 +149,7 @@ function conditionalPrice(
     const timestamp = at === undefined ? undefined : at instanceof Date ? at : new Date(at);
     return calcPrice(usage, r.modelId, { provider: r.provider, timestamp })?.total_price ?? null;
   } catch {
-    return null; // e.g. cache tokens exceeding input: no trustworthy price
+    return null; // the table's own validation refused the usage: no trustworthy price
   }
 }
 

@@ -34,7 +34,8 @@ const INT_RE = /^-?\d+$/;
 export function decodeJson(text: string): DecodedRequest {
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    // Some HTTP clients prefix a byte-order mark, which JSON.parse rejects.
+    doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     throw new OtlpDecodeError(`invalid JSON: ${(err as Error).message}`);
   }

@@ -310,6 +310,7 @@ describe('OTLP/JSON variants other exporters send', () => {
 
   it('treats an empty export as valid and an all-zero parent id as a root', () => {
     expect(decodeJson('{}')).toEqual({ resourceSpans: [], spanCount: 0, rejectedSpans: 0, rejectReason: '' });
+    expect(decodeJson('\ufeff{"resourceSpans":[]}').spanCount).toBe(0); // a byte-order mark is tolerated
     expect(decodeProtobuf(new Uint8Array())).toEqual({ resourceSpans: [], spanCount: 0, rejectedSpans: 0, rejectReason: '' });
     const doc = structuredClone(camel);
     doc.resourceSpans[0].scopeSpans[0].spans[0].parentSpanId = '0000000000000000';

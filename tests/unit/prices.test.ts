@@ -40,6 +40,11 @@ describe('the built-in price table (@pydantic/genai-prices)', () => {
     expect(cached).toBeCloseTo(1.25, 9);
   });
 
+  it('input reported without its cached part (cache counts above input) is priced as input + cache', () => {
+    const reported = book.price('claude-sonnet-4-5', 'anthropic', usage(100, 10, 5000, 300));
+    expect(reported).toBeCloseTo(table('claude-sonnet-4-5', 'anthropic', usage(5400, 10, 5000, 300))!, 12);
+  });
+
   it('uses the price in force when the call happened (time-of-day discounts)', () => {
     const u = usage(100_000, 10_000);
     const day = new Date('2026-03-02T12:00:00Z');
