@@ -3,7 +3,6 @@
 
 import {
   agentSpan,
-  flavourDepth,
   llmCall,
   toolCall,
   vercelLoopSpan,
@@ -31,18 +30,6 @@ export interface AgentRun {
   service?: ServiceRole;
   conversationId?: string;
   steps: AgentStep[];
-}
-
-/** Levels below the agent span this run will create (the agent span itself not counted). */
-export function runDepth(run: AgentRun): number {
-  let deepest = flavourDepth(run.flavour);
-  if (run.flavour === 'vercel') return deepest;
-  for (const step of run.steps) {
-    for (const action of step.actions) {
-      if (action.type === 'agent') deepest = Math.max(deepest, 1 + runDepth(action.agent));
-    }
-  }
-  return deepest;
 }
 
 /** Lays out one agent run under `parent` starting at `start`; returns the agent span, closed. */

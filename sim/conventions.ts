@@ -15,11 +15,6 @@ export const SCOPES = {
   vercel: 'ai',
 } as const satisfies Record<Flavour, string>;
 
-/** Extra nesting a flavour adds between an agent span and its model calls (Vercel wraps each call). */
-export function flavourDepth(flavour: Flavour): number {
-  return flavour === 'vercel' ? 2 : 1;
-}
-
 export interface LlmError {
   statusCode: number;
   errorType: string;

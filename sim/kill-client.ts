@@ -37,7 +37,6 @@ export class KillClient implements KillChecker {
   private readonly backoffMs: number;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
-  requests = 0;
 
   constructor(
     private readonly apiBase: string,
@@ -67,7 +66,6 @@ export class KillClient implements KillChecker {
   }
 
   private async request(traceId: string, previous: KillStatus): Promise<KillStatus> {
-    this.requests++;
     const url = new URL('/api/control/kills', this.apiBase);
     url.searchParams.set('traceId', traceId);
     const headers: Record<string, string> = { accept: 'application/json' };

@@ -22,17 +22,12 @@ export const MODELS = {
   gpt41Mini: spec('gpt-4.1-mini', 'gpt-4.1-mini-2025-04-14', 'openai', 'api.openai.com', 'openai.chat'),
   sonnet: spec('claude-sonnet-4-5', 'claude-sonnet-4-5-20250929', 'anthropic', 'api.anthropic.com', 'anthropic.messages'),
   haiku: spec('claude-haiku-4-5', 'claude-haiku-4-5-20251001', 'anthropic', 'api.anthropic.com', 'anthropic.messages'),
-  opus: spec('claude-opus-4-1', 'claude-opus-4-1-20250805', 'anthropic', 'api.anthropic.com', 'anthropic.messages'),
   geminiPro: spec('gemini-2.5-pro', 'gemini-2.5-pro', 'gcp.vertex_ai', 'us-central1-aiplatform.googleapis.com', 'google.vertex.chat'),
   geminiFlash: spec('gemini-2.5-flash', 'gemini-2.5-flash', 'gcp.gemini', 'generativelanguage.googleapis.com', 'google.generative-ai'),
   // A self-hosted fine-tune: no price table knows it, so Canopy must show its calls as unpriced.
   unknown: spec('acme-triage-ft-v3', 'acme-triage-ft-v3', 'acme-inference', 'llm.internal.acme.example', 'openai-compatible.chat'),
   embedding: spec('text-embedding-3-small', 'text-embedding-3-small', 'openai', 'api.openai.com', 'openai.embedding'),
 } as const satisfies Record<string, ModelSpec>;
-
-export const PLANNER_MODELS: readonly ModelSpec[] = [MODELS.gpt4o, MODELS.sonnet, MODELS.geminiPro, MODELS.gpt41];
-export const WORKER_MODELS: readonly ModelSpec[] = [MODELS.gpt4oMini, MODELS.haiku, MODELS.geminiFlash, MODELS.gpt41Mini];
-export const HEAVY_MODELS: readonly ModelSpec[] = [MODELS.opus, MODELS.gpt41, MODELS.sonnet];
 
 /**
  * What one call costs by the public price table, or null when the model is unpriced. Only used to size

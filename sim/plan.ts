@@ -208,12 +208,6 @@ export function isModelCall(span: PlanSpan): boolean {
   return span.attributes['openinference.span.kind'] === 'LLM';
 }
 
-export function depthOf(spans: readonly PlanSpan[], span: PlanSpan): number {
-  let d = 0;
-  for (let p = span.parent; p >= 0; p = spans[p]!.parent) d++;
-  return d;
-}
-
 export function childrenOf(spans: readonly PlanSpan[], parent: PlanSpan): PlanSpan[] {
   return spans.filter((s) => s.parent === parent.index);
 }

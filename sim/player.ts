@@ -99,7 +99,6 @@ export async function playTree(plan: TreePlan, opts: PlayOptions): Promise<PlayR
   const applyKill = (status: KillStatus): void => {
     if (!status.killed) return;
     if (status.traceKilled) {
-      result.killed = true;
       endEarly([...live.keys()], KILLED_MESSAGE);
       stop = true;
       return;
@@ -110,7 +109,6 @@ export async function playTree(plan: TreePlan, opts: PlayOptions): Promise<PlayR
       if (index !== undefined) roots.add(index);
     }
     if (roots.size === 0) return;
-    result.killed = true;
     endEarly([...live.keys()].filter((i) => isUnder(i, roots)), KILLED_MESSAGE);
     for (const index of roots) gone.add(index);
     if (roots.has(0)) stop = true;
@@ -183,6 +181,8 @@ export async function playTree(plan: TreePlan, opts: PlayOptions): Promise<PlayR
   }
   // Anything still open here belonged to a killed tree.
   if (live.size > 0) endEarly([...live.keys()], KILLED_MESSAGE);
+  // A kill that arrived after its branch had already finished changed nothing.
+  result.killed = result.killedSpans > 0 || result.skippedSpans > 0;
   kills?.forget(plan.traceId);
   return result;
 }

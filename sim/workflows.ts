@@ -90,9 +90,3 @@ export const WORKFLOWS: readonly Workflow[] = [
     ],
   },
 ];
-
-export function workflowByAgent(agent: string): Workflow {
-  const found = WORKFLOWS.find((w) => w.agent === agent);
-  if (!found) throw new Error(`unknown workflow ${agent}`);
-  return found;
-}

@@ -102,6 +102,12 @@ describe('workload simulator → Canopy', () => {
     expect(detail.trace.unpricedSpans).toBe(line.expect.unpricedCalls);
     const categories = new Set(detail.spans.map((s) => s.category));
     for (const category of ['agent', 'llm', 'tool']) expect(categories).toContain(category);
+    // This tree's save_memory child outlives the root: it was exported after the root and still joined it.
+    expect(line.expect.lingering).toBe(true);
+    const root = detail.spans.find((s) => s.spanId === line.rootSpanId)!;
+    const memory = detail.spans.find((s) => s.toolName === 'save_memory')!;
+    expect(memory.parentSpanId).toBe(root.spanId);
+    expect(Date.parse(memory.endTime)).toBeGreaterThan(Date.parse(root.endTime));
   });
 
   it('loop: one agent repeats the same tool call signature', () => {
