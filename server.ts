@@ -98,6 +98,8 @@ async function main() {
         return void res.end(JSON.stringify({ error: 'This port serves OTLP only: POST /v1/traces' }));
       }
       if (pathname === '/metrics') {
+        // Scrapers send the key as a bearer token too (Prometheus `authorization` config).
+        if (!isAuthorised(req.headers.authorization, config.apiKeys)) return unauthorised(res);
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         return void res.end(await metrics.registry.metrics());
       }

@@ -1,6 +1,9 @@
 'use client';
 
+import { useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
 import { ApiError } from '@/lib/hooks/fetch-json';
+import { setApiKey } from '@/lib/hooks/api-key';
 import { useHealth } from '@/lib/hooks/use-health';
 
 const STORAGE_LABEL: Record<string, string> = {
@@ -19,11 +22,12 @@ export function HealthIndicator() {
       </span>
     );
   }
+  if (error instanceof ApiError && error.status === 401) return <ApiKeyForm />;
   if (error) {
     return (
       <span className="health" data-health="error" title={error.message}>
         <span className="dot dot-error" aria-hidden="true" />
-        {error instanceof ApiError && error.status === 401 ? 'API key required' : 'API unavailable'}
+        API unavailable
       </span>
     );
   }
@@ -38,5 +42,29 @@ export function HealthIndicator() {
       {STORAGE_LABEL[data.storage] ?? data.storage}
       <span className="muted">v{data.version}</span>
     </span>
+  );
+}
+
+/** Canopy runs with CANOPY_API_KEYS: ask for a key once, remember it in this browser, refetch everything. */
+function ApiKeyForm() {
+  const queryClient = useQueryClient();
+  const [value, setValue] = useState('');
+  return (
+    <form
+      className="health api-key-form"
+      data-health="unauthorised"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setApiKey(value.trim() || null);
+        void queryClient.invalidateQueries();
+      }}
+    >
+      <span className="dot dot-error" aria-hidden="true" />
+      <label>
+        API key required{' '}
+        <input type="password" autoComplete="off" placeholder="key" value={value} onChange={(e) => setValue(e.target.value)} aria-label="API key" />
+      </label>
+      <button type="submit">Use key</button>
+    </form>
   );
 }

@@ -12,7 +12,7 @@ export const HEADER_HEIGHT = 30;
 const INDENT = 14;
 const MAX_INDENT_LEVELS = 8;
 /** Keep in sync with `.tree-grid` in globals.css. */
-export const TREE_MIN_WIDTH = 1066;
+export const TREE_MIN_WIDTH = 1110;
 
 export function TreeHeader({ traceDurationMs }: { traceDurationMs: number }) {
   return (

@@ -130,13 +130,15 @@ describe('read API errors', () => {
 });
 
 describe('authentication', () => {
-  it('requires a bearer key on /v1/traces and /api/* when CANOPY_API_KEYS is set', async () => {
+  it('requires a bearer key on /v1/traces, /api/* and /metrics when CANOPY_API_KEYS is set', async () => {
     const secured = await startCanopy({ env: { CANOPY_API_KEYS: 'k1,k2' } });
     try {
       const spans = oneSpanTrace();
       const denied = await send(exporterFor(secured.otlpUrl), spans);
       expect(denied.code).toBe(ExportResultCode.FAILED);
       expect((await fetch(`${secured.url}/api/traces`)).status).toBe(401);
+      expect((await fetch(`${secured.url}/metrics`)).status).toBe(401);
+      expect((await fetch(`${secured.url}/metrics`, { headers: { authorization: 'Bearer k1' } })).status).toBe(200);
       expect((await fetch(`${secured.url}/api/traces`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
       await sendOk(exporterFor(secured.otlpUrl, 'proto', { authorization: 'Bearer k2' }), spans);
       const ok = await fetch(`${secured.url}/api/traces/${hex(spans[0]).traceId}`, { headers: { authorization: 'Bearer k1' } });

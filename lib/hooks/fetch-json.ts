@@ -1,6 +1,8 @@
 // Tiny fetch helper shared by the data hooks: JSON in, JSON out, and a thrown Error carrying the
 // API's own message on any non-2xx response (so the UI can show *why* a request failed).
 
+import { getApiKey } from './api-key';
+
 export class ApiError extends Error {
   readonly status: number;
 
@@ -26,9 +28,10 @@ function messageFrom(body: unknown): string | null {
 }
 
 export async function fetchJson<T>(url: string, init?: RequestInit): Promise<T> {
+  const apiKey = getApiKey();
   const res = await fetch(url, {
     ...init,
-    headers: { accept: 'application/json', ...init?.headers },
+    headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}), ...init?.headers },
     cache: 'no-store',
   });
   if (!res.ok) {
