@@ -12,6 +12,7 @@ import { ensureBuild } from './lib/build';
 import { createPriceBook } from './lib/prices';
 import { BatchWriter } from './ingest/batch-writer';
 import { createTraceReceiver } from './ingest/receiver';
+import { SPAN_ROWS_FORMAT } from './ingest/serialise';
 
 // One process: UI + JSON API + OTLP on PORT, OTLP also on CANOPY_OTLP_PORT, one embedded data dir.
 
@@ -51,12 +52,12 @@ async function main() {
   setRuntime({ config, storage, version });
 
   const metrics = createMetrics();
-  const writer = new BatchWriter((payload) => storage.insertJsonEachRow('spans', payload), {
+  const writer = new BatchWriter((payload) => storage.insertRaw('spans', payload, SPAN_ROWS_FORMAT), {
     maxQueueRows: config.queueMaxRows,
     maxQueueBytes: config.queueMaxBytes,
     maxBatchRows: config.batchMaxRows,
   }, metrics);
-  const receive = createTraceReceiver({ writer, prices, metrics, maxBodyBytes: config.maxBodyBytes, retentionDays: config.retentionDays, log });
+  const receive = createTraceReceiver({ writer, prices, metrics, maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, retentionDays: config.retentionDays, log });
 
   const app = next({ dev, dir: ROOT, hostname: config.host, port: config.port });
   await app.prepare();

@@ -5,7 +5,7 @@ import { decodeJson } from './otlp/decode-json';
 import { OtlpDecodeError } from './otlp/errors';
 import { encodeExportResponse, encodeStatus } from './otlp/encode-response';
 import { normaliseRequest } from './normalise/index';
-import { toJsonEachRow } from './serialise';
+import { toSpanRowsPayload } from './serialise';
 import { BatchWriter, QueueFullError, WriterClosedError } from './batch-writer';
 import type { PriceBook } from '../lib/prices';
 import type { Metrics } from '../lib/metrics';
@@ -17,6 +17,8 @@ export interface ReceiverDeps {
   prices: PriceBook;
   metrics: Metrics;
   maxBodyBytes: number;
+  /** Requests being read, inflated and decoded at once; past it, 429 before reading the body. */
+  maxDecoding: number;
   retentionDays: number;
   log: (event: Record<string, unknown>) => void;
 }
@@ -30,6 +32,9 @@ const CONTENT_TYPES: Record<string, Format> = {
 /** POST /v1/traces: OTLP/HTTP in, 200 only once every accepted span is stored. */
 export function createTraceReceiver(deps: ReceiverDeps) {
   const { writer, metrics } = deps;
+  // Memory held before the queue (bodies, inflated bytes, decoded spans) is bounded by this count; what
+  // waits for the insert is bounded by the writer's queue.
+  let decoding = 0;
 
   function send(res: ServerResponse, status: number, format: Format, body: Uint8Array | string, headers: Record<string, string> = {}) {
     metrics.requests.inc({ status: String(status) });
@@ -59,49 +64,57 @@ export function createTraceReceiver(deps: ReceiverDeps) {
       req.resume();
       return fail(res, 415, 'json', `Unsupported Content-Type "${mime}"; send application/x-protobuf or application/json`);
     }
-    if (writer.wouldRefuse()) {
+    if (writer.wouldRefuse() || decoding >= deps.maxDecoding) {
       req.resume();
-      metrics.spansRejected.inc({ reason: 'overload' });
       return fail(res, 429, format, 'Canopy is at capacity; retry later', { 'retry-after': String(writer.retryAfterSeconds()) });
     }
 
-    let body: Buffer;
+    decoding++;
+    let prepared: { payload: Buffer | null; rows: number; partial?: { rejectedSpans: number; errorMessage: string } };
     try {
-      body = await readBody(req, deps.maxBodyBytes);
-    } catch (err) {
-      if (err instanceof BodyError) return fail(res, err.status, format, err.message);
-      throw err;
-    }
-
-    let decoded;
-    try {
-      decoded = format === 'protobuf' ? decodeProtobuf(body) : decodeJson(body.toString('utf8'));
-    } catch (err) {
-      if (err instanceof OtlpDecodeError) {
-        metrics.spansRejected.inc({ reason: 'undecodable' });
-        return fail(res, 400, format, err.message);
-      }
-      throw err;
-    }
-
-    const rows = normaliseRequest(decoded, { prices: deps.prices, retentionDays: deps.retentionDays });
-    if (decoded.rejectedSpans > 0) metrics.spansRejected.inc({ reason: 'invalid' }, decoded.rejectedSpans);
-    const partial = decoded.rejectedSpans > 0 ? { rejectedSpans: decoded.rejectedSpans, errorMessage: decoded.rejectReason } : undefined;
-
-    if (rows.length > 0) {
+      let body: Buffer;
       try {
-        await writer.write(toJsonEachRow(rows), rows.length);
+        body = await readBody(req, deps.maxBodyBytes);
+      } catch (err) {
+        if (err instanceof BodyError) return fail(res, err.status, format, err.message);
+        throw err;
+      }
+      let decoded;
+      try {
+        decoded = format === 'protobuf' ? decodeProtobuf(body) : decodeJson(body.toString('utf8'));
+      } catch (err) {
+        if (err instanceof OtlpDecodeError) {
+          metrics.spansRejected.inc({ reason: 'undecodable' });
+          return fail(res, 400, format, err.message);
+        }
+        throw err;
+      }
+      const rows = normaliseRequest(decoded, { prices: deps.prices, retentionDays: deps.retentionDays });
+      if (decoded.rejectedSpans > 0) metrics.spansRejected.inc({ reason: 'invalid' }, decoded.rejectedSpans);
+      prepared = {
+        payload: rows.length > 0 ? toSpanRowsPayload(rows) : null,
+        rows: rows.length,
+        partial: decoded.rejectedSpans > 0 ? { rejectedSpans: decoded.rejectedSpans, errorMessage: decoded.rejectReason } : undefined,
+      };
+    } finally {
+      decoding--;
+    }
+    const { rows, partial } = prepared;
+
+    if (prepared.payload) {
+      try {
+        await writer.write(prepared.payload, rows);
       } catch (err) {
         if (err instanceof QueueFullError) {
-          metrics.spansRejected.inc({ reason: 'overload' }, rows.length);
+          metrics.spansRejected.inc({ reason: 'overload' }, rows);
           return fail(res, 429, format, err.message, { 'retry-after': String(err.retryAfterSeconds) });
         }
         if (err instanceof WriterClosedError) return fail(res, 503, format, err.message, { 'retry-after': '5' });
         deps.log({ event: 'insert_failed', error: err instanceof Error ? err.message : String(err) });
-        metrics.spansRejected.inc({ reason: 'storage' }, rows.length);
+        metrics.spansRejected.inc({ reason: 'storage' }, rows);
         return fail(res, 503, format, 'Storage is unavailable; the spans were not stored, retry later', { 'retry-after': '5' });
       }
-      metrics.spansAccepted.inc(rows.length);
+      metrics.spansAccepted.inc(rows);
     }
     send(res, 200, format, encodeExportResponse(format, partial));
   };

@@ -31,8 +31,8 @@ CREATE TABLE IF NOT EXISTS spans
     user_id String,
     call_signature String,
     error_type String,
-    attributes Map(LowCardinality(String), String),
-    resource_attributes Map(LowCardinality(String), String),
+    attributes Map(String, String),
+    resource_attributes Map(String, String),
     scope_name LowCardinality(String),
     retention_days UInt16,
     ingested_at DateTime64(3) DEFAULT now64(3)

@@ -14,9 +14,17 @@ export { DataDirLockedError as StorageLockedError };
 export interface Storage {
   readonly backend: 'embedded' | 'server';
   readonly client: ClickHouseClient;
-  insertJsonEachRow(table: string, payload: Buffer): Promise<void>;
+  /** Inserts ready-made rows: JSONEachRow, or JSONCompactEachRow in the order of `encoding.columns`. */
+  insertRaw(table: string, payload: Buffer, encoding?: RowEncoding): Promise<void>;
   close(): Promise<void>;
 }
+
+export interface RowEncoding {
+  format: 'JSONEachRow' | 'JSONCompactEachRow';
+  columns?: readonly string[];
+}
+
+const JSON_EACH_ROW: RowEncoding = { format: 'JSONEachRow' };
 
 export async function openStorage(config: CanopyConfig): Promise<Storage> {
   return config.clickhouse ? openServer(config.clickhouse) : openEmbedded(config.dataDir);
@@ -36,8 +44,8 @@ function openEmbedded(dataDir: string): Storage {
   return {
     backend: 'embedded',
     client,
-    async insertJsonEachRow(table, payload) {
-      await connection.chdb.rawInsert({ table, values: payload, format: 'JSONEachRow' });
+    async insertRaw(table, payload, encoding = JSON_EACH_ROW) {
+      await connection.chdb.rawInsert({ table, values: payload, format: encoding.format, columns: encoding.columns });
     },
     async close() {
       await client.close();
@@ -58,8 +66,9 @@ function openServer(ch: NonNullable<CanopyConfig['clickhouse']>): Storage {
   return {
     backend: 'server',
     client,
-    async insertJsonEachRow(table, payload) {
-      await client.insert({ table, values: Readable.from([payload]), format: 'JSONEachRow' });
+    async insertRaw(table, payload, encoding = JSON_EACH_ROW) {
+      const columns = encoding.columns ? ([...encoding.columns] as [string, ...string[]]) : undefined;
+      await client.insert({ table, values: Readable.from([payload]), format: encoding.format, columns });
     },
     async close() {
       await client.close();

@@ -31,7 +31,7 @@ describe('batch writer', () => {
 
   it('group-commits concurrent writes into few inserts and resolves each only once stored', async () => {
     const metrics = createMetrics();
-    const writer = new BatchWriter((p) => storage.insertJsonEachRow(table, p), { maxQueueRows: 100_000, maxQueueBytes: 1e9, maxBatchRows: 100_000 }, metrics);
+    const writer = new BatchWriter((p) => storage.insertRaw(table, p), { maxQueueRows: 100_000, maxQueueBytes: 1e9, maxBatchRows: 100_000 }, metrics);
     const before = await count();
     await Promise.all(Array.from({ length: 50 }, (_, i) => writer.write(rows(i * 100, 100), 100).then(async () => {
       expect(await count()).toBeGreaterThanOrEqual(before + 100); // resolved ⇒ visible
@@ -42,7 +42,7 @@ describe('batch writer', () => {
   });
 
   it('refuses writes past the queue bound instead of growing, and takes them again once drained', async () => {
-    const writer = new BatchWriter((p) => storage.insertJsonEachRow(table, p), { maxQueueRows: 10, maxQueueBytes: 1e9, maxBatchRows: 100 });
+    const writer = new BatchWriter((p) => storage.insertRaw(table, p), { maxQueueRows: 10, maxQueueBytes: 1e9, maxBatchRows: 100 });
     const a = writer.write(rows(0, 5), 5);
     const b = writer.write(rows(5, 5), 5);
     await expect(writer.write(rows(10, 5), 5)).rejects.toBeInstanceOf(QueueFullError);
@@ -51,7 +51,7 @@ describe('batch writer', () => {
   });
 
   it('flushes everything taken on close and refuses new writes after it', async () => {
-    const writer = new BatchWriter((p) => storage.insertJsonEachRow(table, p), { maxQueueRows: 100_000, maxQueueBytes: 1e9, maxBatchRows: 100 });
+    const writer = new BatchWriter((p) => storage.insertRaw(table, p), { maxQueueRows: 100_000, maxQueueBytes: 1e9, maxBatchRows: 100 });
     const before = await count();
     const pending = Array.from({ length: 10 }, (_, i) => writer.write(rows(i * 50, 50), 50));
     await writer.close();
@@ -61,7 +61,7 @@ describe('batch writer', () => {
   });
 
   it('rejects the requests of a failed insert so they are never acknowledged', async () => {
-    const writer = new BatchWriter((p) => storage.insertJsonEachRow('no_such_table', p), { maxQueueRows: 100, maxQueueBytes: 1e9, maxBatchRows: 100 });
+    const writer = new BatchWriter((p) => storage.insertRaw('no_such_table', p), { maxQueueRows: 100, maxQueueBytes: 1e9, maxBatchRows: 100 });
     await expect(writer.write(rows(0, 1), 1)).rejects.toThrow();
     expect(writer.depth).toEqual({ rows: 0, bytes: 0 });
   });

@@ -1,11 +1,13 @@
-// Rows go into ClickHouse as JSON.stringify(row) lines (JSONEachRow). One unparsable value fails the
-// whole insert, losing every span batched with it, so the rows are checked against the real table.
+// Rows go into ClickHouse as the receiver writes them (JSONCompactEachRow in SPAN_COLUMNS order). One
+// unparsable value fails the whole insert, losing every span batched with it, so the rows are checked
+// against the real table.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from 'chdb';
 import { normaliseRequest } from '../../ingest/normalise/index';
 import type { SpanRow } from '../../ingest/types';
+import { SPAN_ROWS_FORMAT, toSpanRowsPayload } from '../../ingest/serialise';
 import { decodeJson, defaultPrices, recorder, rowsFor, start } from './otlp-fixtures';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -72,8 +74,13 @@ function sdkRows(): SpanRow[] {
 }
 
 async function insert(rows: SpanRow[], dateTimeInputFormat: 'basic' | 'best_effort') {
-  const payload = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  await session.insert({ table: 'spans', values: payload, format: 'JSONEachRow', settings: { date_time_input_format: dateTimeInputFormat } });
+  await session.insert({
+    table: 'spans',
+    values: toSpanRowsPayload(rows),
+    format: SPAN_ROWS_FORMAT.format,
+    columns: SPAN_ROWS_FORMAT.columns,
+    settings: { date_time_input_format: dateTimeInputFormat },
+  });
 }
 
 function stored(traceHex: string) {
@@ -91,6 +98,12 @@ function stored(traceHex: string) {
 }
 
 describe('rows insert into the spans table exactly', () => {
+  it('writes every column of the table but the ingest time, each once', () => {
+    const columns = session.query("SELECT name FROM system.columns WHERE table = 'spans' AND database = currentDatabase() ORDER BY position", 'JSONCompact');
+    const names = (JSON.parse(columns).data as string[][]).map((r) => r[0]).filter((n) => n !== 'ingested_at');
+    expect([...SPAN_ROWS_FORMAT.columns].sort()).toEqual([...names].sort());
+  });
+
   for (const mode of ['basic', 'best_effort'] as const) {
     it(`with date_time_input_format=${mode}`, async () => {
       const trace = (mode === 'basic' ? 'b' : 'e').repeat(32);
