@@ -4,7 +4,8 @@ import type { Rollup } from './api-types';
 export interface TreeInput {
   spanId: string;
   parentSpanId: string | null;
-  startNs: bigint;
+  /** Start time in any monotonic unit (µs since the epoch here): only used to order siblings. */
+  start: number;
   inputTokens: number;
   outputTokens: number;
   costUsd: number | null;
@@ -39,7 +40,7 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): { nodes: Tr
       else children.set(parent.spanId, [s]);
     }
   }
-  const byStart = (a: T, b: T) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0);
+  const byStart = (a: T, b: T) => a.start - b.start;
   tops.sort(byStart);
   for (const list of children.values()) list.sort(byStart);
 

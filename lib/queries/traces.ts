@@ -2,7 +2,7 @@ import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { SpanView, TraceDetailResponse, TraceListResponse } from '../api-types';
 import { buildTree } from '../tree';
-import { nsToIso, toTraceSummary, type TraceIndexRow, type TraceStatsRow } from './trace-rows';
+import { toTraceSummary, type TraceIndexRow, type TraceStatsRow } from './trace-rows';
 
 export interface TraceListQuery {
   limit: number;
@@ -77,12 +77,12 @@ interface SpanRowOut {
   category: string;
   model: string;
   provider: string;
-  start_ns: string;
-  end_ns: string;
+  start_us: number; // µs since the epoch fits a double exactly (< 2^53) until the year 2255
+  end_us: number;
   status: 'unset' | 'ok' | 'error';
   status_message: string;
-  input_tokens: string;
-  output_tokens: string;
+  input_tokens: number;
+  output_tokens: number;
   cost_usd: number | null;
   counts_usage: number;
   agent_name: string;
@@ -98,8 +98,8 @@ export async function getTrace(client: ClickHouseClient, traceId: string): Promi
   if (!index) return null;
   const spanRows = await rows<SpanRowOut>(client, `
     SELECT toString(span_id) AS span_id, parent_span_id, name, service_name, category, model, provider,
-           toString(toUnixTimestamp64Nano(start_time)) AS start_ns, toString(toUnixTimestamp64Nano(end_time)) AS end_ns,
-           status, status_message, toString(input_tokens) AS input_tokens, toString(output_tokens) AS output_tokens,
+           toFloat64(toUnixTimestamp64Micro(start_time)) AS start_us, toFloat64(toUnixTimestamp64Micro(end_time)) AS end_us,
+           status, status_message, toFloat64(input_tokens) AS input_tokens, toFloat64(output_tokens) AS output_tokens,
            cost_usd, counts_usage, agent_name, tool_name, call_signature, error_type, attributes
     FROM spans FINAL
     WHERE trace_id = {t:FixedString(32)}`, { t: traceId });
@@ -109,9 +109,9 @@ export async function getTrace(client: ClickHouseClient, traceId: string): Promi
     row: r,
     spanId: r.span_id,
     parentSpanId: r.parent_span_id || null,
-    startNs: BigInt(r.start_ns),
-    inputTokens: Number(r.input_tokens),
-    outputTokens: Number(r.output_tokens),
+    start: r.start_us,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
     costUsd: r.cost_usd,
     countsUsage: r.counts_usage === 1,
   }));
@@ -126,9 +126,9 @@ export async function getTrace(client: ClickHouseClient, traceId: string): Promi
       category: r.category,
       model: r.model || null,
       provider: r.provider || null,
-      startTime: nsToIso(r.start_ns),
-      endTime: nsToIso(r.end_ns),
-      durationMs: Math.max(0, Number((BigInt(r.end_ns) - BigInt(r.start_ns)) / 1000n) / 1000),
+      startTime: new Date(Math.floor(r.start_us / 1000)).toISOString(),
+      endTime: new Date(Math.floor(r.end_us / 1000)).toISOString(),
+      durationMs: Math.max(0, r.end_us - r.start_us) / 1000,
       status: r.status,
       statusMessage: r.status_message,
       inputTokens: span.inputTokens,
@@ -161,7 +161,7 @@ export async function getTrace(client: ClickHouseClient, traceId: string): Promi
 
 function depthOf(spanIds: string[], parentIds: string[]): number {
   return buildTree(
-    spanIds.map((spanId, i) => ({ spanId, parentSpanId: parentIds[i] || null, startNs: 0n, inputTokens: 0, outputTokens: 0, costUsd: null, countsUsage: false })),
+    spanIds.map((spanId, i) => ({ spanId, parentSpanId: parentIds[i] || null, start: 0, inputTokens: 0, outputTokens: 0, costUsd: null, countsUsage: false })),
   ).maxDepth;
 }
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildTree, type TreeInput } from '../../lib/tree';
 
-const span = (spanId: string, parentSpanId: string | null, usage: Partial<TreeInput> = {}, startNs = 0n): TreeInput => ({
+const span = (spanId: string, parentSpanId: string | null, usage: Partial<TreeInput> = {}, start = 0): TreeInput => ({
   spanId,
   parentSpanId,
-  startNs,
+  start,
   inputTokens: 0,
   outputTokens: 0,
   costUsd: null,
@@ -34,7 +34,7 @@ describe('request tree', () => {
   });
 
   it('orders depth-first with children by start time', () => {
-    const { nodes } = buildTree([span('r', null, {}, 0n), span('late', 'r', {}, 20n), span('early', 'r', {}, 10n), span('kid', 'early', {}, 11n)]);
+    const { nodes } = buildTree([span('r', null, {}, 0), span('late', 'r', {}, 20), span('early', 'r', {}, 10), span('kid', 'early', {}, 11)]);
     expect(nodes.map((n) => n.span.spanId)).toEqual(['r', 'early', 'kid', 'late']);
   });
 
