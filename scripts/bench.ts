@@ -20,10 +20,11 @@ import { startCanopy, type RunningCanopy } from '../tests/helpers/canopy';
 import { openStorage, type Storage } from '../lib/storage/storage';
 import { loadConfig } from '../lib/config';
 import { migrate } from '../lib/storage/migrations';
+import { ensureBuild } from '../lib/build';
 import { buildWorkload, variant, type Body, type Workload } from './bench/workload';
 import { OtlpClient, closedLoop, openLoop, percentile } from './bench/client';
-import { ForeignLoad, MetricsScraper, RssSampler, histogram, httpGet, readCpuSeconds, readProcStatus, waitForQuiet } from './bench/monitor';
-import { prepareRows, batches, usPerSpan, type StageTimes } from './bench/pipeline';
+import { ForeignLoad, MetricsScraper, Prober, RssSampler, histogram, httpGet, readCpuSeconds, readProcStatus, waitForQuiet } from './bench/monitor';
+import { prepareRows, batches, usPerSpan, insertSpans, ROW_ENCODING, SERIALISER_NAME, type StageTimes } from './bench/pipeline';
 import { BIG_TRACE_ID, generateReadDataset } from './bench/dataset';
 import zlib from 'node:zlib';
 
@@ -31,6 +32,14 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const WRITE = !QUICK || argv.includes('--write');
+// --canopy-env=KEY=VALUE (repeatable): run Canopy with a different setting, e.g. CANOPY_BATCH_MAX_ROWS=20000.
+const CANOPY_ENV = Object.fromEntries(
+  argv.filter((a) => a.startsWith('--canopy-env=')).map((a) => {
+    const kv = a.slice('--canopy-env='.length);
+    return [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)];
+  }),
+);
+const WRITE_DOC = WRITE && (argv.includes('--write') || Object.keys(CANOPY_ENV).length === 0);
 const WAIT_QUIET_S = Number(argv.find((a) => a.startsWith('--wait-quiet='))?.split('=')[1] ?? (QUICK ? 0 : 180));
 // What a browser (the UI) sends; Next compresses API responses when asked.
 const BROWSER_HEADERS = { 'accept-encoding': 'gzip, deflate, br', accept: 'application/json' };
@@ -38,6 +47,9 @@ const BROWSER_HEADERS = { 'accept-encoding': 'gzip, deflate, br', accept: 'appli
 const CFG = QUICK
   ? { p1Bodies: 240, p1Warmup: 16, p1MaxMs: 10_000, concurrency: 16, p3Ms: 6_000, p3Sockets: 64, traces: 10_000, bigTrace: 10_000, readRuns: 5 }
   : { p1Bodies: 1_400, p1Warmup: 32, p1MaxMs: 25_000, concurrency: 16, p3Ms: 20_000, p3Sockets: 64, traces: 100_000, bigTrace: 10_000, readRuns: 10 };
+// --p3-seconds=N: a longer/shorter overload phase (e.g. to watch memory settle with --quick).
+const P3_SECONDS = argv.find((a) => a.startsWith('--p3-seconds='));
+if (P3_SECONDS) CFG.p3Ms = Number(P3_SECONDS.split('=')[1]) * 1000;
 const SPANS_PER_TRACE = 50;
 const BATCH_ROWS = 100_000; // the server's default CANOPY_BATCH_MAX_ROWS
 const TARGET = { spansPerS: 50_000, ratio: 0.5, rssMiB: 1024, readMs: 300 };
@@ -61,22 +73,37 @@ function cleanup() {
 }
 
 async function ensureNextBuild() {
-  // Never build concurrently with someone else's build; wait for theirs.
+  // Never build concurrently with someone else's build; wait for theirs. Then the server's own rule
+  // (lib/build.ts: build missing or older than its sources → rebuild), so Canopy never builds mid-benchmark.
   const building = () => spawnSync('pgrep', ['-f', 'next build']).status === 0;
-  while (building()) {
-    log('a `next build` is running; waiting for it');
+  for (let waited = 0; building(); waited += 5) {
+    if (waited % 30 === 0) log('a `next build` is running; waiting for it');
     await sleep(5000);
   }
-  if (fs.existsSync(path.join(ROOT, '.next', 'BUILD_ID'))) return;
-  log('no production build: running `next build` once');
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error('next build failed');
+  ensureBuild(ROOT, (e) => log(String(e.message ?? JSON.stringify(e))));
+}
+
+/** Before a timed phase: give a busy machine (other people's tests) a chance to calm down, within limits. */
+async function settle(phase: string) {
+  if (WAIT_QUIET_S <= 0) return;
+  const load = await waitForQuiet(0.3, Math.min(45, WAIT_QUIET_S) * 1000, (l) => log(`${phase}: other processes are using ${fmt(l, 2)} cores; waiting`));
+  if (load >= 0.3) log(`${phase}: starting anyway with ${fmt(load, 2)} cores used by other processes`);
 }
 
 async function start(dataDir: string, env: Record<string, string> = {}): Promise<RunningCanopy> {
-  const c = await startCanopy({ dataDir, env });
-  running.add(c);
-  return c;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const c = await startCanopy({ dataDir, env: { ...CANOPY_ENV, ...env } });
+      running.add(c);
+      return c;
+    } catch (err) {
+      // Someone changed the UI sources and Canopy is (or another process is) rebuilding: wait, build, retry.
+      if (attempt >= 3 || !/next build|rebuilding|did not start/i.test(String(err))) throw err;
+      log(`Canopy did not start (${String(err).split('\n')[0]}); waiting for the build and retrying`);
+      await sleep(3000);
+      await ensureNextBuild();
+    }
+  }
 }
 
 async function stop(c: RunningCanopy): Promise<number | null> {
@@ -92,6 +119,15 @@ async function withStorage<T>(dataDir: string, fn: (s: Storage) => Promise<T>): 
     return await fn(storage);
   } finally {
     await storage.close();
+  }
+}
+
+async function waitForMerges(s: Storage, maxMs: number): Promise<void> {
+  const deadline = performance.now() + maxMs;
+  while (performance.now() < deadline) {
+    const r = await s.client.query({ query: 'SELECT count() AS n FROM system.merges', format: 'JSONEachRow' });
+    if (Number((await r.json<{ n: string }>())[0]!.n) === 0) return;
+    await sleep(500);
   }
 }
 
@@ -123,6 +159,7 @@ interface Phase1 {
   idleRssMiB: number;
   foreignCores: number;
   heapTotalMaxMiB: number;
+  health: { p50: number; p99: number; max: number };
   ackedSpansTotal: number;
   stored: number;
   exitCode: number | null;
@@ -152,7 +189,9 @@ async function phase1(work: Workload): Promise<Phase1> {
   const cpu0 = readCpuSeconds(pid);
   const ccpu0 = process.cpuUsage();
   const foreign = new ForeignLoad(() => [pid]).start();
+  const prober = new Prober(`${canopy.url}/api/health`).start(250);
   const run = await closedLoop(client, bodies.slice(CFG.p1Warmup), CFG.concurrency, { maxMs: CFG.p1MaxMs });
+  prober.stop();
   const foreignCores = foreign.read();
   const cpu1 = readCpuSeconds(pid);
   const ccpu1 = process.cpuUsage(ccpu0);
@@ -189,6 +228,7 @@ async function phase1(work: Workload): Promise<Phase1> {
     idleRssMiB,
     foreignCores,
     heapTotalMaxMiB: scraper.heapTotalMaxB / 2 ** 20,
+    health: { p50: percentile(prober.ms, 50), p99: percentile(prober.ms, 99), max: Math.max(...prober.ms) },
     ackedSpansTotal,
     stored,
     exitCode,
@@ -201,21 +241,27 @@ interface Phase2 {
   rows: number;
   seconds: number;
   batches: number;
-  atServerBatch?: { rowsPerS: number; batchRows: number; rows: number };
+  atServerBatch?: { rowsPerS: number; batchRows: number; rows: number; rssGrowthMiB: number };
+  rssGrowthMiB: number;
   stages: StageTimes;
 }
 
-async function rawInsert(payloads: { payload: Buffer; rows: number }[]): Promise<{ rows: number; seconds: number }> {
+async function rawInsert(payloads: { payload: Buffer; rows: number }[]): Promise<{ rows: number; seconds: number; rssGrowthMiB: number }> {
   const dir = tempDir('raw');
   return withStorage(dir, async (s) => {
     await migrate(s.client, path.join(ROOT, 'migrations'));
     let rows = 0;
+    // This process's RSS already holds the payloads; what it gains while inserting is the engine's working set.
+    const rss = new RssSampler(process.pid).start(100);
+    const before = readProcStatus(process.pid)!.rssKiB;
     const t0 = performance.now();
     for (const b of payloads) {
-      await s.insertJsonEachRow('spans', b.payload);
+      await insertSpans(s, b.payload);
       rows += b.rows;
     }
-    return { rows, seconds: (performance.now() - t0) / 1000 };
+    const seconds = (performance.now() - t0) / 1000;
+    rss.stop();
+    return { rows, seconds, rssGrowthMiB: mib(rss.peakKiB - before) };
   });
 }
 
@@ -234,9 +280,9 @@ async function phase2(work: Workload, sentIdx: number[], serverBatchRows: number
     const small = [...batches(subset, Math.max(1, Math.round(serverBatchRows)))];
     log(`phase 2: raw insert again in server-sized batches (~${fmt(serverBatchRows)} rows)`);
     const s = await rawInsert(small);
-    atServerBatch = { rowsPerS: s.rows / s.seconds, batchRows: serverBatchRows, rows: s.rows };
+    atServerBatch = { rowsPerS: s.rows / s.seconds, batchRows: serverBatchRows, rows: s.rows, rssGrowthMiB: s.rssGrowthMiB };
   }
-  return { rowsPerS: r.rows / r.seconds, rows: r.rows, seconds: r.seconds, batches: Math.ceil(r.rows / BATCH_ROWS), atServerBatch, stages: prep.times };
+  return { rowsPerS: r.rows / r.seconds, rows: r.rows, seconds: r.seconds, batches: Math.ceil(r.rows / BATCH_ROWS), atServerBatch, rssGrowthMiB: r.rssGrowthMiB, stages: prep.times };
 }
 
 interface Phase3 {
@@ -262,6 +308,9 @@ interface Phase3 {
   foreignCores: number;
   heapTotalMaxMiB: number;
   externalMaxMiB: number;
+  health: { p50: number; p99: number; max: number };
+  peakAnonMiB: number;
+  peakFileMiB: number;
 }
 
 async function phase3(work: Workload, rate: number): Promise<Phase3> {
@@ -285,11 +334,13 @@ async function phase3(work: Workload, rate: number): Promise<Phase3> {
   log(`phase 3: offering ${fmt(offered)} spans/s (2× phase 1) open-loop for ${CFG.p3Ms / 1000} s, ≤${CFG.p3Sockets} connections`);
   let maxInFlight = 0;
   const foreign = new ForeignLoad(() => [pid]).start();
+  const prober = new Prober(`${canopy.url}/api/health`).start(250);
   const run = await openLoop(client, work.bodies.slice(0, needed), offered, {
     durationMs: CFG.p3Ms,
     drainMs: 120_000,
     onTick: (n) => (maxInFlight = Math.max(maxInFlight, n)),
   });
+  prober.stop();
   const foreignCores = foreign.read();
   scraper.stop();
   await scraper.scrape();
@@ -321,6 +372,9 @@ async function phase3(work: Workload, rate: number): Promise<Phase3> {
     foreignCores,
     heapTotalMaxMiB: scraper.heapTotalMaxB / 2 ** 20,
     externalMaxMiB: scraper.externalMaxB / 2 ** 20,
+    peakAnonMiB: mib(rss.atPeak.anonKiB),
+    peakFileMiB: mib(rss.atPeak.fileKiB),
+    health: { p50: percentile(prober.ms, 50), p99: percentile(prober.ms, 99), max: Math.max(...prober.ms) },
   };
 }
 
@@ -334,6 +388,7 @@ interface ReadStat {
 interface Phase4 {
   spans: number;
   genS: number;
+  settleS: number;
   list: ReadStat;
   listService: ReadStat;
   detail: ReadStat;
@@ -346,48 +401,82 @@ interface Phase4 {
   peakRssMiB: number;
 }
 
-async function timeGet(url: string, runs: number, check: (body: unknown) => string, headers: Record<string, string> = BROWSER_HEADERS): Promise<ReadStat & { bytes: number }> {
-  let note = '';
-  const times: number[] = [];
-  let bytes = 0;
-  for (let i = 0; i < runs + 2; i++) {
-    const r = await httpGet(url, headers);
-    bytes = r.wireBytes;
-    if (r.status !== 200) {
-      note = `HTTP ${r.status}: ${r.body.slice(0, 200)}`;
-      return { p50: NaN, max: NaN, ok: false, note, bytes };
-    }
-    note = check(JSON.parse(r.body));
-    if (i >= 2) times.push(r.ms); // two warm-up calls
-  }
-  return { p50: percentile(times, 50), max: Math.max(...times), ok: note === '', note, bytes };
+interface ReadCase {
+  url: string;
+  headers: Record<string, string>;
+  check: (body: unknown) => string;
+  times: number[];
+  note: string;
+  bytes: number;
 }
+
+/**
+ * Times several reads round-robin (2 warm-up rounds, then `runs`), so background work in the server (merges,
+ * GC) lands on all of them alike rather than on whichever happened to run first.
+ */
+async function timeReads(cases: ReadCase[], runs: number): Promise<void> {
+  for (let i = 0; i < runs + 2; i++) {
+    for (const c of cases) {
+      if (c.note) continue;
+      const r = await httpGet(c.url, c.headers);
+      c.bytes = r.wireBytes;
+      if (r.status !== 200) {
+        c.note = `HTTP ${r.status}: ${r.body.slice(0, 200)}`;
+        continue;
+      }
+      c.note = c.check(JSON.parse(r.body));
+      if (i >= 2) c.times.push(r.ms);
+    }
+  }
+}
+
+const readStat = (c: ReadCase): ReadStat & { bytes: number } => ({
+  p50: percentile(c.times, 50),
+  max: c.times.length ? Math.max(...c.times) : NaN,
+  ok: c.note === '' && c.times.length > 0,
+  note: c.note,
+  bytes: c.bytes,
+});
 
 async function phase4(): Promise<Phase4> {
   const dir = tempDir('p4');
   log(`phase 4: generating ${fmt(CFG.traces * SPANS_PER_TRACE + CFG.bigTrace)} spans inside ClickHouse`);
   const t0 = performance.now();
+  let genS = 0;
+  const t1 = { v: 0 };
   const spans = await withStorage(dir, async (s) => {
     await migrate(s.client, path.join(ROOT, 'migrations'));
-    return generateReadDataset(s.client, { traces: CFG.traces, spansPerTrace: SPANS_PER_TRACE, bigTraceSpans: CFG.bigTrace });
+    const n = await generateReadDataset(s.client, { traces: CFG.traces, spansPerTrace: SPANS_PER_TRACE, bigTraceSpans: CFG.bigTrace });
+    genS = (performance.now() - t0) / 1000;
+    t1.v = performance.now();
+    // A store that has been running has merged its backlog; a just-bulk-loaded one has not. Let the merges
+    // the load queued finish (bounded) so the reads see a settled store, not one busy merging 5M rows.
+    await waitForMerges(s, 90_000);
+    return n;
   });
-  const genS = (performance.now() - t0) / 1000;
+  const settleS = (performance.now() - t1.v) / 1000;
+  await settle('phase 4');
   const canopy = await start(dir);
   const rss = new RssSampler(canopy.process.pid!).start(100);
   const foreign = new ForeignLoad(() => [canopy.process.pid!]).start();
   const service = 'billing-agent';
   log(`phase 4: timing GET /api/traces, /api/traces?service=${service}, /api/traces/<10k-span trace> (${CFG.readRuns} runs each after 2 warm-up)`);
   const listCheck = (b: unknown) => ((b as { traces?: unknown[] }).traces?.length === 50 ? '' : `expected 50 traces, got ${(b as { traces?: unknown[] }).traces?.length}`);
-  const list = await timeGet(`${canopy.url}/api/traces?limit=50`, CFG.readRuns, listCheck);
-  const listService = await timeGet(`${canopy.url}/api/traces?limit=50&service=${service}`, CFG.readRuns, listCheck);
   const detailCheck = (b: unknown) => {
     const n = (b as { spans?: unknown[] }).spans?.length;
     return n === CFG.bigTrace ? '' : `expected ${CFG.bigTrace} spans, got ${n}`;
   };
-  const detail = await timeGet(`${canopy.url}/api/traces/${BIG_TRACE_ID}`, CFG.readRuns, detailCheck);
-  // The same without compression (what a non-browser client sees), to separate gzip from the rest.
-  const listPlain = await timeGet(`${canopy.url}/api/traces?limit=50`, CFG.readRuns, listCheck, {});
-  const detailPlain = await timeGet(`${canopy.url}/api/traces/${BIG_TRACE_ID}`, CFG.readRuns, detailCheck, {});
+  const read = (url: string, check: ReadCase['check'], headers: Record<string, string> = BROWSER_HEADERS): ReadCase => ({ url, headers, check, times: [], note: '', bytes: 0 });
+  const cases = {
+    list: read(`${canopy.url}/api/traces?limit=50`, listCheck),
+    listService: read(`${canopy.url}/api/traces?limit=50&service=${service}`, listCheck),
+    detail: read(`${canopy.url}/api/traces/${BIG_TRACE_ID}`, detailCheck),
+    // The same without compression (what a non-browser client sees), to separate gzip from the rest.
+    listPlain: read(`${canopy.url}/api/traces?limit=50`, listCheck, {}),
+    detailPlain: read(`${canopy.url}/api/traces/${BIG_TRACE_ID}`, detailCheck, {}),
+  };
+  await timeReads(Object.values(cases), CFG.readRuns);
+  const [list, listService, detail, listPlain, detailPlain] = [cases.list, cases.listService, cases.detail, cases.listPlain, cases.detailPlain].map(readStat);
   const foreignCores = foreign.read();
   rss.stop();
   await stop(canopy);
@@ -401,7 +490,7 @@ async function phase4(): Promise<Phase4> {
   );
   if (r.status === 0) diag = JSON.parse(r.stdout.trim().split('\n').pop()!);
   else log(`read diagnosis failed: ${r.stderr.slice(0, 500)}`);
-  return { spans, genS, list, listService, detail, detailPlain, listPlain, detailBytes: detailPlain.bytes, foreignCores, service, diag, peakRssMiB: mib(rss.peakKiB) };
+  return { spans, genS, settleS, list: list!, listService: listService!, detail: detail!, detailPlain: detailPlain!, listPlain: listPlain!, detailBytes: detailPlain!.bytes, foreignCores, service, diag, peakRssMiB: mib(rss.peakKiB) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -435,13 +524,15 @@ async function main() {
   const work = await buildWorkload({ count: CFG.p1Bodies, spansPerBody: 1000, templateCount: QUICK ? 8 : 24 });
   log(`workload: ${fmt(work.bodies.length)} bodies, ${fmt(work.spansPerBody)} spans each, ${fmt(work.protoBytesPerSpan)} B/span protobuf, ${fmt(work.gzBytesPerSpan)} B/span gzipped (${fmt(work.recordMs / 1000, 1)} s SDK, ${fmt(work.gzipMs / 1000, 1)} s gzip)`);
 
+  await settle('phase 1');
   const p1 = await phase1(work);
   log(`phase 1: ${fmt(p1.spansPerS)} spans/s, p50 ${fmt(p1.p50)} ms, p99 ${fmt(p1.p99)} ms, peak RSS ${fmt(p1.peakRssMiB)} MiB`);
   const p2 = await phase2(work, p1.sentIdx, p1.meanBatchRows);
   log(`phase 2: raw insert ${fmt(p2.rowsPerS)} rows/s`);
+  await settle('phase 3');
   const p3 = await phase3(work, p1.spansPerS);
   log(`phase 3: acked ${fmt(p3.ackedPerS)} spans/s, 429s ${p3.status['429'] ?? 0}, peak RSS ${fmt(p3.peakRssMiB)} MiB, stored ${fmt(p3.stored)} / acked ${fmt(p3.acked)}`);
-  const p4 = await phase4();
+  const p4 = await phase4(); // settles itself between generating the data and timing the reads
   const totalS = (performance.now() - t0) / 1000;
 
   const ratio = p1.spansPerS / p2.rowsPerS;
@@ -455,14 +546,15 @@ async function main() {
   const table = [
     '| metric | value | target | result |',
     '|---|---|---|---|',
-    `| End-to-end ingest, acked = stored (protobuf + gzip, ${CFG.concurrency} concurrent, ${fmt(p1.spans)} spans in ${fmt(p1.seconds, 1)} s) | **${fmt(p1.spansPerS)} spans/s** | ≥ ${fmt(TARGET.spansPerS)} | ${pass(p1.spansPerS >= TARGET.spansPerS)} |`,
-    `| Raw ClickHouse insert of the same rows (JSONEachRow, ≤${fmt(BATCH_ROWS)}-row batches, ${fmt(p2.rows)} rows) | ${fmt(p2.rowsPerS)} rows/s | — | — |`,
+    `| End-to-end ingest, acked = stored (protobuf + gzip, ${CFG.concurrency} concurrent, ${fmt(p1.spans)} spans in ${fmt(p1.seconds, 1)} s${p1.foreignCores > 0.2 ? `; other processes used ${fmt(p1.foreignCores, 2)} of the 2 cores meanwhile` : ''}) | **${fmt(p1.spansPerS)} spans/s** | ≥ ${fmt(TARGET.spansPerS)} | ${pass(p1.spansPerS >= TARGET.spansPerS)} |`,
+    `| Raw ClickHouse insert of the same rows (${ROW_ENCODING.format}, as the server writes them, ≤${fmt(BATCH_ROWS)}-row batches, ${fmt(p2.rows)} rows) | ${fmt(p2.rowsPerS)} rows/s | — | — |`,
     `| Ratio end-to-end ÷ raw | **${fmt(ratio, 2)}** | ≥ ${TARGET.ratio} | ${pass(ratio >= TARGET.ratio)} |`,
     `| Ack latency per request (phase 1) | p50 ${fmt(p1.p50)} ms, p99 ${fmt(p1.p99)} ms | — | — |`,
     `| Peak RSS at sustainable load (idle after start: ${fmt(p1.idleRssMiB)} MiB) | ${fmt(p1.peakRssMiB)} MiB | ≤ 1 GiB | ${pass(p1.peakRssMiB <= TARGET.rssMiB)} |`,
     `| Event-loop lag (phase 1; worst 1 s window) | p99 ${fmt(p1.lagP99Ms)} ms, max ${fmt(p1.lagMaxMs)} ms | — | — |`,
+    `| \`GET /api/health\` every 250 ms during phase 1 (UI/API responsiveness under ingest) | p50 ${fmt(p1.health.p50)} ms, p99 ${fmt(p1.health.p99)} ms, max ${fmt(p1.health.max)} ms | — | — |`,
     `| Overload: offered ${fmt(p3.offeredPerS)} spans/s (2×) for ${CFG.p3Ms / 1000} s, open loop, ≤${CFG.p3Sockets} connections | acked ${fmt(p3.ackedPerS)} spans/s; ${fmt(refused3)} × 429/503 then retried; ${p3.unacked} never acked | every request acked | ${pass(p3.unacked === 0)} |`,
-    `| Peak RSS under 2× overload | ${fmt(p3.peakRssMiB)} MiB (VmHWM ${fmt(p3.hwmMiB)} MiB) | ≤ 1 GiB | ${pass(p3.peakRssMiB <= TARGET.rssMiB && p3.hwmMiB <= TARGET.rssMiB)} |`,
+    `| Peak RSS under 2× overload | ${fmt(p3.peakRssMiB)} MiB (VmHWM ${fmt(p3.hwmMiB)} MiB; at the peak ${fmt(p3.peakAnonMiB)} MiB anonymous + ${fmt(p3.peakFileMiB)} MiB file-backed) | ≤ 1 GiB | ${pass(p3.peakRssMiB <= TARGET.rssMiB && p3.hwmMiB <= TARGET.rssMiB)} |`,
     `| Ack latency under overload (first send → 200, incl. Retry-After waits) | p50 ${fmt(p3.p50)} ms, p99 ${fmt(p3.p99)} ms | — | — |`,
     `| Spans lost (acknowledged − \`count() FROM spans FINAL\`) | phase 1: ${fmt(lost1)} of ${fmt(p1.ackedSpansTotal)}; overload: ${fmt(lost3)} of ${fmt(p3.acked)} | 0 | ${pass(lost1 === 0 && lost3 === 0)} |`,
     readRow(`Trace list \`GET /api/traces?limit=50\`, ${fmt(p4.spans)} spans stored`, p4.list),
@@ -471,11 +563,11 @@ async function main() {
     `| Same reads without \`accept-encoding\` (no gzip): list / detail | p50 ${fmt(p4.listPlain.p50)} / ${fmt(p4.detailPlain.p50)} ms, max ${fmt(p4.listPlain.max)} / ${fmt(p4.detailPlain.max)} ms (detail body ${fmt(p4.detailBytes / 2 ** 20, 1)} MiB) | — | — |`,
   ].join('\n');
 
-  const diag = p4.diag as Record<string, { totalMs: number; queryMs: number[]; jsMs: number; patched: boolean }> | null;
+  const diag = p4.diag as Record<string, { totalMs: number; queryMs: number[]; jsMs: number }> | null;
   const diagLine = (name: string, label: string) => {
     const d = diag?.[name];
     if (!d) return `| ${label} | n/a | | |`;
-    return `| ${label} | ${d.queryMs.map((q) => fmt(q)).join(' + ')} ms | ${fmt(d.jsMs)} ms | ${fmt(d.totalMs)} ms${d.patched ? ' (SQL patched, see below)' : ''} |`;
+    return `| ${label} | ${d.queryMs.map((q) => fmt(q)).join(' + ')} ms | ${fmt(d.jsMs)} ms | ${fmt(d.totalMs)} ms |`;
   };
   const spanTotal = s.spans;
   const jsUs = usPerSpan(s.gunzipMs + s.decodeMs + s.normaliseMs + s.serialiseMs, spanTotal);
@@ -485,18 +577,18 @@ async function main() {
     `| gunzip (zlib, sync) | ${fmt(usPerSpan(s.gunzipMs, spanTotal), 2)} µs/span |`,
     `| decodeProtobuf | ${fmt(usPerSpan(s.decodeMs, spanTotal), 2)} µs/span |`,
     `| normaliseRequest (incl. pricing) | ${fmt(usPerSpan(s.normaliseMs, spanTotal), 2)} µs/span |`,
-    `| toJsonEachRow | ${fmt(usPerSpan(s.serialiseMs, spanTotal), 2)} µs/span (${fmt(s.jsonBytes / spanTotal)} B/row) |`,
+    `| ${SERIALISER_NAME} (${ROW_ENCODING.format}) | ${fmt(usPerSpan(s.serialiseMs, spanTotal), 2)} µs/span (${fmt(s.jsonBytes / spanTotal)} B/row) |`,
     `| JS total on the event loop (sum of the above) | ${fmt(jsUs, 2)} µs/span → at most ${fmt(1e6 / jsUs)} spans/s on one core |`,
-    `| ClickHouse raw insert (phase 2) | ${fmt(1e6 / p2.rowsPerS, 2)} µs/row wall |`,
-    ...(p2.atServerBatch ? [`| Raw insert in the server's batch size (~${fmt(p2.atServerBatch.batchRows)} rows) | ${fmt(p2.atServerBatch.rowsPerS)} rows/s |`] : []),
+    `| ClickHouse raw insert (phase 2) | ${fmt(1e6 / p2.rowsPerS, 2)} µs/row wall; engine RSS growth while inserting ≤${fmt(BATCH_ROWS)}-row batches: ${fmt(p2.rssGrowthMiB)} MiB |`,
+    ...(p2.atServerBatch ? [`| Raw insert in the server's batch size (~${fmt(p2.atServerBatch.batchRows)} rows) | ${fmt(p2.atServerBatch.rowsPerS)} rows/s; engine RSS growth ${fmt(p2.atServerBatch.rssGrowthMiB)} MiB |`] : []),
     `| Server CPU, phase 1 (all threads: JS + ClickHouse) | ${fmt(p1.serverCpuUsPerSpan, 1)} µs/span; ${fmt(p1.serverCores, 2)} of 2 cores busy |`,
     `| Load generator CPU (same machine) | ${fmt(p1.clientCpuUsPerSpan, 1)} µs/span |`,
     `| Other processes' CPU during the run (not Canopy, not the bench) | phase 1 ${fmt(p1.foreignCores, 2)}, phase 3 ${fmt(p3.foreignCores, 2)}, phase 4 ${fmt(p4.foreignCores, 2)} cores |`,
     `| Canopy memory: V8 heap total (max) phase 1 / phase 3; external (phase 3) | ${fmt(p1.heapTotalMaxMiB)} / ${fmt(p3.heapTotalMaxMiB)} MiB; ${fmt(p3.externalMaxMiB)} MiB — the rest of RSS is the engine (chDB) and code |`,
     `| Group commit, phase 1 | mean ${fmt(p1.meanBatchRows)} rows/insert, ${fmt(p1.insertMeanMs)} ms/insert, inserting ${fmt(p1.insertBusy * 100)}% of the time |`,
     `| Overload: queue peak / in-flight peak / drain after offering stopped | ${fmt(p3.queueRowsMax)} rows / ${fmt(p3.maxInFlight)} requests / ${fmt(p3.drainS, 1)} s |`,
-    `| Overload: event-loop lag (worst 1 s window) | p99 ${fmt(p3.lagP99Ms)} ms, max ${fmt(p3.lagMaxMs)} ms |`,
-    `| Read data set: generated in ClickHouse | ${fmt(p4.spans)} spans in ${fmt(p4.genS, 1)} s; Canopy peak RSS while reading ${fmt(p4.peakRssMiB)} MiB |`,
+    `| Overload: event-loop lag (worst 1 s window); \`GET /api/health\` latency | lag p99 ${fmt(p3.lagP99Ms)} ms, max ${fmt(p3.lagMaxMs)} ms; health p50 ${fmt(p3.health.p50)} ms, p99 ${fmt(p3.health.p99)} ms |`,
+    `| Read data set: generated in ClickHouse | ${fmt(p4.spans)} spans in ${fmt(p4.genS, 1)} s, then ${fmt(p4.settleS, 1)} s until no merge was running; Canopy peak RSS while reading ${fmt(p4.peakRssMiB)} MiB |`,
   ].join('\n');
   const readDiag = [
     '| read, called in-process (median) | ClickHouse queries (query + JSON parse, each) | query-module JS | total |',
@@ -512,7 +604,7 @@ async function main() {
   const header = [
     `Run: ${startedAt.toISOString()} · ${QUICK ? '`npm run bench -- --quick`' : '`npm run bench`'} · ${fmt(totalS)} s total`,
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? '?'}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, ${os.type()} ${os.release()}; load average at start ${load.map((l) => l.toFixed(2)).join(' ')}`,
-    `Software: Node ${process.version}, chdb ${npm} (ClickHouse ${engine}); load generator on the same 2 cores as Canopy`,
+    `Software: Node ${process.version}, chdb ${npm} (ClickHouse ${engine}); load generator on the same 2 cores as Canopy${Object.keys(CANOPY_ENV).length ? `; Canopy env overrides: ${Object.entries(CANOPY_ENV).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}`,
     `Workload: agent trees (invoke_agent / chat / execute_tool with gen_ai.* attributes, 6 services, 7 models incl. one unpriced, ~1.5% errors) recorded with the OTel SDK and encoded by \`ProtobufTraceSerializer\`; ${fmt(work.spansPerBody)} spans per request, ${fmt(work.protoBytesPerSpan)} B/span protobuf, ${fmt(work.gzBytesPerSpan)} B/span gzipped; every request has its own trace ids.`,
     `Offered: phase 1 closed loop, ${CFG.concurrency} keep-alive connections, ${fmt(p1.spans)} spans after ${CFG.p1Warmup} warm-up requests; phase 3 open loop at ${fmt(p3.offeredPerS)} spans/s (${fmt(p3.offeredSpans)} spans), ≤${CFG.p3Sockets} connections, Retry-After honoured; phase 4 ${fmt(CFG.traces)} traces × ${SPANS_PER_TRACE} spans + one ${fmt(CFG.bigTrace)}-span trace, ${CFG.readRuns} timed runs per read after 2 warm-up.`,
   ];
@@ -520,8 +612,8 @@ async function main() {
   const out = [header.map((l) => `- ${l}`).join('\n'), '', table, '', details, '', readDiag, ...(errors.length ? ['', ...errors.map(([k, v]) => `- \`${k.replace('_error', '')}\` fails as written: ${String(v).trim()}`)] : [])].join('\n');
   process.stdout.write('\n' + out + '\n');
 
-  if (WRITE) {
-    const doc = `# Benchmarks\n\n\`npm run bench\` (\`scripts/bench.ts\`, modules in \`scripts/bench/\`) measures everything below in one run and rewrites this file. \`npm run bench -- --quick\` is a smaller run for development (prints only).\n\nReads pass only if every timed run is within the target. "Acked" means the request got its 200, which Canopy sends only after the rows are stored.\n\n## Last run\n\n${out}\n`;
+  if (WRITE_DOC) {
+    const doc = `# Benchmarks\n\n\`npm run bench\` (\`scripts/bench.ts\`, modules in \`scripts/bench/\`) measures everything below in one run and rewrites this file. \`npm run bench -- --quick\` is a smaller run for development (prints only); \`--canopy-env=KEY=VALUE\` runs Canopy with another setting (e.g. \`CANOPY_BATCH_MAX_ROWS=10000\`; prints only unless \`--write\`), \`--p3-seconds=N\` changes the overload phase, \`--wait-quiet=S\` how long to wait for other processes to go idle. The machine is shared: the run reports how much CPU other processes used in each phase.\n\nReads pass only if every timed run is within the target. "Acked" means the request got its 200, which Canopy sends only after the rows are stored.\n\n## Last run\n\n${out}\n`;
     fs.writeFileSync(path.join(ROOT, 'docs', 'BENCHMARKS.md'), doc);
     log('wrote docs/BENCHMARKS.md');
   }

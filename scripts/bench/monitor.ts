@@ -5,11 +5,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import zlib from 'node:zlib';
 
-export function readProcStatus(pid: number): { rssKiB: number; hwmKiB: number } | null {
+export function readProcStatus(pid: number): { rssKiB: number; hwmKiB: number; anonKiB: number; fileKiB: number } | null {
   try {
     const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-    return { rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') };
+    return { rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), anonKiB: kib('RssAnon'), fileKiB: kib('RssFile') };
   } catch {
     return null;
   }
@@ -30,6 +30,8 @@ export class RssSampler {
   samples: { t: number; rssKiB: number }[] = [];
   peakKiB = 0;
   hwmKiB = 0;
+  /** RSS split at the peak sample: anonymous (heap, engine) vs file-backed (mapped code, mostly the chDB library). */
+  atPeak = { anonKiB: 0, fileKiB: 0 };
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly pid: number) {}
@@ -44,6 +46,7 @@ export class RssSampler {
     const s = readProcStatus(this.pid);
     if (!s) return;
     this.samples.push({ t: performance.now(), rssKiB: s.rssKiB });
+    if (s.rssKiB > this.peakKiB) this.atPeak = { anonKiB: s.anonKiB, fileKiB: s.fileKiB };
     this.peakKiB = Math.max(this.peakKiB, s.rssKiB);
     this.hwmKiB = Math.max(this.hwmKiB, s.hwmKiB);
   }
@@ -217,5 +220,32 @@ export async function waitForQuiet(cores: number, maxMs: number, onWait: (load: 
     const load = f.read();
     if (load < cores || performance.now() > deadline) return load;
     onWait(load);
+  }
+}
+
+/** GETs `url` every `intervalMs` (one at a time) and keeps the latencies: how responsive the UI/API is under load. */
+export class Prober {
+  ms: number[] = [];
+  failures = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+
+  constructor(private readonly url: string) {}
+
+  start(intervalMs = 250): this {
+    this.timer = setInterval(() => {
+      if (this.busy) return;
+      this.busy = true;
+      httpGet(this.url)
+        .then((r) => (r.status === 200 ? this.ms.push(r.ms) : this.failures++))
+        .catch(() => this.failures++)
+        .finally(() => (this.busy = false));
+    }, intervalMs);
+    return this;
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 }

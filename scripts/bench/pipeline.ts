@@ -5,9 +5,25 @@
 import zlib from 'node:zlib';
 import { decodeProtobuf } from '../../ingest/otlp/decode-protobuf';
 import { normaliseRequest } from '../../ingest/normalise/index';
-import { toJsonEachRow } from '../../ingest/serialise';
+import * as serialiseModule from '../../ingest/serialise';
+import type { SpanRow } from '../../ingest/types';
+import type { Storage } from '../../lib/storage/storage';
 import { createPriceBook } from '../../lib/prices';
 import type { Body } from './workload';
+
+// Whatever the receiver currently uses to serialise rows, and the matching insert encoding (the ingest code
+// moved from JSONEachRow `toJsonEachRow` to JSONCompactEachRow `toSpanRowsPayload` + `SPAN_ROWS_FORMAT`).
+const ser = serialiseModule as unknown as Record<string, unknown>;
+export const SERIALISER_NAME = typeof ser.toSpanRowsPayload === 'function' ? 'toSpanRowsPayload' : 'toJsonEachRow';
+const serialiseRows = (ser.toSpanRowsPayload ?? ser.toJsonEachRow) as (rows: readonly SpanRow[]) => Buffer;
+export const ROW_ENCODING = (ser.SPAN_ROWS_FORMAT ?? { format: 'JSONEachRow' }) as { format: 'JSONEachRow' | 'JSONCompactEachRow'; columns?: readonly string[] };
+
+/** The server's insert call for a spans payload (same storage method, same format). */
+export function insertSpans(storage: Storage, payload: Buffer): Promise<void> {
+  const st = storage as unknown as Record<string, (...a: unknown[]) => Promise<void>>;
+  if (typeof st.insertRaw === 'function') return st.insertRaw.call(storage, 'spans', payload, ROW_ENCODING);
+  return st.insertJsonEachRow!.call(storage, 'spans', payload);
+}
 
 export interface StageTimes {
   spans: number;
@@ -65,7 +81,7 @@ export function prepareRows(bodies: Body[], retentionDays = 30): Prepared {
     u = performance.now();
     times.normaliseMs += u - t;
     t = u;
-    const payload = toJsonEachRow(rows);
+    const payload = serialiseRows(rows);
     u = performance.now();
     times.serialiseMs += u - t;
     times.spans += rows.length;
