@@ -12,6 +12,7 @@ import { ensureBuild } from './lib/build';
 import { createPriceBook } from './lib/prices';
 import { BatchWriter } from './ingest/batch-writer';
 import { createTraceReceiver } from './ingest/receiver';
+import { ResourceRegistry } from './ingest/resource-registry';
 import { SPAN_ROWS_FORMAT } from './ingest/serialise';
 
 // One process: UI + JSON API + OTLP on PORT, OTLP also on CANOPY_OTLP_PORT, one embedded data dir.
@@ -57,7 +58,8 @@ async function main() {
     maxQueueBytes: config.queueMaxBytes,
     maxBatchRows: config.batchMaxRows,
   }, metrics);
-  const receive = createTraceReceiver({ writer, prices, metrics, maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, retentionDays: config.retentionDays, log });
+  const resources = new ResourceRegistry((payload) => storage.insertRaw('resources', payload));
+  const receive = createTraceReceiver({ writer, resources, prices, metrics, maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, retentionDays: config.retentionDays, log });
 
   const app = next({ dev, dir: ROOT, hostname: config.host, port: config.port });
   await app.prepare();

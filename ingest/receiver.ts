@@ -7,6 +7,8 @@ import { encodeExportResponse, encodeStatus } from './otlp/encode-response';
 import { normaliseRequest } from './normalise/index';
 import { toSpanRowsPayload } from './serialise';
 import { BatchWriter, QueueFullError, WriterClosedError } from './batch-writer';
+import type { ResourceRegistry } from './resource-registry';
+import type { ResourceRow } from './types';
 import type { PriceBook } from '../lib/prices';
 import type { Metrics } from '../lib/metrics';
 
@@ -14,6 +16,7 @@ type Format = 'protobuf' | 'json';
 
 export interface ReceiverDeps {
   writer: BatchWriter;
+  resources: ResourceRegistry;
   prices: PriceBook;
   metrics: Metrics;
   maxBodyBytes: number;
@@ -70,6 +73,7 @@ export function createTraceReceiver(deps: ReceiverDeps) {
     }
 
     decoding++;
+    const resources = new Map<string, ResourceRow>();
     let prepared: { payload: Buffer | null; rows: number; partial?: { rejectedSpans: number; errorMessage: string } };
     try {
       let body: Buffer;
@@ -89,7 +93,7 @@ export function createTraceReceiver(deps: ReceiverDeps) {
         }
         throw err;
       }
-      const rows = normaliseRequest(decoded, { prices: deps.prices, retentionDays: deps.retentionDays });
+      const rows = normaliseRequest(decoded, { prices: deps.prices, retentionDays: deps.retentionDays, resources });
       if (decoded.rejectedSpans > 0) metrics.spansRejected.inc({ reason: 'invalid' }, decoded.rejectedSpans);
       prepared = {
         payload: rows.length > 0 ? toSpanRowsPayload(rows) : null,
@@ -103,6 +107,7 @@ export function createTraceReceiver(deps: ReceiverDeps) {
 
     if (prepared.payload) {
       try {
+        await deps.resources.ensure(resources);
         await writer.write(prepared.payload, rows);
       } catch (err) {
         if (err instanceof QueueFullError) {

@@ -9,7 +9,7 @@ export const SPAN_COLUMNS = [
   'trace_id', 'span_id', 'parent_span_id', 'service_name', 'name', 'kind', 'status', 'status_message',
   'start_time', 'end_time', 'category', 'model', 'provider', 'input_tokens', 'output_tokens',
   'cache_read_tokens', 'cache_write_tokens', 'cost_usd', 'counts_usage', 'agent_name', 'tool_name',
-  'session_id', 'user_id', 'call_signature', 'error_type', 'attributes', 'resource_attributes',
+  'session_id', 'user_id', 'call_signature', 'error_type', 'attributes', 'resource_id',
   'scope_name', 'retention_days',
 ] as const satisfies readonly (keyof SpanRow)[];
 
@@ -23,7 +23,7 @@ export function toSpanRowsPayload(rows: readonly SpanRow[]): Buffer {
       r.trace_id, r.span_id, r.parent_span_id, r.service_name, r.name, r.kind, r.status, r.status_message,
       r.start_time, r.end_time, r.category, r.model, r.provider, r.input_tokens, r.output_tokens,
       r.cache_read_tokens, r.cache_write_tokens, r.cost_usd, r.counts_usage, r.agent_name, r.tool_name,
-      r.session_id, r.user_id, r.call_signature, r.error_type, r.attributes, r.resource_attributes,
+      r.session_id, r.user_id, r.call_signature, r.error_type, r.attributes, r.resource_id,
       r.scope_name, r.retention_days,
     ]) + '\n';
   }

@@ -75,8 +75,16 @@ export interface SpanRow {
   call_signature: string; // stable hash: tool+args or model+input; '' when not a call
   error_type: string;
   attributes: Record<string, string>;
-  resource_attributes: Record<string, string>;
+  resource_id: string; // 16 hex chars: the row of `resources` holding this span's resource attributes
   scope_name: string;
+  retention_days: number;
+}
+
+/** One row of the `resources` table (migrations/003_resources.sql). */
+export interface ResourceRow {
+  resource_id: string;
+  service_name: string;
+  attributes: Record<string, string>;
   retention_days: number;
 }
 

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS spans
     call_signature String,
     error_type String,
     attributes Map(String, String),
-    resource_attributes Map(String, String),
+    resource_id FixedString(16),
     scope_name LowCardinality(String),
     retention_days UInt16,
     ingested_at DateTime64(3) DEFAULT now64(3)

@@ -79,6 +79,10 @@ describe('durability', () => {
       expect(await query('SELECT DISTINCT retention_days AS d FROM spans')).toEqual([{ d: 7 }]);
       const [{ ddl }] = await query("SELECT create_table_query AS ddl FROM system.tables WHERE name = 'spans'");
       expect(ddl).toMatch(/TTL toDateTime\(ingested_at\) \+ toIntervalDay\(retention_days\)/);
+      // The SDK's resource is stored once, with its own retention, and every span points to it.
+      const resources = await query("SELECT resource_id AS id, attributes['service.name'] AS service, retention_days AS d FROM resources FINAL");
+      expect(resources).toEqual([{ id: expect.stringMatching(/^[0-9a-f]{16}$/), service: 'durable', d: 7 }]);
+      expect(await query('SELECT DISTINCT resource_id AS id FROM spans')).toEqual([{ id: resources[0].id }]);
     } finally {
       await storage.close();
     }

@@ -1,6 +1,7 @@
 // Decoded OTLP spans → rows of the `spans` table, one convention-independent shape for every span.
 import type { PriceBook } from '../../lib/prices';
-import type { Attributes, DecodedRequest, DecodedSpan, SpanRow } from '../types';
+import { createHash } from 'node:crypto';
+import type { Attributes, DecodedRequest, DecodedSpan, ResourceRow, SpanRow } from '../types';
 import { flattenAttributes, valueText } from './attributes';
 import { categorise, countsUsage } from './category';
 import { readErrorInfo } from './errors';
@@ -13,12 +14,14 @@ import { readExplicitCost, readUsage } from './usage';
 export interface NormaliseContext {
   prices: PriceBook;
   retentionDays: number;
+  /** Receives each distinct resource of the request, keyed by resource_id, to be stored once. */
+  resources?: Map<string, ResourceRow>;
 }
 
 /** What a span inherits from its resource and scope; computed once per group, shared by its rows. */
 export interface SpanOrigin {
   serviceName: string;
-  resourceAttributes: Record<string, string>;
+  resourceId: string;
   scopeName: string;
 }
 
@@ -27,11 +30,10 @@ const EXCEPTION_KEYS = ['exception.type', 'exception.message', 'exception.stackt
 export function normaliseRequest(req: DecodedRequest, ctx: NormaliseContext): SpanRow[] {
   const rows: SpanRow[] = [];
   for (const rs of req.resourceSpans) {
-    const serviceName = serviceNameOf(rs.resource);
-    // Shared by every row of the resource: rows are serialised, never mutated.
-    const resourceAttributes = flattenAttributes(rs.resource);
+    const resource = resourceRow(rs.resource, ctx.retentionDays);
+    ctx.resources?.set(resource.resource_id, resource);
     for (const scope of rs.scopes) {
-      const origin: SpanOrigin = { serviceName, resourceAttributes, scopeName: scope.name };
+      const origin: SpanOrigin = { serviceName: resource.service_name, resourceId: resource.resource_id, scopeName: scope.name };
       for (const span of scope.spans) rows.push(normaliseSpan(span, origin, ctx));
     }
   }
@@ -39,7 +41,20 @@ export function normaliseRequest(req: DecodedRequest, ctx: NormaliseContext): Sp
 }
 
 export function spanOrigin(resource: Attributes, scopeName = ''): SpanOrigin {
-  return { serviceName: serviceNameOf(resource), resourceAttributes: flattenAttributes(resource), scopeName };
+  const row = resourceRow(resource, 0);
+  return { serviceName: row.service_name, resourceId: row.resource_id, scopeName };
+}
+
+/** A resource's flattened attributes and its id: a hash of them, so equal resources share one row. */
+export function resourceRow(resource: Attributes, retentionDays: number): ResourceRow {
+  const attributes = flattenAttributes(resource);
+  const canonical = JSON.stringify(Object.keys(attributes).sort().map((k) => [k, attributes[k]]));
+  return {
+    resource_id: createHash('sha1').update(canonical).digest('hex').slice(0, 16),
+    service_name: serviceNameOf(resource),
+    attributes,
+    retention_days: retentionDays,
+  };
 }
 
 export function normaliseSpan(span: DecodedSpan, origin: SpanOrigin, ctx: NormaliseContext): SpanRow {
@@ -96,7 +111,7 @@ export function normaliseSpan(span: DecodedSpan, origin: SpanOrigin, ctx: Normal
     call_signature: callSignature(category, a, model, name, toolName, agentName),
     error_type: err.errorType,
     attributes,
-    resource_attributes: origin.resourceAttributes,
+    resource_id: origin.resourceId,
     scope_name: origin.scopeName,
     retention_days: ctx.retentionDays,
   };

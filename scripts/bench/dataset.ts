@@ -9,7 +9,7 @@ export const BIG_TRACE_ID = 'b16b16b16b16b16b16b16b16b16b16b1';
 
 const COLUMNS = `trace_id, span_id, parent_span_id, service_name, name, kind, status, status_message, start_time, end_time,
   category, model, provider, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, counts_usage,
-  agent_name, tool_name, session_id, user_id, call_signature, error_type, attributes, resource_attributes, scope_name,
+  agent_name, tool_name, session_id, user_id, call_signature, error_type, attributes, resource_id, scope_name,
   retention_days, ingested_at`;
 
 /**
@@ -58,8 +58,7 @@ SELECT
                       'gen_ai.tool.call.result', concat('ok (', toString(h % 40), ' results)')),
     map('gen_ai.operation.name', 'invoke_agent', 'gen_ai.agent.name', agent, 'gen_ai.agent.id', concat('agent_', lower(agent)),
         'gen_ai.conversation.id', concat('conv_', toString(t)))) AS attributes,
-  map('service.name', service_name, 'service.version', '1.4.2', 'deployment.environment.name', 'production',
-      'telemetry.sdk.language', 'nodejs', 'host.name', concat('ip-10-0-', toString(t % 256))) AS resource_attributes,
+  substring(lower(hex(MD5(concat(toString(service_name), '/ip-10-0-', toString(t % 256))))), 1, 16) AS resource_id,
   'canopy-bench.agents' AS scope_name,
   30 AS retention_days,
   fromUnixTimestamp64Milli(toInt64(intDiv(start_ns + dur_ns, 1000000) + 50)) AS ingested_at

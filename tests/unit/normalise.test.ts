@@ -410,8 +410,18 @@ describe('rows', () => {
   });
 
   it('service name from the resource, else unknown_service; scope and retention carried over', () => {
-    const [a] = normaliseRequest(request({ 'service.name': 'billing', 'deployment.environment.name': 'prod', 'host.cores': 8 }, [{}]), { prices: defaultPrices, retentionDays: 7 });
-    expect(a).toMatchObject({ service_name: 'billing', scope_name: 'scope-x', retention_days: 7, resource_attributes: { 'service.name': 'billing', 'deployment.environment.name': 'prod', 'host.cores': '8' } });
+    const resources = new Map();
+    const [a] = normaliseRequest(request({ 'service.name': 'billing', 'deployment.environment.name': 'prod', 'host.cores': 8 }, [{}]), { prices: defaultPrices, retentionDays: 7, resources });
+    expect(a).toMatchObject({ service_name: 'billing', scope_name: 'scope-x', retention_days: 7 });
+    // Resource attributes are stored once per distinct resource, referenced by id from each span row.
+    expect(resources.get(a.resource_id)).toEqual({
+      resource_id: a.resource_id,
+      service_name: 'billing',
+      attributes: { 'service.name': 'billing', 'deployment.environment.name': 'prod', 'host.cores': '8' },
+      retention_days: 7,
+    });
+    const [same] = normaliseRequest(request({ 'host.cores': 8, 'deployment.environment.name': 'prod', 'service.name': 'billing' }, [{}]), { prices: defaultPrices, retentionDays: 7 });
+    expect(same.resource_id).toBe(a.resource_id);
     const [b] = normaliseRequest(request({}, [{}]), { prices: defaultPrices, retentionDays: 7 });
     expect(b.service_name).toBe('unknown_service');
   });
