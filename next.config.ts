@@ -5,6 +5,8 @@ const config: NextConfig = {
   // through the runtime registry, so it must never be bundled.
   serverExternalPackages: ['chdb', '@clickhouse/client'],
   poweredByHeader: false,
+  // server.ts compresses responses itself, at a faster level (see there).
+  compress: false,
   reactStrictMode: true,
   // Types are checked by `npm test` (tsc --noEmit over the whole repo), not again inside every build.
   typescript: { ignoreBuildErrors: true },

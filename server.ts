@@ -2,6 +2,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import next from 'next';
+import compression from 'compression';
 import { loadConfig, ConfigError, type CanopyConfig } from './lib/config';
 import { openStorage, StorageLockedError } from './lib/storage/storage';
 import { migrate } from './lib/storage/migrations';
@@ -57,6 +58,7 @@ async function main() {
     maxQueueRows: config.queueMaxRows,
     maxQueueBytes: config.queueMaxBytes,
     maxBatchRows: config.batchMaxRows,
+    maxBatchBytes: config.batchMaxBytes,
   }, metrics);
   const resources = new ResourceRegistry((payload) => storage.insertRaw('resources', payload));
   const receive = createTraceReceiver({ writer, resources, prices, metrics, maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, retentionDays: config.retentionDays, log });
@@ -64,6 +66,12 @@ async function main() {
   const app = next({ dev, dir: ROOT, hostname: config.host, port: config.port });
   await app.prepare();
   const handleNext = app.getRequestHandler();
+  // gzip at level 1 rather than Next's built-in default: for a 10,000-span trace (~9 MiB of JSON)
+  // compression was the largest single cost of the request; level 1 is several times cheaper for a body
+  // only slightly larger (docs/BENCHMARKS.md).
+  const compress = compression({ level: 1 });
+  const serveNext = (req: http.IncomingMessage, res: http.ServerResponse) =>
+    new Promise<void>((resolve, reject) => compress(req as never, res as never, () => handleNext(req, res).then(resolve, reject)));
 
   let shuttingDown = false;
   let activeExports = 0;
@@ -107,7 +115,7 @@ async function main() {
         return void res.end(await metrics.registry.metrics());
       }
       if (pathname.startsWith('/api/') && !isAuthorised(req.headers.authorization, config.apiKeys)) return unauthorised(res);
-      await handleNext(req, res);
+      await serveNext(req, res);
     } catch (err) {
       log({ event: 'request_failed', path: pathname, error: err instanceof Error ? err.stack : String(err) });
       if (!res.headersSent) {

@@ -18,6 +18,8 @@ export interface BatchWriterOptions {
   maxQueueRows: number;
   maxQueueBytes: number;
   maxBatchRows: number;
+  /** The engine's memory for one insert grows with its size: bytes bound it where rows vary in width. */
+  maxBatchBytes?: number;
 }
 
 interface Pending {
@@ -102,10 +104,16 @@ export class BatchWriter {
   }
 
   private takeBatch(): Pending[] {
+    const maxBytes = this.opts.maxBatchBytes ?? Infinity;
     let rows = 0;
+    let bytes = 0;
     let count = 0;
-    while (count < this.queue.length && (count === 0 || rows + this.queue[count].rows <= this.opts.maxBatchRows)) {
+    while (
+      count < this.queue.length &&
+      (count === 0 || (rows + this.queue[count].rows <= this.opts.maxBatchRows && bytes + this.queue[count].payload.length <= maxBytes))
+    ) {
       rows += this.queue[count].rows;
+      bytes += this.queue[count].payload.length;
       count++;
     }
     return this.queue.splice(0, count);

@@ -12,8 +12,9 @@ const schema = z.object({
   CANOPY_PRICES_FILE: z.string().optional(),
   CANOPY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   CANOPY_QUEUE_MAX_ROWS: z.coerce.number().int().min(1).default(200_000),
-  CANOPY_QUEUE_MAX_BYTES: z.coerce.number().int().min(1024).default(128 * 1024 * 1024),
+  CANOPY_QUEUE_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   CANOPY_BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(100_000),
+  CANOPY_BATCH_MAX_BYTES: z.coerce.number().int().min(1024).default(12 * 1024 * 1024),
   CANOPY_MAX_DECODING: z.coerce.number().int().min(1).default(16),
   CLICKHOUSE_URL: z.string().url().optional(),
   CLICKHOUSE_USER: z.string().default('default'),
@@ -33,6 +34,7 @@ export interface CanopyConfig {
   queueMaxRows: number;
   queueMaxBytes: number;
   batchMaxRows: number;
+  batchMaxBytes: number;
   maxDecoding: number;
   clickhouse?: { url: string; user: string; password: string; database: string };
 }
@@ -66,6 +68,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queueMaxRows: e.CANOPY_QUEUE_MAX_ROWS,
     queueMaxBytes: e.CANOPY_QUEUE_MAX_BYTES,
     batchMaxRows: e.CANOPY_BATCH_MAX_ROWS,
+    batchMaxBytes: e.CANOPY_BATCH_MAX_BYTES,
     maxDecoding: e.CANOPY_MAX_DECODING,
     clickhouse: e.CLICKHOUSE_URL
       ? { url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
