@@ -59,6 +59,8 @@ async function main() {
     maxQueueBytes: config.queueMaxBytes,
     maxBatchRows: config.batchMaxRows,
     maxBatchBytes: config.batchMaxBytes,
+    minBatchRows: config.batchMinRows,
+    maxLingerMs: config.batchLingerMs,
   }, metrics);
   const resources = new ResourceRegistry((payload) => storage.insertRaw('resources', payload));
   const receive = createTraceReceiver({ writer, resources, prices, metrics, maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, retentionDays: config.retentionDays, log });

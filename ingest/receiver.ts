@@ -83,6 +83,9 @@ export function createTraceReceiver(deps: ReceiverDeps) {
         if (err instanceof BodyError) return fail(res, err.status, format, err.message);
         throw err;
       }
+      // Decoding a 1,000-span export takes ~10 ms of uninterrupted JS; when several bodies finish arriving
+      // together, yield between them so API reads and other I/O are not stuck behind the whole burst.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       let decoded;
       try {
         decoded = format === 'protobuf' ? decodeProtobuf(body) : decodeJson(body.toString('utf8'));

@@ -12,10 +12,12 @@ const schema = z.object({
   CANOPY_PRICES_FILE: z.string().optional(),
   CANOPY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   CANOPY_QUEUE_MAX_ROWS: z.coerce.number().int().min(1).default(200_000),
-  CANOPY_QUEUE_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  CANOPY_QUEUE_MAX_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
   CANOPY_BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(100_000),
-  CANOPY_BATCH_MAX_BYTES: z.coerce.number().int().min(1024).default(12 * 1024 * 1024),
-  CANOPY_MAX_DECODING: z.coerce.number().int().min(1).default(16),
+  CANOPY_BATCH_MAX_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  CANOPY_BATCH_MIN_ROWS: z.coerce.number().int().min(0).default(16_000),
+  CANOPY_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(5_000).default(100),
+  CANOPY_MAX_DECODING: z.coerce.number().int().min(1).default(32),
   CLICKHOUSE_URL: z.string().url().optional(),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
@@ -35,6 +37,8 @@ export interface CanopyConfig {
   queueMaxBytes: number;
   batchMaxRows: number;
   batchMaxBytes: number;
+  batchMinRows: number;
+  batchLingerMs: number;
   maxDecoding: number;
   clickhouse?: { url: string; user: string; password: string; database: string };
 }
@@ -69,6 +73,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queueMaxBytes: e.CANOPY_QUEUE_MAX_BYTES,
     batchMaxRows: e.CANOPY_BATCH_MAX_ROWS,
     batchMaxBytes: e.CANOPY_BATCH_MAX_BYTES,
+    batchMinRows: e.CANOPY_BATCH_MIN_ROWS,
+    batchLingerMs: e.CANOPY_BATCH_LINGER_MS,
     maxDecoding: e.CANOPY_MAX_DECODING,
     clickhouse: e.CLICKHOUSE_URL
       ? { url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }

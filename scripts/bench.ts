@@ -45,8 +45,8 @@ const WAIT_QUIET_S = Number(argv.find((a) => a.startsWith('--wait-quiet='))?.spl
 const BROWSER_HEADERS = { 'accept-encoding': 'gzip, deflate, br', accept: 'application/json' };
 
 const CFG = QUICK
-  ? { p1Bodies: 240, p1Warmup: 16, p1MaxMs: 10_000, concurrency: 16, p3Ms: 6_000, p3Sockets: 64, traces: 10_000, bigTrace: 10_000, readRuns: 5 }
-  : { p1Bodies: 1_400, p1Warmup: 32, p1MaxMs: 25_000, concurrency: 16, p3Ms: 20_000, p3Sockets: 64, traces: 100_000, bigTrace: 10_000, readRuns: 10 };
+  ? { p1Bodies: 240, p1Warmup: 16, p1MaxMs: 10_000, concurrency: 32, p3Ms: 6_000, p3Sockets: 64, traces: 10_000, bigTrace: 10_000, readRuns: 5 }
+  : { p1Bodies: 1_600, p1Warmup: 32, p1MaxMs: 25_000, concurrency: 32, p3Ms: 20_000, p3Sockets: 64, traces: 100_000, bigTrace: 10_000, readRuns: 10 };
 // --p3-seconds=N: a longer/shorter overload phase (e.g. to watch memory settle with --quick).
 const P3_SECONDS = argv.find((a) => a.startsWith('--p3-seconds='));
 if (P3_SECONDS) CFG.p3Ms = Number(P3_SECONDS.split('=')[1]) * 1000;

@@ -22,6 +22,7 @@ export interface Storage {
 export interface RowEncoding {
   format: 'JSONEachRow' | 'JSONCompactEachRow';
   columns?: readonly string[];
+  settings?: Readonly<Record<string, number>>;
 }
 
 const JSON_EACH_ROW: RowEncoding = { format: 'JSONEachRow' };
@@ -45,7 +46,7 @@ function openEmbedded(dataDir: string): Storage {
     backend: 'embedded',
     client,
     async insertRaw(table, payload, encoding = JSON_EACH_ROW) {
-      await connection.chdb.rawInsert({ table, values: payload, format: encoding.format, columns: encoding.columns });
+      await connection.chdb.rawInsert({ table, values: payload, format: encoding.format, columns: encoding.columns, settings: encoding.settings });
     },
     async close() {
       await client.close();
@@ -68,7 +69,7 @@ function openServer(ch: NonNullable<CanopyConfig['clickhouse']>): Storage {
     client,
     async insertRaw(table, payload, encoding = JSON_EACH_ROW) {
       const columns = encoding.columns ? ([...encoding.columns] as [string, ...string[]]) : undefined;
-      await client.insert({ table, values: Readable.from([payload]), format: encoding.format, columns });
+      await client.insert({ table, values: Readable.from([payload]), format: encoding.format, columns, clickhouse_settings: encoding.settings });
     },
     async close() {
       await client.close();
