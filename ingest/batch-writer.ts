@@ -68,7 +68,11 @@ export class BatchWriter {
     // A single request bigger than the whole queue is still taken when the queue is empty, so a large but
     // legal export can never be refused forever.
     const empty = this.queuedRows === 0;
-    if (!empty && this.wouldRefuse(rows, payload.length)) return Promise.reject(new QueueFullError(this.retryAfterSeconds()));
+    if (!empty && this.wouldRefuse(rows, payload.length)) {
+      // Refusing work while lingering for a bigger batch would be absurd: insert what is there now.
+      this.stopLingering?.();
+      return Promise.reject(new QueueFullError(this.retryAfterSeconds()));
+    }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ payload, rows, resolve, reject });
       this.queuedRows += rows;
@@ -136,7 +140,11 @@ export class BatchWriter {
   }
 
   private batchIsFull(): boolean {
-    return this.waitingRows >= (this.opts.minBatchRows ?? 0) || this.waitingBytes >= (this.opts.maxBatchBytes ?? Infinity);
+    // In-flight rows count against the queue bound too, so a batch of half the queue is as big as it gets.
+    const o = this.opts;
+    const rows = Math.min(o.minBatchRows ?? 0, o.maxBatchRows, Math.floor(o.maxQueueRows / 2));
+    const bytes = Math.min(o.maxBatchBytes ?? Infinity, Math.floor(o.maxQueueBytes / 2));
+    return this.waitingRows >= rows || this.waitingBytes >= bytes;
   }
 
   private linger(): Promise<void> {
