@@ -8,3 +8,8 @@ export function jsonError(status: number, message: string): Response {
 export function json(body: unknown): Response {
   return Response.json(body, { headers: { 'cache-control': 'no-store' } });
 }
+
+/** A body that is already JSON text (built without a parse/stringify round trip). */
+export function jsonText(text: string): Response {
+  return new Response(text, { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
+}

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { openStorage } from '../../lib/storage/storage';
 import { loadConfig } from '../../lib/config';
-import { listTraces, getTrace } from '../../lib/queries/traces';
+import { listTraces, getTraceJson } from '../../lib/queries/traces';
 
 const [dataDir, traceId, runsArg, service] = process.argv.slice(2);
 const runs = Number(runsArg ?? 10);
@@ -26,9 +26,15 @@ function timedClient(client: ClickHouseClient, calls: Call[]): ClickHouseClient 
         const started = performance.now();
         const result = await target.query(params);
         const json = result.json.bind(result);
+        const text = result.text.bind(result);
         return Object.assign(result, {
           json: async () => {
             const out = await json();
+            calls.push({ ms: performance.now() - started, sql: String(params.query) });
+            return out;
+          },
+          text: async () => {
+            const out = await text();
             calls.push({ ms: performance.now() - started, sql: String(params.query) });
             return out;
           },
@@ -46,7 +52,7 @@ async function main() {
   const cases: [string, (c: ClickHouseClient) => Promise<unknown>][] = [
     ['list', (c) => listTraces(c, { limit: 50, cursor: null, service: '', q: '' })],
     ['list_service', (c) => listTraces(c, { limit: 50, cursor: null, service: service!, q: '' })],
-    ['detail', (c) => getTrace(c, traceId!)],
+    ['detail', (c) => getTraceJson(c, traceId!)],
   ];
   for (const [name, run] of cases) {
     const totals: number[] = [];

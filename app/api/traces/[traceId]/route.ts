@@ -1,6 +1,6 @@
 import { getRuntime } from '@/lib/runtime';
-import { json, jsonError } from '@/lib/http';
-import { getTrace } from '@/lib/queries/traces';
+import { jsonError, jsonText } from '@/lib/http';
+import { getTraceJson } from '@/lib/queries/traces';
 
 export const dynamic = 'force-dynamic';
 
@@ -9,7 +9,7 @@ const TRACE_ID = /^[0-9a-f]{32}$/;
 export async function GET(_request: Request, context: { params: Promise<{ traceId: string }> }): Promise<Response> {
   const traceId = (await context.params).traceId.toLowerCase();
   if (!TRACE_ID.test(traceId)) return jsonError(400, 'traceId must be 32 hexadecimal characters');
-  const detail = await getTrace(getRuntime().storage.client, traceId);
-  if (!detail) return jsonError(404, `No trace ${traceId}`);
-  return json(detail);
+  const detail = await getTraceJson(getRuntime().storage.client, traceId);
+  if (detail === null) return jsonError(404, `No trace ${traceId}`);
+  return jsonText(detail);
 }
