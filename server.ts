@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import next from 'next';
 import compression from 'compression';
-import { loadConfig, ConfigError, type CanopyConfig } from './lib/config';
+import { loadConfig, ConfigError, isLoopback, type CanopyConfig } from './lib/config';
 import { openStorage, StorageLockedError } from './lib/storage/storage';
 import { migrate } from './lib/storage/migrations';
 import { setRuntime } from './lib/runtime';
@@ -70,8 +70,12 @@ async function main() {
   const handleNext = app.getRequestHandler();
   // gzip at level 1 rather than Next's built-in default: for a 10,000-span trace (~9 MiB of JSON)
   // compression was the largest single cost of the request; level 1 is several times cheaper for a body
-  // only slightly larger (docs/BENCHMARKS.md).
-  const compress = compression({ level: 1 });
+  // only slightly larger. Clients on this machine (the default: Canopy binds 127.0.0.1) get no
+  // compression at all: it saves no time on loopback, only spends CPU (docs/BENCHMARKS.md).
+  const compress = compression({
+    level: 1,
+    filter: (req, res) => !isLoopback(req.socket.remoteAddress ?? '') && compression.filter(req, res),
+  });
   const serveNext = (req: http.IncomingMessage, res: http.ServerResponse) =>
     new Promise<void>((resolve, reject) => compress(req as never, res as never, () => handleNext(req, res).then(resolve, reject)));
 

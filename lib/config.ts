@@ -82,6 +82,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
+/** A loopback host name or address (an IPv4-mapped IPv6 address as sockets report it included). */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  const h = host.startsWith('::ffff:') ? host.slice(7) : host;
+  return h === 'localhost' || h === '::1' || h === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
