@@ -98,6 +98,12 @@ function stored(traceHex: string) {
 }
 
 describe('rows insert into the spans table exactly', () => {
+  it('writes each row as the JSON array of its values in SPAN_COLUMNS order', () => {
+    const rows = edgeRows('ab'.repeat(16));
+    const lines = toSpanRowsPayload(rows).toString('utf8').trimEnd().split('\n');
+    expect(lines.map((l) => JSON.parse(l))).toEqual(rows.map((r) => SPAN_ROWS_FORMAT.columns.map((c) => r[c])));
+  });
+
   it('writes every column of the table but the ingest time, each once', () => {
     const columns = session.query("SELECT name FROM system.columns WHERE table = 'spans' AND database = currentDatabase() ORDER BY position", 'JSONCompact');
     const names = (JSON.parse(columns).data as string[][]).map((r) => r[0]).filter((n) => n !== 'ingested_at');
