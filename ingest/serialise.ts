@@ -21,22 +21,17 @@ export const SPAN_ROWS_FORMAT = {
   settings: { optimize_on_insert: 0 },
 } as const;
 
-const str = JSON.stringify;
-
 export function toSpanRowsPayload(rows: readonly SpanRow[]): Buffer {
-  const lines: string[] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    // Written field by field in SPAN_COLUMNS order rather than stringifying a 29-element array per row:
-    // the arrays were a large share of ingest garbage. Ids are validated lowercase hex, enums and numbers
-    // are plain; every other string goes through JSON.stringify for escaping.
-    lines[i] =
-      `["${r.trace_id}","${r.span_id}","${r.parent_span_id}",${str(r.service_name)},${str(r.name)},${r.kind},` +
-      `"${r.status}",${str(r.status_message)},"${r.start_time}","${r.end_time}","${r.category}",${str(r.model)},` +
-      `${str(r.provider)},${r.input_tokens},${r.output_tokens},${r.cache_read_tokens},${r.cache_write_tokens},` +
-      `${r.cost_usd === null ? 'null' : str(r.cost_usd)},${r.counts_usage},${str(r.agent_name)},${str(r.tool_name)},` +
-      `${str(r.session_id)},${str(r.user_id)},"${r.call_signature}",${str(r.error_type)},${str(r.attributes)},` +
-      `"${r.resource_id}",${str(r.scope_name)},${r.retention_days}]`;
+  let text = '';
+  for (const r of rows) {
+    // An array literal in SPAN_COLUMNS order: cheaper to build and to stringify than a keyed object.
+    text += JSON.stringify([
+      r.trace_id, r.span_id, r.parent_span_id, r.service_name, r.name, r.kind, r.status, r.status_message,
+      r.start_time, r.end_time, r.category, r.model, r.provider, r.input_tokens, r.output_tokens,
+      r.cache_read_tokens, r.cache_write_tokens, r.cost_usd, r.counts_usage, r.agent_name, r.tool_name,
+      r.session_id, r.user_id, r.call_signature, r.error_type, r.attributes, r.resource_id,
+      r.scope_name, r.retention_days,
+    ]) + '\n';
   }
-  return Buffer.from(lines.join('\n') + '\n', 'utf8');
+  return Buffer.from(text, 'utf8');
 }
