@@ -77,8 +77,6 @@ interface SlimSpanRow {
   output_tokens: number;
   cost_usd: number | null;
   counts_usage: number;
-  is_error: number;
-  service_name: string;
 }
 
 const iso = (column: string) =>
@@ -118,11 +116,11 @@ export async function getTraceJson(client: ClickHouseClient, traceId: string): P
   const [index] = await rows<TraceIndexRow>(client, `
     SELECT ${INDEX_COLUMNS} FROM traces WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id`, { t: traceId });
   if (!index) return null;
-  const [slim, formatted] = await Promise.all([
+  // The trace's totals come from the same STATS_COLUMNS the list uses, so list and detail always agree.
+  const [slim, formatted, [stats]] = await Promise.all([
     rows<SlimSpanRow>(client, `
       SELECT toString(span_id) AS span_id, parent_span_id, toFloat64(toUnixTimestamp64Micro(start_time)) AS start_us,
-             toFloat64(input_tokens) AS input_tokens, toFloat64(output_tokens) AS output_tokens, cost_usd, counts_usage,
-             status = 'error' AS is_error, service_name
+             toFloat64(input_tokens) AS input_tokens, toFloat64(output_tokens) AS output_tokens, cost_usd, counts_usage
       FROM spans FINAL
       WHERE trace_id = {t:FixedString(32)}`, { t: traceId }),
     client
@@ -133,8 +131,10 @@ export async function getTraceJson(client: ClickHouseClient, traceId: string): P
         format: 'TabSeparatedRaw',
       })
       .then((r) => r.text()),
+    rows<Omit<TraceStatsRow, 'span_ids' | 'parent_ids'>>(client, `
+      SELECT ${STATS_COLUMNS} FROM spans FINAL WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id`, { t: traceId }),
   ]);
-  if (slim.length === 0) return null;
+  if (slim.length === 0 || !stats) return null;
 
   const spanJson = new Map<string, string>();
   for (const line of formatted.split('\n')) if (line.length > 17) spanJson.set(line.slice(0, 16), line.slice(17));
@@ -156,27 +156,7 @@ export async function getTraceJson(client: ClickHouseClient, traceId: string): P
     parts.push(`${json.slice(0, -1)},"depth":${depth},"orphan":${orphan},"rollup":${JSON.stringify(rollup)}}`);
   }
 
-  let inTokens = 0;
-  let outTokens = 0;
-  let cost = 0;
-  let unpriced = 0;
-  for (const s of inputs) {
-    if (!s.countsUsage) continue;
-    inTokens += s.inputTokens;
-    outTokens += s.outputTokens;
-    cost += s.costUsd ?? 0;
-    if (s.costUsd === null) unpriced++;
-  }
-  const trace = toTraceSummary(index, {
-    trace_id: traceId,
-    span_count: String(slim.length),
-    error_count: String(slim.filter((r) => r.is_error === 1).length),
-    in_tokens: String(inTokens),
-    out_tokens: String(outTokens),
-    cost,
-    unpriced: String(unpriced),
-    root_service: slim.find((r) => !r.parent_span_id)?.service_name ?? '',
-  }, maxDepth);
+  const trace = toTraceSummary(index, stats, maxDepth);
   return `{"trace":${JSON.stringify(trace)},"spans":[${parts.join(',')}]}`;
 }
 
