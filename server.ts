@@ -10,9 +10,9 @@ import { setRuntime } from './lib/runtime';
 import { createMetrics } from './lib/metrics';
 import { isAuthorised } from './lib/auth';
 import { ensureBuild } from './lib/build';
-import { createPriceBook } from './lib/prices';
 import { BatchWriter } from './ingest/batch-writer';
 import { createTraceReceiver } from './ingest/receiver';
+import { createPreparePool } from './ingest/prepare-pool';
 import { ResourceRegistry } from './ingest/resource-registry';
 import { SPAN_ROWS_FORMAT } from './ingest/serialise';
 
@@ -31,13 +31,10 @@ async function main() {
     throw err;
   }
   const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
-  const prices = (() => {
-    try {
-      return createPriceBook({ userFile: config.pricesFile });
-    } catch (err) {
-      return fatal(err instanceof Error ? err.message : String(err));
-    }
-  })();
+  // Started before storage: a bad price file stops Canopy here, with the file's problem in the message.
+  const preparePool = await createPreparePool({ threads: config.ingestThreads, pricesFile: config.pricesFile, retentionDays: config.retentionDays, log }).catch((err: Error) =>
+    fatal(err.message),
+  );
 
   const dev = process.argv.includes('--dev');
   if (!dev) ensureBuild(ROOT, log);
@@ -63,7 +60,7 @@ async function main() {
     maxLingerMs: config.batchLingerMs,
   }, metrics);
   const resources = new ResourceRegistry((payload) => storage.insertRaw('resources', payload));
-  const receive = createTraceReceiver({ writer, resources, prices, metrics, maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, retentionDays: config.retentionDays, log });
+  const receive = createTraceReceiver({ writer, resources, prepare: preparePool.prepare, metrics, maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, log });
 
   const app = next({ dev, dir: ROOT, hostname: config.host, port: config.port });
   await app.prepare();
@@ -167,6 +164,7 @@ async function main() {
     }
     // Exports already being read or decoded still get their answer; then everything queued is flushed.
     if (activeExports > 0) await new Promise<void>((resolve) => exportsIdle.push(resolve));
+    await preparePool.close();
     await writer.close();
     await storage.close();
     log({ event: 'stopped' });

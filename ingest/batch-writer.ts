@@ -29,7 +29,7 @@ export interface BatchWriterOptions {
 }
 
 interface Pending {
-  payload: Buffer;
+  payload: Uint8Array;
   rows: number;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -63,7 +63,7 @@ export class BatchWriter {
     return this.closed || this.queuedRows + rows > this.opts.maxQueueRows || this.queuedBytes + bytes > this.opts.maxQueueBytes;
   }
 
-  write(payload: Buffer, rows: number): Promise<void> {
+  write(payload: Uint8Array, rows: number): Promise<void> {
     if (this.closed) return Promise.reject(new WriterClosedError());
     // A single request bigger than the whole queue is still taken when the queue is empty, so a large but
     // legal export can never be refused forever.
@@ -102,7 +102,8 @@ export class BatchWriter {
       const batch = this.takeBatch();
       const rows = batch.reduce((n, p) => n + p.rows, 0);
       const bytes = batch.reduce((n, p) => n + p.payload.length, 0);
-      const payload = batch.length === 1 ? batch[0].payload : Buffer.concat(batch.map((p) => p.payload), bytes);
+      const one = batch[0].payload;
+      const payload = batch.length === 1 ? Buffer.from(one.buffer, one.byteOffset, one.byteLength) : Buffer.concat(batch.map((p) => p.payload), bytes);
       const stop = this.metrics?.insertSeconds.startTimer();
       try {
         await this.insert(payload);

@@ -1,28 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, BodyError } from './body';
-import { decodeProtobuf } from './otlp/decode-protobuf';
-import { decodeJson } from './otlp/decode-json';
-import { OtlpDecodeError } from './otlp/errors';
 import { encodeExportResponse, encodeStatus } from './otlp/encode-response';
-import { normaliseRequest } from './normalise/index';
-import { toSpanRowsPayload } from './serialise';
 import { BatchWriter, QueueFullError, WriterClosedError } from './batch-writer';
 import type { ResourceRegistry } from './resource-registry';
-import type { ResourceRow } from './types';
-import type { PriceBook } from '../lib/prices';
+import type { ExportFormat, PrepareResult } from './prepare';
+import { PrepareWorkerStoppedError, type PreparePool } from './prepare-pool';
 import type { Metrics } from '../lib/metrics';
 
-type Format = 'protobuf' | 'json';
+type Format = ExportFormat;
 
 export interface ReceiverDeps {
   writer: BatchWriter;
   resources: ResourceRegistry;
-  prices: PriceBook;
+  /** Decode → normalise → serialise, off the event loop (see prepare-pool.ts). */
+  prepare: PreparePool['prepare'];
   metrics: Metrics;
   maxBodyBytes: number;
   /** Requests being read, inflated and decoded at once; past it, 429 before reading the body. */
   maxDecoding: number;
-  retentionDays: number;
   log: (event: Record<string, unknown>) => void;
 }
 
@@ -73,8 +68,7 @@ export function createTraceReceiver(deps: ReceiverDeps) {
     }
 
     decoding++;
-    const resources = new Map<string, ResourceRow>();
-    let prepared: { payload: Buffer | null; rows: number; partial?: { rejectedSpans: number; errorMessage: string } };
+    let result: PrepareResult;
     try {
       let body: Buffer;
       try {
@@ -83,34 +77,26 @@ export function createTraceReceiver(deps: ReceiverDeps) {
         if (err instanceof BodyError) return fail(res, err.status, format, err.message);
         throw err;
       }
-      // Decoding a 1,000-span export takes ~10 ms of uninterrupted JS; when several bodies finish arriving
-      // together, yield between them so API reads and other I/O are not stuck behind the whole burst.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      let decoded;
-      try {
-        decoded = format === 'protobuf' ? decodeProtobuf(body) : decodeJson(body.toString('utf8'));
-      } catch (err) {
-        if (err instanceof OtlpDecodeError) {
-          metrics.spansRejected.inc({ reason: 'undecodable' });
-          return fail(res, 400, format, err.message);
-        }
-        throw err;
-      }
-      const rows = normaliseRequest(decoded, { prices: deps.prices, retentionDays: deps.retentionDays, resources });
-      if (decoded.rejectedSpans > 0) metrics.spansRejected.inc({ reason: 'invalid' }, decoded.rejectedSpans);
-      prepared = {
-        payload: rows.length > 0 ? toSpanRowsPayload(rows) : null,
-        rows: rows.length,
-        partial: decoded.rejectedSpans > 0 ? { rejectedSpans: decoded.rejectedSpans, errorMessage: decoded.rejectReason } : undefined,
-      };
+      result = await deps.prepare(body, format);
+    } catch (err) {
+      if (!(err instanceof PrepareWorkerStoppedError)) throw err;
+      deps.log({ event: 'prepare_failed', error: err.message });
+      return fail(res, 503, format, 'Canopy could not process the export; retry later', { 'retry-after': '1' });
     } finally {
       decoding--;
     }
-    const { rows, partial } = prepared;
+    if (!result.ok) {
+      metrics.spansRejected.inc({ reason: 'undecodable' });
+      return fail(res, 400, format, result.message);
+    }
+    const prepared = result.prepared;
+    if (prepared.rejectedSpans > 0) metrics.spansRejected.inc({ reason: 'invalid' }, prepared.rejectedSpans);
+    const rows = prepared.rows;
+    const partial = prepared.rejectedSpans > 0 ? { rejectedSpans: prepared.rejectedSpans, errorMessage: prepared.rejectReason } : undefined;
 
     if (prepared.payload) {
       try {
-        await deps.resources.ensure(resources);
+        await deps.resources.ensure(new Map(prepared.resources.map((r) => [r.resource_id, r])));
         await writer.write(prepared.payload, rows);
       } catch (err) {
         if (err instanceof QueueFullError) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import os from 'node:os';
 import path from 'node:path';
 
 // Every setting Canopy reads from the environment, validated once at start so a typo fails loudly.
@@ -18,6 +19,8 @@ const schema = z.object({
   CANOPY_BATCH_MIN_ROWS: z.coerce.number().int().min(0).default(16_000),
   CANOPY_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(5_000).default(100),
   CANOPY_MAX_DECODING: z.coerce.number().int().min(1).default(32),
+  // Threads that decode and normalise exports; the engine and the event loop need the other cores.
+  CANOPY_INGEST_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   CLICKHOUSE_URL: z.string().url().optional(),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
@@ -40,6 +43,7 @@ export interface CanopyConfig {
   batchMinRows: number;
   batchLingerMs: number;
   maxDecoding: number;
+  ingestThreads: number;
   clickhouse?: { url: string; user: string; password: string; database: string };
 }
 
@@ -76,6 +80,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     batchMinRows: e.CANOPY_BATCH_MIN_ROWS,
     batchLingerMs: e.CANOPY_BATCH_LINGER_MS,
     maxDecoding: e.CANOPY_MAX_DECODING,
+    ingestThreads: e.CANOPY_INGEST_THREADS ?? Math.max(1, Math.min(4, os.availableParallelism() - 1)),
     clickhouse: e.CLICKHOUSE_URL
       ? { url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
       : undefined,

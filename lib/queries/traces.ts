@@ -1,7 +1,7 @@
 import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { TraceListResponse } from '../api-types';
-import { buildTree } from '../tree';
+import { buildTree, type TreeInput } from '../tree';
 import { toTraceSummary, type TraceIndexRow, type TraceStatsRow } from './trace-rows';
 
 export interface TraceListQuery {
@@ -69,15 +69,13 @@ export async function listTraces(client: ClickHouseClient, query: TraceListQuery
   return { traces, nextCursor };
 }
 
-interface SlimSpanRow {
-  span_id: string;
-  parent_span_id: string;
-  start_us: number; // µs since the epoch fits a double exactly (< 2^53) until the year 2255
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: number | null;
-  counts_usage: number;
-}
+// The fields the tree needs, as tab-separated text ahead of each span's JSON (TabSeparatedRaw: ids are hex,
+// numbers plain, NULL is \N, and the JSON itself never holds a literal tab or newline).
+const TREE_COLUMNS = `toString(span_id), parent_span_id, toUnixTimestamp64Micro(start_time), input_tokens, output_tokens,
+    cost_usd, counts_usage`;
+const TREE_FIELDS = 7;
+const TAB = 9;
+const NEWLINE = 10;
 
 const iso = (column: string) =>
   `concat(substring(formatDateTime(toDateTime64(${column}, 6, 'UTC'), '%Y-%m-%dT%H:%i:%S.%f', 'UTC'), 1, 23), 'Z')`;
@@ -108,56 +106,83 @@ const SPAN_JSON = `formatRowNoNewline('JSONEachRow',
     attributes)`;
 
 /**
- * The trace and its spans as the JSON text of a TraceDetailResponse, or null for an unknown trace. The tree
- * (depth, orphans, rollups) is computed in JS from a slim projection; each span's other fields arrive
- * already formatted by the engine and are spliced in untouched.
+ * The trace and its spans as the UTF-8 JSON of a TraceDetailResponse, or null for an unknown trace. The tree
+ * (depth, orphans, rollups) is computed in JS from a few leading columns of each row; the rest of each span
+ * arrives as JSON formatted by the engine and is copied to the response as bytes, never decoded: a
+ * 10,000-span trace is ~9 MiB, and decoding it to a string and encoding it again cost more than the tree.
  */
-export async function getTraceJson(client: ClickHouseClient, traceId: string): Promise<string | null> {
+export async function getTraceJson(client: ClickHouseClient, traceId: string): Promise<Buffer | null> {
   const [index] = await rows<TraceIndexRow>(client, `
     SELECT ${INDEX_COLUMNS} FROM traces WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id`, { t: traceId });
   if (!index) return null;
-  // The trace's totals come from the same STATS_COLUMNS the list uses, so list and detail always agree.
-  const [slim, formatted, [stats]] = await Promise.all([
-    rows<SlimSpanRow>(client, `
-      SELECT toString(span_id) AS span_id, parent_span_id, toFloat64(toUnixTimestamp64Micro(start_time)) AS start_us,
-             toFloat64(input_tokens) AS input_tokens, toFloat64(output_tokens) AS output_tokens, cost_usd, counts_usage
-      FROM spans FINAL
-      WHERE trace_id = {t:FixedString(32)}`, { t: traceId }),
-    client
-      .query({
-        query: `SELECT toString(span_id), ${SPAN_JSON} FROM spans FINAL WHERE trace_id = {t:FixedString(32)}`,
-        query_params: { t: traceId },
-        // Raw TSV is safe here: JSON text never contains a literal tab or newline.
-        format: 'TabSeparatedRaw',
-      })
-      .then((r) => r.text()),
-    rows<Omit<TraceStatsRow, 'span_ids' | 'parent_ids'>>(client, `
-      SELECT ${STATS_COLUMNS} FROM spans FINAL WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id`, { t: traceId }),
-  ]);
-  if (slim.length === 0 || !stats) return null;
+  // One scan gives both the tree's fields and the formatted spans. The trace's totals come from the same
+  // STATS_COLUMNS the list uses, so list and detail always agree.
+  const text = await queryBytes(client, `
+    SELECT ${TREE_COLUMNS}, ${SPAN_JSON} FROM spans FINAL WHERE trace_id = {t:FixedString(32)}
+    FORMAT TabSeparatedRaw`, { t: traceId });
+  const [stats] = await rows<Omit<TraceStatsRow, 'span_ids' | 'parent_ids'>>(client, `
+    SELECT ${STATS_COLUMNS} FROM spans FINAL WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id`, { t: traceId });
+  const spans = parseTreeRows(text);
+  if (spans.length === 0 || !stats) return null;
 
-  const spanJson = new Map<string, string>();
-  for (const line of formatted.split('\n')) if (line.length > 17) spanJson.set(line.slice(0, 16), line.slice(17));
-
-  const inputs = slim.map((r) => ({
-    spanId: r.span_id,
-    parentSpanId: r.parent_span_id || null,
-    start: r.start_us,
-    inputTokens: r.input_tokens,
-    outputTokens: r.output_tokens,
-    costUsd: r.cost_usd,
-    countsUsage: r.counts_usage === 1,
-  }));
-  const { nodes, maxDepth } = buildTree(inputs);
-  const parts: string[] = [];
-  for (const { span, depth, orphan, rollup } of nodes) {
-    const json = spanJson.get(span.spanId);
-    if (!json) continue; // stored between the two reads: it shows on the next refresh
-    parts.push(`${json.slice(0, -1)},"depth":${depth},"orphan":${orphan},"rollup":${JSON.stringify(rollup)}}`);
+  const { nodes, maxDepth } = buildTree(spans);
+  const head = `{"trace":${JSON.stringify(toTraceSummary(index, stats, maxDepth))},"spans":[`;
+  // Each span's JSON minus its closing brace, then the tree's fields: ASCII only (numbers print the same
+  // through a template as through JSON.stringify), so a tail's length is its byte length.
+  const tails: string[] = new Array(nodes.length);
+  let size = Buffer.byteLength(head) + 2;
+  for (let i = 0; i < nodes.length; i++) {
+    const { span, depth, orphan, rollup: r } = nodes[i];
+    tails[i] =
+      `,"depth":${depth},"orphan":${orphan},"rollup":{"spanCount":${r.spanCount},"inputTokens":${r.inputTokens},` +
+      `"outputTokens":${r.outputTokens},"costUsd":${r.costUsd},"unpricedSpans":${r.unpricedSpans}}}`;
+    size += span.jsonEnd - 1 - span.jsonStart + tails[i].length + (i > 0 ? 1 : 0);
   }
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write(head, 0, 'utf8');
+  for (let i = 0; i < nodes.length; i++) {
+    const span = nodes[i].span;
+    if (i > 0) out[at++] = 0x2c; // ,
+    at += text.copy(out, at, span.jsonStart, span.jsonEnd - 1);
+    at += out.write(tails[i], at, 'latin1');
+  }
+  at += out.write(']}', at, 'latin1');
+  return out;
+}
 
-  const trace = toTraceSummary(index, stats, maxDepth);
-  return `{"trace":${JSON.stringify(trace)},"spans":[${parts.join(',')}]}`;
+interface TreeRow extends TreeInput {
+  /** Byte range of the span's JSON object in the query's output. */
+  jsonStart: number;
+  jsonEnd: number;
+}
+
+function parseTreeRows(text: Buffer): TreeRow[] {
+  const out: TreeRow[] = [];
+  const f: string[] = new Array(TREE_FIELDS);
+  let pos = 0;
+  while (pos < text.length) {
+    let end = text.indexOf(NEWLINE, pos);
+    if (end < 0) end = text.length;
+    let p = pos;
+    for (let k = 0; k < TREE_FIELDS; k++) {
+      const tab = text.indexOf(TAB, p);
+      f[k] = text.toString('latin1', p, tab);
+      p = tab + 1;
+    }
+    out.push({
+      spanId: f[0],
+      parentSpanId: f[1] || null,
+      start: Number(f[2]),
+      inputTokens: Number(f[3]),
+      outputTokens: Number(f[4]),
+      costUsd: f[5] === '\\N' ? null : Number(f[5]),
+      countsUsage: f[6] === '1',
+      jsonStart: p,
+      jsonEnd: end,
+    });
+    pos = end + 1;
+  }
+  return out;
 }
 
 function depthOf(spanIds: string[], parentIds: string[]): number {
@@ -173,6 +198,14 @@ export function encodeCursor(lastSeenMs: number, traceId: string): string {
 export function decodeCursor(cursor: string): { lastSeenMs: number; traceId: string } | null {
   const match = /^(\d{1,16}):([0-9a-f]{32})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   return match ? { lastSeenMs: Number(match[1]), traceId: match[2] } : null;
+}
+
+/** A query's output as raw bytes (the SQL names its FORMAT). */
+async function queryBytes(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<Buffer> {
+  const { stream } = await client.exec({ query, query_params: params });
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
 
 async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {

@@ -21,6 +21,15 @@ interface Call {
 function timedClient(client: ClickHouseClient, calls: Call[]): ClickHouseClient {
   return new Proxy(client, {
     get(target, prop, receiver) {
+      if (prop === 'exec') {
+        // Raw-bytes reads: timed until their output has been read whole.
+        return async (params: Parameters<ClickHouseClient['exec']>[0]) => {
+          const started = performance.now();
+          const result = await target.exec(params);
+          result.stream.once('end', () => calls.push({ ms: performance.now() - started, sql: String(params.query) }));
+          return result;
+        };
+      }
       if (prop !== 'query') return Reflect.get(target, prop, receiver);
       return async (params: Parameters<ClickHouseClient['query']>[0]) => {
         const started = performance.now();

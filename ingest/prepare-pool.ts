@@ -1,0 +1,110 @@
+import { Worker } from 'node:worker_threads';
+import type { ExportFormat, PrepareResult } from './prepare';
+import type { PrepareRequest } from './prepare-worker';
+import { transferable } from './transfer';
+
+/** The worker preparing a request died (e.g. out of memory); it is replaced, and a retry can succeed. */
+export class PrepareWorkerStoppedError extends Error {}
+
+export interface PreparePool {
+  /** Decodes, normalises and serialises one export body on a worker thread. */
+  prepare(body: Uint8Array, format: ExportFormat): Promise<PrepareResult>;
+  close(): Promise<void>;
+}
+
+export interface PreparePoolOptions {
+  threads: number;
+  pricesFile?: string;
+  retentionDays: number;
+  log: (event: Record<string, unknown>) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, { resolve: (r: PrepareResult) => void; reject: (e: Error) => void }>;
+}
+
+type Reply = { id: number; result: PrepareResult; error?: undefined } | { id: number; error: string; result?: undefined };
+
+const WORKER_URL = new URL('./prepare-worker-entry.mjs', import.meta.url);
+
+/**
+ * Export bodies are prepared on `threads` workers so the event loop only moves bytes: the main thread stays
+ * free for HTTP, the group-commit writer and the API, and JS work overlaps the engine's inserts. A worker that
+ * dies fails only its own requests (503, the exporter retries) and is replaced.
+ */
+export async function createPreparePool(opts: PreparePoolOptions): Promise<PreparePool> {
+  let nextId = 0;
+  let closing = false;
+  let started = false; // until then a failure fails the pool's creation instead of restarting a worker
+  const slots: Slot[] = [];
+
+  /** Resolves once the worker has loaded; rejects if it dies first (a bad price file, a load error). */
+  function spawn(index: number): Promise<void> {
+    const worker = new Worker(WORKER_URL, { workerData: { pricesFile: opts.pricesFile, retentionDays: opts.retentionDays } });
+    const slot: Slot = { worker, jobs: new Map() };
+    slots[index] = slot;
+    let ready = false;
+    return new Promise<void>((resolveReady, rejectReady) => {
+      worker.on('message', (reply: Reply | { ready: true }) => {
+        if ('ready' in reply) {
+          ready = true;
+          return resolveReady();
+        }
+        const job = slot.jobs.get(reply.id);
+        if (!job) return;
+        slot.jobs.delete(reply.id);
+        if (reply.error !== undefined) job.reject(new Error(`Preparing an export failed: ${reply.error}`));
+        else {
+          const p = reply.result.ok ? reply.result.prepared : null;
+          if (p?.payload) p.payload = Buffer.from(p.payload.buffer, p.payload.byteOffset, p.payload.byteLength);
+          job.resolve(reply.result);
+        }
+      });
+      let stopped = false;
+      const fail = (why: string) => {
+        if (stopped) return;
+        stopped = true;
+        for (const job of slot.jobs.values()) job.reject(new PrepareWorkerStoppedError(`The ingest worker stopped: ${why}`));
+        slot.jobs.clear();
+        if (!ready) rejectReady(new Error(`The ingest worker could not start: ${why}`));
+        if (closing || !started || slots[index] !== slot) return;
+        opts.log({ event: 'ingest_worker_stopped', reason: why });
+        // One that never started waits before the next attempt, so a persistent failure cannot spin.
+        const restart = () => void spawn(index).catch(() => {});
+        if (ready) restart();
+        else setTimeout(restart, 1000).unref();
+      };
+      worker.on('error', (err) => fail(err.message));
+      worker.on('exit', (code) => fail(`exit code ${code}`));
+    });
+  }
+
+  const threads = Math.max(1, opts.threads);
+  try {
+    await Promise.all(Array.from({ length: threads }, (_, i) => spawn(i)));
+  } catch (err) {
+    closing = true;
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    throw err;
+  }
+  started = true;
+
+  return {
+    prepare(body, format) {
+      // The least busy worker: bodies differ in size by orders of magnitude, so round-robin would queue
+      // small exports behind a large one.
+      const slot = slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
+      const id = nextId++;
+      const owned = transferable(body);
+      return new Promise<PrepareResult>((resolve, reject) => {
+        slot.jobs.set(id, { resolve, reject });
+        slot.worker.postMessage({ id, body: owned, format } satisfies PrepareRequest, [owned.buffer as ArrayBuffer]);
+      });
+    },
+    async close() {
+      closing = true;
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    },
+  };
+}
