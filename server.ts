@@ -46,7 +46,10 @@ async function main() {
     if (err instanceof StorageLockedError) fatal(err.message);
     throw err;
   }
-  const applied = await migrate(storage.client, path.join(ROOT, 'migrations'));
+  // The first statements Canopy runs: a server that is unreachable or refuses the credentials fails here.
+  const applied = await migrate(storage.client, path.join(ROOT, 'migrations')).catch((err: Error) =>
+    fatal(`Could not set up storage in ${config.clickhouse ? `ClickHouse at ${config.clickhouse.url}` : `the embedded ClickHouse at ${config.dataDir}`}: ${err.message}`),
+  );
   if (applied.length) log({ event: 'migrated', applied });
   setRuntime({ config, storage, version });
 

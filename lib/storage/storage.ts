@@ -26,6 +26,7 @@ export interface RowEncoding {
 }
 
 const JSON_EACH_ROW: RowEncoding = { format: 'JSONEachRow' };
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export async function openStorage(config: CanopyConfig): Promise<Storage> {
   return config.clickhouse ? openServer(config.clickhouse) : openEmbedded(config.dataDir);
@@ -68,8 +69,19 @@ function openServer(ch: NonNullable<CanopyConfig['clickhouse']>): Storage {
     backend: 'server',
     client,
     async insertRaw(table, payload, encoding = JSON_EACH_ROW) {
-      const columns = encoding.columns ? ([...encoding.columns] as [string, ...string[]]) : undefined;
-      await client.insert({ table, values: Readable.from([payload]), format: encoding.format, columns, clickhouse_settings: encoding.settings });
+      // exec, not insert: the client's insert() re-serialises each chunk of a stream for JSON formats
+      // (a Buffer became {"type":"Buffer",...}); exec sends the ready-made bytes as the body untouched.
+      // Table and column names are Canopy's own constants, checked to be plain identifiers.
+      const names = [table, ...(encoding.columns ?? [])];
+      if (!names.every((n) => IDENTIFIER.test(n))) throw new Error(`Not an identifier: ${names.join(', ')}`);
+      const columns = encoding.columns ? ` (${encoding.columns.join(', ')})` : '';
+      const { stream } = await client.exec({
+        query: `INSERT INTO ${table}${columns} FORMAT ${encoding.format}`,
+        values: Readable.from([payload]),
+        clickhouse_settings: encoding.settings,
+      });
+      stream.resume(); // the response body is empty; reading it releases the socket for reuse
+      await new Promise((resolve, reject) => stream.once('end', resolve).once('error', reject));
     },
     async close() {
       await client.close();
