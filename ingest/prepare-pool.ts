@@ -21,6 +21,7 @@ export interface PreparePoolOptions {
 
 interface Slot {
   worker: Worker;
+  alive: boolean;
   jobs: Map<number, { resolve: (r: PrepareResult) => void; reject: (e: Error) => void }>;
 }
 
@@ -42,7 +43,7 @@ export async function createPreparePool(opts: PreparePoolOptions): Promise<Prepa
   /** Resolves once the worker has loaded; rejects if it dies first (a bad price file, a load error). */
   function spawn(index: number): Promise<void> {
     const worker = new Worker(WORKER_URL, { workerData: { pricesFile: opts.pricesFile, retentionDays: opts.retentionDays } });
-    const slot: Slot = { worker, jobs: new Map() };
+    const slot: Slot = { worker, alive: true, jobs: new Map() };
     slots[index] = slot;
     let ready = false;
     return new Promise<void>((resolveReady, rejectReady) => {
@@ -65,6 +66,7 @@ export async function createPreparePool(opts: PreparePoolOptions): Promise<Prepa
       const fail = (why: string) => {
         if (stopped) return;
         stopped = true;
+        slot.alive = false;
         for (const job of slot.jobs.values()) job.reject(new PrepareWorkerStoppedError(`The ingest worker stopped: ${why}`));
         slot.jobs.clear();
         if (!ready) rejectReady(new Error(`The ingest worker could not start: ${why}`));
@@ -94,7 +96,9 @@ export async function createPreparePool(opts: PreparePoolOptions): Promise<Prepa
     prepare(body, format) {
       // The least busy worker: bodies differ in size by orders of magnitude, so round-robin would queue
       // small exports behind a large one.
-      const slot = slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
+      const live = slots.filter((s) => s.alive);
+      if (live.length === 0) return Promise.reject(new PrepareWorkerStoppedError('No ingest worker is running; it is being restarted'));
+      const slot = live.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
       const id = nextId++;
       const owned = transferable(body);
       return new Promise<PrepareResult>((resolve, reject) => {
