@@ -32,7 +32,7 @@ async function main() {
   }
   const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
   // Started before storage: a bad price file stops Canopy here, with the file's problem in the message.
-  const preparePool = await createPreparePool({ threads: config.ingestThreads, pricesFile: config.pricesFile, retentionDays: config.retentionDays, log }).catch((err: Error) =>
+  const preparePool = await createPreparePool({ threads: config.ingestThreads, pricesFile: config.pricesFile, retentionDays: config.retentionDays, maxBodyBytes: config.maxBodyBytes, log }).catch((err: Error) =>
     fatal(err.message),
   );
 

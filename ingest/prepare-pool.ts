@@ -1,21 +1,20 @@
 import { Worker } from 'node:worker_threads';
 import type { ExportFormat, PrepareResult } from './prepare';
-import type { PrepareRequest } from './prepare-worker';
+import type { PrepareRequest, PrepareWorkerData } from './prepare-worker';
+import type { WireBody } from './body';
 import { transferable } from './transfer';
 
 /** The worker preparing a request died (e.g. out of memory); it is replaced, and a retry can succeed. */
 export class PrepareWorkerStoppedError extends Error {}
 
 export interface PreparePool {
-  /** Decodes, normalises and serialises one export body on a worker thread. */
-  prepare(body: Uint8Array, format: ExportFormat): Promise<PrepareResult>;
+  /** Inflates, decodes, normalises and serialises one export body on a worker thread. */
+  prepare(body: WireBody, format: ExportFormat): Promise<PrepareResult>;
   close(): Promise<void>;
 }
 
-export interface PreparePoolOptions {
+export interface PreparePoolOptions extends PrepareWorkerData {
   threads: number;
-  pricesFile?: string;
-  retentionDays: number;
   log: (event: Record<string, unknown>) => void;
 }
 
@@ -42,7 +41,8 @@ export async function createPreparePool(opts: PreparePoolOptions): Promise<Prepa
 
   /** Resolves once the worker has loaded; rejects if it dies first (a bad price file, a load error). */
   function spawn(index: number): Promise<void> {
-    const worker = new Worker(WORKER_URL, { workerData: { pricesFile: opts.pricesFile, retentionDays: opts.retentionDays } });
+    const data: PrepareWorkerData = { pricesFile: opts.pricesFile, retentionDays: opts.retentionDays, maxBodyBytes: opts.maxBodyBytes };
+    const worker = new Worker(WORKER_URL, { workerData: data });
     const slot: Slot = { worker, alive: true, jobs: new Map() };
     slots[index] = slot;
     let ready = false;
@@ -93,17 +93,17 @@ export async function createPreparePool(opts: PreparePoolOptions): Promise<Prepa
   started = true;
 
   return {
-    prepare(body, format) {
+    prepare({ bytes, encoding }, format) {
       // The least busy worker: bodies differ in size by orders of magnitude, so round-robin would queue
       // small exports behind a large one.
       const live = slots.filter((s) => s.alive);
       if (live.length === 0) return Promise.reject(new PrepareWorkerStoppedError('No ingest worker is running; it is being restarted'));
       const slot = live.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
       const id = nextId++;
-      const owned = transferable(body);
+      const owned = transferable(bytes);
       return new Promise<PrepareResult>((resolve, reject) => {
         slot.jobs.set(id, { resolve, reject });
-        slot.worker.postMessage({ id, body: owned, format } satisfies PrepareRequest, [owned.buffer as ArrayBuffer]);
+        slot.worker.postMessage({ id, body: owned, encoding, format } satisfies PrepareRequest, [owned.buffer as ArrayBuffer]);
       });
     },
     async close() {

@@ -5,6 +5,7 @@ import { normaliseRequest } from './normalise/index';
 import { toSpanRowsPayload } from './serialise';
 import type { PriceBook } from '../lib/prices';
 import type { ResourceRow } from './types';
+import { BodyError, inflateBody, type BodyEncoding } from './body';
 
 export type ExportFormat = 'protobuf' | 'json';
 
@@ -17,20 +18,35 @@ export interface PreparedExport {
   rejectReason: string;
 }
 
-export type PrepareResult = { ok: true; prepared: PreparedExport } | { ok: false; message: string };
+/** Refused: `undecodable` is a body that inflated but is not OTLP (counted as rejected spans). */
+export type PrepareResult =
+  | { ok: true; prepared: PreparedExport }
+  | { ok: false; status: 400 | 413; message: string; undecodable: boolean };
 
 export interface PrepareContext {
   prices: PriceBook;
   retentionDays: number;
+  /** Largest body after inflating. */
+  maxBodyBytes: number;
 }
 
-/** Decoded body → normalised rows → insert bytes. An undecodable body is a result (a 400), not a throw. */
-export function prepareExport(body: Uint8Array, format: ExportFormat, ctx: PrepareContext): PrepareResult {
+/**
+ * Wire bytes → inflated → decoded → normalised rows → insert bytes. A body that cannot be inflated or
+ * decoded is a result (400 or 413), not a throw.
+ */
+export function prepareExport(wire: Uint8Array, encoding: BodyEncoding, format: ExportFormat, ctx: PrepareContext): PrepareResult {
+  let body: Uint8Array;
+  try {
+    body = inflateBody(wire, encoding, ctx.maxBodyBytes);
+  } catch (err) {
+    if (err instanceof BodyError && (err.status === 400 || err.status === 413)) return { ok: false, status: err.status, message: err.message, undecodable: false };
+    throw err;
+  }
   let decoded;
   try {
     decoded = format === 'protobuf' ? decodeProtobuf(body) : decodeJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
   } catch (err) {
-    if (err instanceof OtlpDecodeError) return { ok: false, message: err.message };
+    if (err instanceof OtlpDecodeError) return { ok: false, status: 400, message: err.message, undecodable: true };
     throw err;
   }
   const resources = new Map<string, ResourceRow>();

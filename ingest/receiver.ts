@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody, BodyError } from './body';
+import { readBody, BodyError, type WireBody } from './body';
 import { encodeExportResponse, encodeStatus } from './otlp/encode-response';
 import { BatchWriter, QueueFullError, WriterClosedError } from './batch-writer';
 import type { ResourceRegistry } from './resource-registry';
@@ -70,7 +70,7 @@ export function createTraceReceiver(deps: ReceiverDeps) {
     decoding++;
     let result: PrepareResult;
     try {
-      let body: Buffer;
+      let body: WireBody;
       try {
         body = await readBody(req, deps.maxBodyBytes);
       } catch (err) {
@@ -86,8 +86,8 @@ export function createTraceReceiver(deps: ReceiverDeps) {
       decoding--;
     }
     if (!result.ok) {
-      metrics.spansRejected.inc({ reason: 'undecodable' });
-      return fail(res, 400, format, result.message);
+      if (result.undecodable) metrics.spansRejected.inc({ reason: 'undecodable' });
+      return fail(res, result.status, format, result.message);
     }
     const prepared = result.prepared;
     if (prepared.rejectedSpans > 0) metrics.spansRejected.inc({ reason: 'invalid' }, prepared.rejectedSpans);

@@ -578,7 +578,7 @@ async function main() {
     `| decodeProtobuf | ${fmt(usPerSpan(s.decodeMs, spanTotal), 2)} µs/span |`,
     `| normaliseRequest (incl. pricing) | ${fmt(usPerSpan(s.normaliseMs, spanTotal), 2)} µs/span |`,
     `| ${SERIALISER_NAME} (${ROW_ENCODING.format}) | ${fmt(usPerSpan(s.serialiseMs, spanTotal), 2)} µs/span (${fmt(s.jsonBytes / spanTotal)} B/row) |`,
-    `| JS total (sum of the above; decode → serialise run on the ingest worker thread, gunzip on the libuv pool) | ${fmt(jsUs, 2)} µs/span → at most ${fmt(1e6 / jsUs)} spans/s per core |`,
+    `| JS total (sum of the above; all of it runs on the ingest worker thread) | ${fmt(jsUs, 2)} µs/span → at most ${fmt(1e6 / jsUs)} spans/s per core |`,
     `| ClickHouse raw insert (phase 2) | ${fmt(1e6 / p2.rowsPerS, 2)} µs/row wall; engine RSS growth while inserting ≤${fmt(BATCH_ROWS)}-row batches: ${fmt(p2.rssGrowthMiB)} MiB |`,
     ...(p2.atServerBatch ? [`| Raw insert in the server's batch size (~${fmt(p2.atServerBatch.batchRows)} rows) | ${fmt(p2.atServerBatch.rowsPerS)} rows/s; engine RSS growth ${fmt(p2.atServerBatch.rssGrowthMiB)} MiB |`] : []),
     `| Server CPU, phase 1 (all threads: JS + ClickHouse) | ${fmt(p1.serverCpuUsPerSpan, 1)} µs/span; ${fmt(p1.serverCores, 2)} of 2 cores busy |`,

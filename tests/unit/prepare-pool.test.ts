@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPreparePool, type PreparePool } from '../../ingest/prepare-pool';
 import { prepareExport } from '../../ingest/prepare';
@@ -13,6 +14,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'canopy-pool-'));
 const pricesFile = path.join(dir, 'prices.json');
 fs.writeFileSync(pricesFile, JSON.stringify({ models: [{ match: 'house-model', inputPerMTok: 1, outputPerMTok: 2 }] }));
 const pools: PreparePool[] = [];
+const MAX = 16 * 1024 * 1024;
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.close()));
   fs.rmSync(dir, { recursive: true, force: true });
@@ -34,15 +36,20 @@ function exportOf(n: number) {
 
 describe('ingest worker pool', () => {
   it('prepares protobuf and JSON exports on worker threads exactly as inline, priced by the user file', async () => {
-    const pool = await createPreparePool({ threads: 2, pricesFile, retentionDays: 7, log: () => {} });
+    const pool = await createPreparePool({ threads: 2, pricesFile, retentionDays: 7, maxBodyBytes: MAX, log: () => {} });
     pools.push(pool);
-    const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays: 7 };
+    const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays: 7, maxBodyBytes: MAX };
     const spans = exportOf(50);
     const proto = toProtobuf(spans);
     const json = Buffer.from(toJson(spans));
-    // Several at once, so both workers take some.
-    const results = await Promise.all([proto, json, proto, json].map((b, i) => pool.prepare(Buffer.from(b), i % 2 ? 'json' : 'protobuf')));
-    const inline = prepareExport(proto, 'protobuf', ctx);
+    // Several at once, so both workers take some; gzip bodies are inflated on the worker.
+    const results = await Promise.all([
+      pool.prepare({ bytes: Buffer.from(proto), encoding: 'identity' }, 'protobuf'),
+      pool.prepare({ bytes: zlib.gzipSync(json), encoding: 'gzip' }, 'json'),
+      pool.prepare({ bytes: zlib.gzipSync(proto), encoding: 'gzip' }, 'protobuf'),
+      pool.prepare({ bytes: zlib.deflateSync(json), encoding: 'deflate' }, 'json'),
+    ]);
+    const inline = prepareExport(proto, 'identity', 'protobuf', ctx);
     for (const r of results) {
       expect(r.ok).toBe(true);
       if (!r.ok || !inline.ok) continue;
@@ -56,19 +63,23 @@ describe('ingest worker pool', () => {
     expect(firstChat[17]).toBeCloseTo(0.00102, 8);
   });
 
-  it('answers an undecodable body with the reason instead of failing the pool', async () => {
-    const pool = await createPreparePool({ threads: 1, retentionDays: 30, log: () => {} });
+  it('answers bad bodies with their status and reason (400 undecodable or not gzip, 413 inflating past the limit) and keeps working', async () => {
+    const pool = await createPreparePool({ threads: 1, retentionDays: 30, maxBodyBytes: 64 * 1024, log: () => {} });
     pools.push(pool);
-    const bad = await pool.prepare(Buffer.from([0x0a, 0xff, 0xff, 0xff]), 'protobuf');
-    expect(bad.ok).toBe(false);
+    const bad = await pool.prepare({ bytes: Buffer.from([0x0a, 0xff, 0xff, 0xff]), encoding: 'identity' }, 'protobuf');
+    expect(bad).toMatchObject({ ok: false, status: 400, undecodable: true });
     if (!bad.ok) expect(bad.message).toMatch(/protobuf|truncated|invalid/i);
-    const good = await pool.prepare(Buffer.from(toProtobuf(exportOf(1))), 'protobuf');
+    const notGzip = await pool.prepare({ bytes: Buffer.from('plain text'), encoding: 'gzip' }, 'json');
+    expect(notGzip).toMatchObject({ ok: false, status: 400, undecodable: false, message: 'The body is not valid gzip data' });
+    const bomb = await pool.prepare({ bytes: zlib.gzipSync(Buffer.alloc(10 * 1024 * 1024)), encoding: 'gzip' }, 'protobuf');
+    expect(bomb).toMatchObject({ ok: false, status: 413 });
+    const good = await pool.prepare({ bytes: zlib.gzipSync(toProtobuf(exportOf(1))), encoding: 'gzip' }, 'protobuf');
     expect(good.ok && good.prepared.rows).toBe(2);
   });
 
   it('refuses to start with an unreadable price file, naming the problem', async () => {
     const broken = path.join(dir, 'broken.json');
     fs.writeFileSync(broken, '{ not json');
-    await expect(createPreparePool({ threads: 1, pricesFile: broken, retentionDays: 30, log: () => {} })).rejects.toThrow(/broken\.json.*not valid JSON/);
+    await expect(createPreparePool({ threads: 1, pricesFile: broken, retentionDays: 30, maxBodyBytes: MAX, log: () => {} })).rejects.toThrow(/broken\.json.*not valid JSON/);
   });
 });
