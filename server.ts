@@ -63,7 +63,7 @@ async function main() {
     maxLingerMs: config.batchLingerMs,
   }, metrics);
   const resources = new ResourceRegistry((payload) => storage.insertRaw('resources', payload));
-  const receive = createTraceReceiver({ writer, resources, prepare: preparePool.prepare, metrics, maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, log });
+  const receive = createTraceReceiver({ writer, resources, pool: preparePool, metrics, maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, log });
 
   const app = next({ dev, dir: ROOT, hostname: config.host, port: config.port });
   await app.prepare();

@@ -3,7 +3,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createPriceBook } from '../lib/prices';
 import { prepareExport, type ExportFormat } from './prepare';
-import { transferable } from './transfer';
 import type { BodyEncoding } from './body';
 
 export interface PrepareRequest {
@@ -19,18 +18,37 @@ export interface PrepareWorkerData {
   maxBodyBytes: number;
 }
 
+/** Insert buffers handed back once their rows are stored (see PreparePool.recycle). */
+export interface RecycleMessage {
+  recycle: ArrayBuffer;
+}
+
 const { pricesFile, retentionDays, maxBodyBytes } = workerData as PrepareWorkerData;
-const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays, maxBodyBytes };
+const MAX_FREE = 8;
+const free: ArrayBuffer[] = [];
+
+/** A recycled buffer that fits, else new memory. */
+function allocate(bytes: number): Uint8Array {
+  const i = free.findIndex((b) => b.byteLength >= bytes);
+  if (i >= 0) return new Uint8Array(free.splice(i, 1)[0], 0, bytes);
+  // Room to grow: the next export is rarely exactly this size.
+  return new Uint8Array(new ArrayBuffer(Math.ceil(bytes * 1.125)), 0, bytes);
+}
+
+const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays, maxBodyBytes, allocate };
 
 parentPort!.postMessage({ ready: true });
-parentPort!.on('message', ({ id, body, encoding, format }: PrepareRequest) => {
+parentPort!.on('message', (message: PrepareRequest | RecycleMessage) => {
+  if ('recycle' in message) {
+    if (free.length < MAX_FREE) free.push(message.recycle);
+    return;
+  }
+  const { id, body, encoding, format } = message;
   try {
     const result = prepareExport(body, encoding, format, ctx);
-    if (result.ok && result.prepared.payload) {
-      const payload = transferable(result.prepared.payload);
-      result.prepared.payload = payload;
-      parentPort!.postMessage({ id, result }, [payload.buffer as ArrayBuffer]);
-    } else parentPort!.postMessage({ id, result });
+    // A payload's memory always comes from allocate(): its own ArrayBuffer, safe to transfer whole.
+    const payload = result.ok ? result.prepared.payload : null;
+    parentPort!.postMessage({ id, result }, payload ? [payload.buffer as ArrayBuffer] : []);
   } catch (err) {
     parentPort!.postMessage({ id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }

@@ -2,7 +2,7 @@ import { decodeProtobuf } from './otlp/decode-protobuf';
 import { decodeJson } from './otlp/decode-json';
 import { OtlpDecodeError } from './otlp/errors';
 import { normaliseRequest } from './normalise/index';
-import { toSpanRowsPayload } from './serialise';
+import { toSpanRowsPayload, type Allocate } from './serialise';
 import type { PriceBook } from '../lib/prices';
 import type { ResourceRow } from './types';
 import { BodyError, inflateBody, type BodyEncoding } from './body';
@@ -28,6 +28,8 @@ export interface PrepareContext {
   retentionDays: number;
   /** Largest body after inflating. */
   maxBodyBytes: number;
+  /** Where insert bytes are written; new memory by default. */
+  allocate?: Allocate;
 }
 
 /**
@@ -54,7 +56,7 @@ export function prepareExport(wire: Uint8Array, encoding: BodyEncoding, format: 
   return {
     ok: true,
     prepared: {
-      payload: rows.length > 0 ? toSpanRowsPayload(rows) : null,
+      payload: rows.length > 0 ? toSpanRowsPayload(rows, ctx.allocate) : null,
       rows: rows.length,
       resources: [...resources.values()],
       rejectedSpans: decoded.rejectedSpans,

@@ -12,8 +12,8 @@ type Format = ExportFormat;
 export interface ReceiverDeps {
   writer: BatchWriter;
   resources: ResourceRegistry;
-  /** Decode → normalise → serialise, off the event loop (see prepare-pool.ts). */
-  prepare: PreparePool['prepare'];
+  /** Inflate → decode → normalise → serialise, off the event loop, and reuse of the payloads' memory. */
+  pool: Pick<PreparePool, 'prepare' | 'recycle'>;
   metrics: Metrics;
   maxBodyBytes: number;
   /** Requests being read, inflated and decoded at once; past it, 429 before reading the body. */
@@ -77,7 +77,7 @@ export function createTraceReceiver(deps: ReceiverDeps) {
         if (err instanceof BodyError) return fail(res, err.status, format, err.message);
         throw err;
       }
-      result = await deps.prepare(body, format);
+      result = await deps.pool.prepare(body, format);
     } catch (err) {
       if (!(err instanceof PrepareWorkerStoppedError)) throw err;
       deps.log({ event: 'prepare_failed', error: err.message });
@@ -107,6 +107,9 @@ export function createTraceReceiver(deps: ReceiverDeps) {
         deps.log({ event: 'insert_failed', error: err instanceof Error ? err.message : String(err) });
         metrics.spansRejected.inc({ reason: 'storage' }, rows);
         return fail(res, 503, format, 'Storage is unavailable; the spans were not stored, retry later', { 'retry-after': '5' });
+      } finally {
+        // Settled means the insert is over (or never took the bytes): nothing refers to them any more.
+        deps.pool.recycle(prepared.payload);
       }
       metrics.spansAccepted.inc(rows);
     }

@@ -21,7 +21,12 @@ export const SPAN_ROWS_FORMAT = {
   settings: { optimize_on_insert: 0 },
 } as const;
 
-export function toSpanRowsPayload(rows: readonly SpanRow[]): Buffer {
+/** Where the payload goes: a buffer of at least `bytes` (e.g. one recycled from an earlier request). */
+export type Allocate = (bytes: number) => Uint8Array;
+
+const allocateNew: Allocate = (bytes) => Buffer.allocUnsafe(bytes);
+
+export function toSpanRowsPayload(rows: readonly SpanRow[], allocate: Allocate = allocateNew): Buffer {
   let text = '';
   for (const r of rows) {
     // An array literal in SPAN_COLUMNS order: cheaper to build and to stringify than a keyed object.
@@ -33,5 +38,9 @@ export function toSpanRowsPayload(rows: readonly SpanRow[]): Buffer {
       r.scope_name, r.retention_days,
     ]) + '\n';
   }
-  return Buffer.from(text, 'utf8');
+  const bytes = Buffer.byteLength(text, 'utf8');
+  const out = allocate(bytes);
+  const payload = Buffer.from(out.buffer, out.byteOffset, bytes);
+  payload.write(text, 0, 'utf8');
+  return payload;
 }
