@@ -41,6 +41,7 @@ const WORKER_URL = new URL('./prepare-worker-entry.mjs', import.meta.url);
  */
 export async function createPreparePool(opts: PreparePoolOptions): Promise<PreparePool> {
   let nextId = 0;
+  let recycled = 0;
   let closing = false;
   let started = false; // until then a failure fails the pool's creation instead of restarting a worker
   const slots: Slot[] = [];
@@ -113,7 +114,9 @@ export async function createPreparePool(opts: PreparePoolOptions): Promise<Prepa
       });
     },
     recycle(payload) {
-      const slot = slots.find((s) => s.alive);
+      // Round-robin, so every worker gets memory back, not only the first.
+      const live = slots.filter((s) => s.alive);
+      const slot = live[recycled++ % Math.max(1, live.length)];
       if (!slot || payload.buffer.byteLength < 64 * 1024 || !(payload.buffer instanceof ArrayBuffer)) return;
       slot.worker.postMessage({ recycle: payload.buffer } satisfies RecycleMessage, [payload.buffer]);
     },

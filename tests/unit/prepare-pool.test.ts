@@ -77,6 +77,24 @@ describe('ingest worker pool', () => {
     expect(good.ok && good.prepared.rows).toBe(2);
   });
 
+  it('reuses a stored payload\'s memory for later exports without mixing their bytes', async () => {
+    const pool = await createPreparePool({ threads: 1, retentionDays: 30, maxBodyBytes: MAX, log: () => {} });
+    pools.push(pool);
+    const ctx = { prices: createPriceBook({}), retentionDays: 30, maxBodyBytes: MAX };
+    const big = toProtobuf(exportOf(400));
+    const small = toProtobuf(exportOf(300));
+    const first = await pool.prepare({ bytes: Buffer.from(big), encoding: 'identity' }, 'protobuf');
+    if (!first.ok) throw new Error(first.message);
+    pool.recycle(first.prepared.payload!); // its rows are stored: the worker may write the next export there
+    for (const body of [small, big, small]) {
+      const again = await pool.prepare({ bytes: Buffer.from(body), encoding: 'identity' }, 'protobuf');
+      const inline = prepareExport(body, 'identity', 'protobuf', ctx);
+      if (!again.ok || !inline.ok) throw new Error('prepare failed');
+      expect(Buffer.from(again.prepared.payload!).equals(Buffer.from(inline.prepared.payload!))).toBe(true);
+      pool.recycle(again.prepared.payload!);
+    }
+  });
+
   it('refuses to start with an unreadable price file, naming the problem', async () => {
     const broken = path.join(dir, 'broken.json');
     fs.writeFileSync(broken, '{ not json');
