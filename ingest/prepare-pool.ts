@@ -2,7 +2,6 @@ import { Worker } from 'node:worker_threads';
 import type { ExportFormat, PrepareResult } from './prepare';
 import type { PrepareRequest, PrepareWorkerData, RecycleMessage } from './prepare-worker';
 import type { WireBody } from './body';
-import { transferable } from './transfer';
 
 /** The worker preparing a request died (e.g. out of memory); it is replaced, and a retry can succeed. */
 export class PrepareWorkerStoppedError extends Error {}
@@ -35,6 +34,16 @@ type Reply = { id: number; result: PrepareResult; error?: undefined } | { id: nu
 const WORKER_URL = new URL('./prepare-worker-entry.mjs', import.meta.url);
 
 /**
+ * A view that owns its whole ArrayBuffer, so it can be transferred to the worker instead of copied. Small
+ * Buffers share Node's allocation pool (transferring that would detach other Buffers): those, and any
+ * other view into a larger buffer, are copied once.
+ */
+function transferable(bytes: Uint8Array): Uint8Array {
+  const owns = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  return owns ? bytes : new Uint8Array(bytes);
+}
+
+/**
  * Export bodies are prepared on `threads` workers so the event loop only moves bytes: the main thread stays
  * free for HTTP, the group-commit writer and the API, and JS work overlaps the engine's inserts. A worker that
  * dies fails only its own requests (503, the exporter retries) and is replaced.
@@ -63,11 +72,7 @@ export async function createPreparePool(opts: PreparePoolOptions): Promise<Prepa
         if (!job) return;
         slot.jobs.delete(reply.id);
         if (reply.error !== undefined) job.reject(new Error(`Preparing an export failed: ${reply.error}`));
-        else {
-          const p = reply.result.ok ? reply.result.prepared : null;
-          if (p?.payload) p.payload = Buffer.from(p.payload.buffer, p.payload.byteOffset, p.payload.byteLength);
-          job.resolve(reply.result);
-        }
+        else job.resolve(reply.result);
       });
       let stopped = false;
       const fail = (why: string) => {

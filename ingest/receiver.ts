@@ -7,8 +7,6 @@ import type { ExportFormat, PrepareResult } from './prepare';
 import { PrepareWorkerStoppedError, type PreparePool } from './prepare-pool';
 import type { Metrics } from '../lib/metrics';
 
-type Format = ExportFormat;
-
 export interface ReceiverDeps {
   writer: BatchWriter;
   resources: ResourceRegistry;
@@ -21,7 +19,7 @@ export interface ReceiverDeps {
   log: (event: Record<string, unknown>) => void;
 }
 
-const CONTENT_TYPES: Record<string, Format> = {
+const CONTENT_TYPES: Record<string, ExportFormat> = {
   'application/x-protobuf': 'protobuf',
   'application/protobuf': 'protobuf',
   'application/json': 'json',
@@ -34,7 +32,7 @@ export function createTraceReceiver(deps: ReceiverDeps) {
   // waits for the insert is bounded by the writer's queue.
   let decoding = 0;
 
-  function send(res: ServerResponse, status: number, format: Format, body: Uint8Array | string, headers: Record<string, string> = {}) {
+  function send(res: ServerResponse, status: number, format: ExportFormat, body: Uint8Array | string, headers: Record<string, string> = {}) {
     metrics.requests.inc({ status: String(status) });
     if (res.headersSent || res.destroyed) return;
     res.writeHead(status, {
@@ -45,7 +43,7 @@ export function createTraceReceiver(deps: ReceiverDeps) {
     res.end(body);
   }
 
-  function fail(res: ServerResponse, status: number, format: Format, message: string, headers: Record<string, string> = {}) {
+  function fail(res: ServerResponse, status: number, format: ExportFormat, message: string, headers: Record<string, string> = {}) {
     // google.rpc.Status codes: 3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE.
     const code = status === 429 ? 8 : status >= 500 ? 14 : 3;
     send(res, status, format, encodeStatus(format, code, message), headers);

@@ -19,7 +19,7 @@ const schema = z.object({
   CANOPY_BATCH_MIN_ROWS: z.coerce.number().int().min(0).default(16_000),
   CANOPY_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(5_000).default(100),
   CANOPY_MAX_DECODING: z.coerce.number().int().min(1).default(32),
-  // Threads that decode and normalise exports; the engine and the event loop need the other cores.
+  // Threads that inflate, decode, normalise and serialise exports; the engine and the event loop need the rest.
   CANOPY_INGEST_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   CLICKHOUSE_URL: z.string().url().optional(),
   CLICKHOUSE_USER: z.string().default('default'),

@@ -9,9 +9,9 @@ export function json(body: unknown): Response {
   return Response.json(body, { headers: { 'cache-control': 'no-store' } });
 }
 
-/** A body that is already JSON, as text or UTF-8 bytes (built without a parse/stringify round trip). */
-export function jsonText(body: string | Buffer): Response {
-  // A Buffer's memory is a plain ArrayBuffer (never shared); the cast only narrows the type for BodyInit.
-  const init = typeof body === 'string' ? body : new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength);
-  return new Response(init, { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
+/** A body that is already UTF-8 JSON (built without a parse/stringify round trip). */
+export function jsonBytes(body: Buffer): Response {
+  // A Buffer's memory is a plain ArrayBuffer (never shared); the view only narrows the type for BodyInit.
+  const bytes = new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength);
+  return new Response(bytes, { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
 }

@@ -4,10 +4,9 @@ import { helpText, parseOptions, UsageError, type SimOptions } from './options';
 import { checkReachable } from './preflight';
 import { simulate } from './simulate';
 import { tracesUrl } from './tracer';
+import { runMain, stderrLogger } from './run-main';
 
-function log(message: string): void {
-  process.stderr.write(`canopy-sim: ${message}\n`);
-}
+const log = stderrLogger('canopy-sim');
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -59,14 +58,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Keep-alive sockets of the exporter must not hold the process open once everything was sent.
-    setTimeout(() => process.exit(code), 1_000).unref();
-  },
-  (err: unknown) => {
-    log(`unexpected error: ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+runMain(() => main(process.argv.slice(2)), log);

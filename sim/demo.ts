@@ -5,15 +5,14 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { startDemoWorkload, type DemoWorkload } from './demo-workload';
+import { runMain, stderrLogger } from './run-main';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 /** The first start may build the app first (about a minute). */
 const START_TIMEOUT_MS = 5 * 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 
-function log(message: string): void {
-  process.stderr.write(`canopy-demo: ${message}\n`);
-}
+const log = stderrLogger('canopy-demo');
 
 async function main(): Promise<number> {
   const canopy = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
@@ -93,13 +92,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-    setTimeout(() => process.exit(code), 1_000).unref();
-  },
-  (err: unknown) => {
-    log(`unexpected error: ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+runMain(main, log);

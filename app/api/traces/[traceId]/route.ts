@@ -1,5 +1,5 @@
 import { getRuntime } from '@/lib/runtime';
-import { jsonError, jsonText } from '@/lib/http';
+import { jsonError, jsonBytes } from '@/lib/http';
 import { getTraceJson } from '@/lib/queries/traces';
 
 export const dynamic = 'force-dynamic';
@@ -11,5 +11,5 @@ export async function GET(_request: Request, context: { params: Promise<{ traceI
   if (!TRACE_ID.test(traceId)) return jsonError(400, 'traceId must be 32 hexadecimal characters');
   const detail = await getTraceJson(getRuntime().storage.client, traceId);
   if (detail === null) return jsonError(404, `No trace ${traceId}`);
-  return jsonText(detail);
+  return jsonBytes(detail);
 }
