@@ -1,14 +1,18 @@
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import next from 'next';
 import compression from 'compression';
 import { loadConfig, ConfigError, isLoopback, type CanopyConfig } from './lib/config';
-import { openStorage, StorageLockedError } from './lib/storage/storage';
+import { openStorage, StorageStartError } from './lib/storage/storage';
 import { migrate } from './lib/storage/migrations';
 import { setRuntime } from './lib/runtime';
 import { createMetrics } from './lib/metrics';
 import { isAuthorised } from './lib/auth';
+import { needsKey, requestPath } from './lib/request-path';
+import { ReadGate } from './lib/read-gate';
+import { ClientConnections } from './lib/client-connections';
 import { ensureBuild } from './lib/build';
 import { BatchWriter } from './ingest/batch-writer';
 import { createTraceReceiver } from './ingest/receiver';
@@ -43,7 +47,7 @@ async function main() {
   try {
     storage = await openStorage(config);
   } catch (err) {
-    if (err instanceof StorageLockedError) fatal(err.message);
+    if (err instanceof StorageStartError) fatal(err.message);
     throw err;
   }
   // The first statements Canopy runs: a server that is unreachable or refuses the credentials fails here.
@@ -51,7 +55,11 @@ async function main() {
     fatal(`Could not set up storage in ${config.clickhouse ? `ClickHouse at ${config.clickhouse.url}` : `the embedded ClickHouse at ${config.dataDir}`}: ${err.message}`),
   );
   if (applied.length) log({ event: 'migrated', applied });
-  setRuntime({ config, storage, version });
+  // A store that opens and reads but cannot write would otherwise start, and answer every export 503.
+  const writable = await storage.writeHealth({ fresh: true });
+  if (!writable.ok) fatal(writable.reason);
+  setRuntime({ config, storage, version, reads: new ReadGate(config.maxReads, config.maxQueuedReads) });
+  exitOnAbort();
 
   const metrics = createMetrics();
   const writer = new BatchWriter((payload) => storage.insertRaw('spans', payload, SPAN_ROWS_FORMAT), {
@@ -63,7 +71,11 @@ async function main() {
     maxLingerMs: config.batchLingerMs,
   }, metrics);
   const resources = new ResourceRegistry((payload) => storage.insertRaw('resources', payload));
-  const receive = createTraceReceiver({ writer, resources, pool: preparePool, metrics, maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, log });
+  const receiver = createTraceReceiver({
+    writer, resources, pool: preparePool, metrics, log,
+    maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, maxReceivingBytes: config.maxReceivingBytes,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+  });
 
   const app = next({ dev, dir: ROOT, hostname: config.host, port: config.port });
   await app.prepare();
@@ -83,44 +95,46 @@ async function main() {
   let activeExports = 0;
   const exportsIdle: (() => void)[] = [];
 
-  const unauthorised = (res: http.ServerResponse) => {
-    res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
-    res.end(JSON.stringify({ error: 'Missing or invalid API key: send "Authorization: Bearer <key>"' }));
+  const KEY_MESSAGE = 'Missing or invalid API key: send "Authorization: Bearer <key>"';
+  const answer = (res: http.ServerResponse, status: number, error: string, headers: Record<string, string> = {}) => {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+    res.end(JSON.stringify({ error }));
   };
 
   const handleExport = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (shuttingDown) {
-      req.resume();
-      res.writeHead(503, { 'retry-after': '5', 'content-type': 'application/json', connection: 'close' });
-      res.end(JSON.stringify({ code: 14, message: 'Canopy is shutting down; retry later' }));
-      return;
-    }
+    if (shuttingDown) return receiver.refuse(req, res, 503, 'Canopy is shutting down; retry later', { 'retry-after': '5', connection: 'close' });
     activeExports++;
     try {
-      await receive(req, res);
+      await receiver.handle(req, res);
     } finally {
       if (--activeExports === 0) exportsIdle.splice(0).forEach((f) => f());
     }
   };
 
+  const connections = new ClientConnections(config.maxConnectionsPerClient);
   const route = (otlpOnly: boolean) => async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const pathname = (req.url ?? '/').split('?')[0];
+    // Authorised and routed on the same canonical path: a target that is not canonical never reaches either.
+    const target = requestPath(req.url);
+    const pathname = target.ok ? target.path : '';
     try {
+      if (connections.isOverLimit(req.socket)) {
+        metrics.connectionsRefused.inc();
+        req.resume();
+        return answer(res, 429, `Too many connections from this address (limit ${connections.limit}); retry later`, { 'retry-after': '5', connection: 'close' });
+      }
+      if (!target.ok) return req.resume(), answer(res, 400, target.reason);
+      const authorised = !needsKey(req.method, pathname) || isAuthorised(req.headers.authorization, config.apiKeys);
       if (pathname === '/v1/traces') {
-        if (!isAuthorised(req.headers.authorization, config.apiKeys)) return req.resume(), unauthorised(res);
+        if (!authorised) return receiver.refuse(req, res, 401, KEY_MESSAGE, { 'www-authenticate': 'Bearer' });
         return await handleExport(req, res);
       }
-      if (otlpOnly) {
-        res.writeHead(404, { 'content-type': 'application/json' });
-        return void res.end(JSON.stringify({ error: 'This port serves OTLP only: POST /v1/traces' }));
-      }
+      if (otlpOnly) return req.resume(), answer(res, 404, 'This port serves OTLP only: POST /v1/traces');
+      if (!authorised) return req.resume(), answer(res, 401, KEY_MESSAGE, { 'www-authenticate': 'Bearer' });
       if (pathname === '/metrics') {
-        // Scrapers send the key as a bearer token too (Prometheus `authorization` config).
-        if (!isAuthorised(req.headers.authorization, config.apiKeys)) return unauthorised(res);
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         return void res.end(await metrics.registry.metrics());
       }
-      if (pathname.startsWith('/api/') && !isAuthorised(req.headers.authorization, config.apiKeys)) return unauthorised(res);
       await serveNext(req, res);
     } catch (err) {
       log({ event: 'request_failed', path: pathname, error: err instanceof Error ? err.stack : String(err) });
@@ -131,10 +145,28 @@ async function main() {
     }
   };
 
-  const mainServer = http.createServer(route(false));
-  const otlpServer = http.createServer(route(true));
-  // Exporters keep connections alive between batches; keep them a little longer than their own idle timeout.
-  for (const s of [mainServer, otlpServer]) s.keepAliveTimeout = 65_000;
+  // A request must arrive whole in time (headers, then body), checked every second: a client that stalls
+  // mid-body is cut off after CANOPY_BODY_TIMEOUT_MS rather than Node's default of 5 minutes.
+  const serverOptions: http.ServerOptions = {
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.bodyTimeoutMs,
+    connectionsCheckingInterval: 1_000,
+  };
+  const mainServer = http.createServer(serverOptions, route(false));
+  const otlpServer = http.createServer(serverOptions, route(true));
+  for (const s of [mainServer, otlpServer]) {
+    // Exporters keep connections alive between batches; keep them a little longer than their own idle timeout.
+    s.keepAliveTimeout = 65_000;
+    connections.track(s);
+    // Requests Node's parser refuses (a backslash in the path, oversized headers, a body that timed out)
+    // get a JSON error like every other refusal, instead of a bare status line.
+    s.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') return void socket.destroy();
+      const [status, text] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+      const body = JSON.stringify({ error: status === 408 ? 'The request did not arrive in time' : `The request could not be parsed: ${err.message}` });
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    });
+  }
   const listen = (server: http.Server, port: number) =>
     new Promise<number>((resolve, reject) => {
       server.once('error', reject);
@@ -175,6 +207,18 @@ async function main() {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * A fatal error in V8 (out of heap) ends in abort(). The embedded engine installs its own SIGABRT handler,
+ * which catches it and sleeps: the process then hangs, answering nothing and ignoring SIGTERM, so no
+ * supervisor restarts it. A listener here replaces the engine's handler with Node's, which only records
+ * the signal; abort() then finds the signal handled and terminates the process (exit 134), as it should.
+ * Installed once storage is open, after the engine has installed its handlers.
+ */
+function exitOnAbort() {
+  // Reached only for a SIGABRT sent from outside (kill -ABRT): it should end the process too.
+  process.on('SIGABRT', () => fatal('received SIGABRT'));
 }
 
 process.on('unhandledRejection', (err) => log({ event: 'unhandled_rejection', error: err instanceof Error ? err.stack : String(err) }));

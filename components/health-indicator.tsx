@@ -23,6 +23,15 @@ export function HealthIndicator() {
     );
   }
   if (error instanceof ApiError && error.status === 401) return <ApiKeyForm />;
+  // /api/health answers 503 when storage cannot write: the API reads fine, but exports are being refused.
+  if (error instanceof ApiError && error.status === 503) {
+    return (
+      <span className="health" data-health="storage-unwritable" title={error.message}>
+        <span className="dot dot-error" aria-hidden="true" />
+        Storage cannot write
+      </span>
+    );
+  }
   if (error) {
     return (
       <span className="health" data-health="error" title={error.message}>

@@ -1,4 +1,7 @@
 import type { Metrics } from '../lib/metrics';
+import { InvalidPayloadError, engineErrorCode, isDataError } from './insert-errors';
+
+export { InvalidPayloadError };
 
 /** The queue is full: the caller should answer 429 with Retry-After so the exporter backs off. */
 export class QueueFullError extends Error {
@@ -101,19 +104,12 @@ export class BatchWriter {
     while (this.queue.length > 0) {
       await this.linger();
       const batch = this.takeBatch();
-      const rows = batch.reduce((n, p) => n + p.rows, 0);
-      const bytes = batch.reduce((n, p) => n + p.payload.length, 0);
-      const payload = this.join(batch, bytes);
-      const stop = this.metrics?.insertSeconds.startTimer();
+      const rows = sum(batch, (p) => p.rows);
+      const bytes = sum(batch, (p) => p.payload.length);
       try {
-        await this.insert(payload);
-        stop?.();
-        this.metrics?.batchRows.observe(rows);
-        for (const p of batch) p.resolve();
-      } catch (err) {
-        this.metrics?.insertFailures.inc();
-        for (const p of batch) p.reject(err);
+        await this.store(batch, rows, bytes);
       } finally {
+        // Only now, retries included, are the batch's rows out of the queue: its bound keeps counting them.
         this.queuedRows -= rows;
         this.queuedBytes -= bytes;
         this.report();
@@ -123,9 +119,43 @@ export class BatchWriter {
   }
 
   /**
+   * Inserts the batch and settles every request in it; never throws. When the engine refuses the rows as
+   * invalid data, one bad request must not fail the others: the batch is split in halves and each half
+   * inserted again, down to single requests, so the good ones are stored and only a request refused on its
+   * own is rejected as invalid. Halving finds k bad requests among n in about 2k·log2(n) inserts where
+   * retrying each alone would take n (and write n tiny parts). The embedded engine stores nothing of a
+   * failed insert (checked up to 19 MB, above the largest batch), and a row written twice would collapse at
+   * merge anyway. Any other failure means storage cannot write: the requests are rejected with it (503, the
+   * exporter retries) and not retried here, where it would only hold up the queue.
+   */
+  private async store(batch: Pending[], rows: number, bytes: number): Promise<void> {
+    const stop = this.metrics?.insertSeconds.startTimer();
+    try {
+      await this.insert(this.join(batch, bytes));
+      stop?.();
+      this.metrics?.batchRows.observe(rows);
+      for (const p of batch) p.resolve();
+      return;
+    } catch (err) {
+      this.metrics?.insertFailures.inc();
+      if (!isDataError(err)) {
+        for (const p of batch) p.reject(err);
+      } else if (batch.length === 1) {
+        batch[0].reject(new InvalidPayloadError(engineErrorCode(err)!, err instanceof Error ? err.message : String(err)));
+      } else {
+        const mid = batch.length >>> 1;
+        for (const half of [batch.slice(0, mid), batch.slice(mid)]) {
+          await this.store(half, sum(half, (p) => p.rows), sum(half, (p) => p.payload.length));
+        }
+      }
+    }
+  }
+
+  /**
    * One buffer for the insert. Batches are copied into a buffer reused from insert to insert (one insert
-   * runs at a time, and it is done with its bytes when it resolves): a fresh 8 MiB allocation per insert
-   * made V8 collect garbage on the event loop every few inserts, for the external memory alone.
+   * runs at a time, and it is done with its bytes when it settles): a fresh 8 MiB allocation per insert
+   * made V8 collect garbage on the event loop every few inserts, for the external memory alone. A retried
+   * part of a batch is copied again from its requests' own bytes; a single request is inserted from them.
    */
   private join(batch: Pending[], bytes: number): Buffer {
     const first = batch[0].payload;
@@ -191,4 +221,10 @@ export class BatchWriter {
     this.metrics?.queueRows.set(this.queuedRows);
     this.metrics?.queueBytes.set(this.queuedBytes);
   }
+}
+
+function sum(batch: readonly Pending[], of: (p: Pending) => number): number {
+  let n = 0;
+  for (const p of batch) n += of(p);
+  return n;
 }

@@ -3,10 +3,31 @@ import zlib from 'node:zlib';
 
 export class BodyError extends Error {
   constructor(
-    readonly status: 400 | 413 | 415,
+    readonly status: 400 | 408 | 413 | 415 | 429,
     message: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The bytes of export bodies being received at once, over all requests. Only bytes that have arrived
+ * count, so a client that stalls after one byte holds one byte, not a slot; a flood of large bodies
+ * arriving together is refused (429) past the limit instead of growing memory without bound.
+ */
+export class ReceiveBudget {
+  private used = 0;
+  constructor(private readonly limit: number) {}
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.limit) return false;
+    this.used += bytes;
+    return true;
+  }
+  release(bytes: number): void {
+    this.used -= bytes;
+  }
+  get bytes() {
+    return this.used;
   }
 }
 
@@ -18,8 +39,11 @@ export interface WireBody {
   encoding: BodyEncoding;
 }
 
-/** Reads a request body, at most `maxBytes` on the wire, without inflating it (see inflateBody). */
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<WireBody> {
+/**
+ * Reads a request body, at most `maxBytes` on the wire, without inflating it (see inflateBody). Its bytes
+ * count against `budget` until the returned `release` is called (once the body has been handed on).
+ */
+export async function readBody(req: IncomingMessage, maxBytes: number, budget: ReceiveBudget, timeoutMs: number): Promise<WireBody & { release: () => void }> {
   const header = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
@@ -32,7 +56,22 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
     req.resume();
     throw new BodyError(415, `Unsupported Content-Encoding "${header}"; use gzip, deflate or none`);
   }
-  return { bytes: await readWire(req, maxBytes), encoding };
+  let held = 0;
+  const release = () => {
+    budget.release(held);
+    held = 0;
+  };
+  try {
+    const bytes = await readWire(req, maxBytes, timeoutMs, (n) => {
+      if (!budget.take(n)) return false;
+      held += n;
+      return true;
+    });
+    return { bytes, encoding, release };
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
 
 /**
@@ -54,14 +93,20 @@ export function inflateBody(body: Uint8Array, encoding: BodyEncoding, maxBytes: 
   }
 }
 
-function readWire(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+function readWire(req: IncomingMessage, maxBytes: number, timeoutMs: number, take: (bytes: number) => boolean): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
     let settled = false;
+    // A deadline for the whole body, answered in the export's own encoding (Node's requestTimeout, the
+    // server-wide net behind it, answers a bare 408): a client trickling bytes must not hold memory long.
+    const deadline = setTimeout(() => {
+      fail(new BodyError(408, `The request body did not arrive within ${timeoutMs} ms`));
+    }, timeoutMs);
     const fail = (err: BodyError) => {
       if (settled) return;
       settled = true;
+      clearTimeout(deadline);
       // Keep draining the socket so the error response can still be written and read by the client.
       req.resume();
       reject(err);
@@ -70,14 +115,18 @@ function readWire(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
       if (settled) return;
       bytes += chunk.length;
       if (bytes > maxBytes) return fail(new BodyError(413, `Request body exceeds the limit of ${maxBytes} bytes`));
+      if (!take(chunk.length)) return fail(new BodyError(429, 'Canopy is receiving too much at once; retry later'));
       chunks.push(chunk);
     });
     req.on('end', () => {
       if (settled) return;
       settled = true;
+      clearTimeout(deadline);
       resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes));
     });
     req.on('error', () => fail(new BodyError(400, 'The request body could not be read')));
     req.on('aborted', () => fail(new BodyError(400, 'The client aborted the request')));
+    // A request timed out by the server (CANOPY_BODY_TIMEOUT_MS) or a socket torn down mid-body ends here.
+    req.on('close', () => fail(new BodyError(408, 'The request body did not arrive in time')));
   });
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody, BodyError, type WireBody } from './body';
+import { readBody, BodyError, ReceiveBudget, type WireBody } from './body';
 import { encodeExportResponse, encodeStatus } from './otlp/encode-response';
-import { BatchWriter, QueueFullError, WriterClosedError } from './batch-writer';
+import { BatchWriter, InvalidPayloadError, QueueFullError, WriterClosedError } from './batch-writer';
 import type { ResourceRegistry } from './resource-registry';
 import type { ExportFormat, PrepareResult } from './prepare';
 import { PrepareWorkerStoppedError, type PreparePool } from './prepare-pool';
@@ -14,8 +14,12 @@ export interface ReceiverDeps {
   pool: Pick<PreparePool, 'prepare' | 'recycle'>;
   metrics: Metrics;
   maxBodyBytes: number;
-  /** Requests being read, inflated and decoded at once; past it, 429 before reading the body. */
+  /** Requests being inflated and decoded at once (counted once a body has fully arrived); past it, 429. */
   maxDecoding: number;
+  /** Bytes of bodies being received at once, over all requests; past it, 429. */
+  maxReceivingBytes: number;
+  /** A body must arrive whole within this long after its headers; past it, 408 and the connection closes. */
+  bodyTimeoutMs: number;
   log: (event: Record<string, unknown>) => void;
 }
 
@@ -25,11 +29,26 @@ const CONTENT_TYPES: Record<string, ExportFormat> = {
   'application/json': 'json',
 };
 
-/** POST /v1/traces: OTLP/HTTP in, 200 only once every accepted span is stored. */
-export function createTraceReceiver(deps: ReceiverDeps) {
+/** The OTLP encoding a request asked for (by its Content-Type), which its answer must use, errors included. */
+export function requestFormat(req: IncomingMessage): ExportFormat | undefined {
+  return CONTENT_TYPES[String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()];
+}
+
+// google.rpc.Status codes: 3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE, 16 UNAUTHENTICATED.
+const rpcCode = (status: number) => (status === 401 ? 16 : status === 429 ? 8 : status >= 500 ? 14 : 3);
+
+export interface TraceReceiver {
+  /** POST /v1/traces: OTLP/HTTP in, 200 only once every accepted span is stored. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Refuses an export before it is read (no key, shutting down), in the request's encoding, counted. */
+  refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers?: Record<string, string>): void;
+}
+
+export function createTraceReceiver(deps: ReceiverDeps): TraceReceiver {
   const { writer, metrics } = deps;
-  // Memory held before the queue (bodies, inflated bytes, decoded spans) is bounded by this count; what
-  // waits for the insert is bounded by the writer's queue.
+  // Memory held before the queue is bounded by the bytes being received (receiving) and by the count of
+  // bodies being inflated and decoded (decoding); what waits for the insert is bounded by the writer's queue.
+  const receiving = new ReceiveBudget(deps.maxReceivingBytes);
   let decoding = 0;
 
   function send(res: ServerResponse, status: number, format: ExportFormat, body: Uint8Array | string, headers: Record<string, string> = {}) {
@@ -44,14 +63,17 @@ export function createTraceReceiver(deps: ReceiverDeps) {
   }
 
   function fail(res: ServerResponse, status: number, format: ExportFormat, message: string, headers: Record<string, string> = {}) {
-    // google.rpc.Status codes: 3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE.
-    const code = status === 429 ? 8 : status >= 500 ? 14 : 3;
-    send(res, status, format, encodeStatus(format, code, message), headers);
+    send(res, status, format, encodeStatus(format, rpcCode(status), message), headers);
   }
 
-  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  function refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}) {
+    req.resume();
+    fail(res, status, requestFormat(req) ?? 'json', message, headers);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const format = requestFormat(req);
     const mime = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    const format = CONTENT_TYPES[mime];
     if (req.method !== 'POST') {
       req.resume();
       return fail(res, 405, format ?? 'json', 'Use POST to export traces', { allow: 'POST' });
@@ -60,21 +82,25 @@ export function createTraceReceiver(deps: ReceiverDeps) {
       req.resume();
       return fail(res, 415, 'json', `Unsupported Content-Type "${mime}"; send application/x-protobuf or application/json`);
     }
-    if (writer.wouldRefuse() || decoding >= deps.maxDecoding) {
-      req.resume();
-      return fail(res, 429, format, 'Canopy is at capacity; retry later', { 'retry-after': String(writer.retryAfterSeconds()) });
+    const busy = () => fail(res, 429, format, 'Canopy is at capacity; retry later', { 'retry-after': String(writer.retryAfterSeconds()) });
+    if (writer.wouldRefuse()) return req.resume(), busy();
+
+    // The body is read before a decoding slot is taken: a client trickling its body in holds only the
+    // bytes it has sent (bounded by `receiving`, and in time by the server's request timeout), never a slot.
+    let body: WireBody & { release: () => void };
+    try {
+      body = await readBody(req, deps.maxBodyBytes, receiving, deps.bodyTimeoutMs);
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      const headers: Record<string, string> =
+        err.status === 429 ? { 'retry-after': String(writer.retryAfterSeconds()) } : err.status === 408 ? { connection: 'close' } : {};
+      return fail(res, err.status, format, err.message, headers);
     }
+    if (decoding >= deps.maxDecoding) return body.release(), busy();
 
     decoding++;
     let result: PrepareResult;
     try {
-      let body: WireBody;
-      try {
-        body = await readBody(req, deps.maxBodyBytes);
-      } catch (err) {
-        if (err instanceof BodyError) return fail(res, err.status, format, err.message);
-        throw err;
-      }
       result = await deps.pool.prepare(body, format);
     } catch (err) {
       if (!(err instanceof PrepareWorkerStoppedError)) throw err;
@@ -82,6 +108,7 @@ export function createTraceReceiver(deps: ReceiverDeps) {
       return fail(res, 503, format, 'Canopy could not process the export; retry later', { 'retry-after': '1' });
     } finally {
       decoding--;
+      body.release();
     }
     if (!result.ok) {
       if (result.undecodable) metrics.spansRejected.inc({ reason: 'undecodable' });
@@ -102,6 +129,12 @@ export function createTraceReceiver(deps: ReceiverDeps) {
           return fail(res, 429, format, err.message, { 'retry-after': String(err.retryAfterSeconds) });
         }
         if (err instanceof WriterClosedError) return fail(res, 503, format, err.message, { 'retry-after': '5' });
+        if (err instanceof InvalidPayloadError) {
+          // Refused on its own, so retrying cannot help: 400, which exporters do not retry.
+          deps.log({ event: 'insert_refused', code: err.engineCode, error: err.engineMessage.slice(0, 1000) });
+          metrics.spansRejected.inc({ reason: 'invalid_rows' }, rows);
+          return fail(res, 400, format, err.message);
+        }
         deps.log({ event: 'insert_failed', error: err instanceof Error ? err.message : String(err) });
         metrics.spansRejected.inc({ reason: 'storage' }, rows);
         return fail(res, 503, format, 'Storage is unavailable; the spans were not stored, retry later', { 'retry-after': '5' });
@@ -112,5 +145,7 @@ export function createTraceReceiver(deps: ReceiverDeps) {
       metrics.spansAccepted.inc(rows);
     }
     send(res, 200, format, encodeExportResponse(format, partial));
-  };
+  }
+
+  return { handle, refuse };
 }

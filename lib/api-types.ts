@@ -61,11 +61,16 @@ export interface TraceListResponse {
 
 export interface TraceDetailResponse {
   trace: TraceSummary;
+  /** True when the trace's spans passed the detail's byte budget: `spans` holds those that fit. */
+  truncated: boolean;
   spans: SpanView[];
 }
 
+/** 200 with status ok; 503 with status storage_unwritable and `error` saying why and what to do. */
 export interface HealthResponse {
-  status: 'ok';
+  status: 'ok' | 'storage_unwritable';
   storage: 'embedded' | 'server';
   version: string;
+  /** Present when storage cannot take writes (every export would get 503). */
+  error?: string;
 }

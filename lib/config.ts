@@ -19,6 +19,18 @@ const schema = z.object({
   CANOPY_BATCH_MIN_ROWS: z.coerce.number().int().min(0).default(16_000),
   CANOPY_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(5_000).default(100),
   CANOPY_MAX_DECODING: z.coerce.number().int().min(1).default(32),
+  // Slow or stalled clients: a request must arrive whole within these times, and one address may hold
+  // only so many connections, so a few trickling clients cannot hold the server's capacity.
+  CANOPY_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(10_000),
+  CANOPY_BODY_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  CANOPY_MAX_CONNECTIONS_PER_CLIENT: z.coerce.number().int().min(1).default(256),
+  // Bytes of export bodies being received at once, over all clients (the memory they can hold).
+  CANOPY_MAX_RECEIVING_BYTES: z.coerce.number().int().min(1024).default(256 * 1024 * 1024),
+  // Heavy reads (trace list, trace detail) running at once and waiting; the rest get 503 + Retry-After.
+  CANOPY_MAX_READS: z.coerce.number().int().min(1).max(256).default(4),
+  CANOPY_MAX_QUEUED_READS: z.coerce.number().int().min(0).default(64),
+  // Span JSON one trace detail may hold; past it the detail answers the spans that fit, truncated: true.
+  CANOPY_TRACE_MAX_BYTES: z.coerce.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
   // Threads that inflate, decode, normalise and serialise exports; the engine and the event loop need the rest.
   CANOPY_INGEST_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   CLICKHOUSE_URL: z.string().url().optional(),
@@ -43,6 +55,13 @@ export interface CanopyConfig {
   batchMinRows: number;
   batchLingerMs: number;
   maxDecoding: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  maxConnectionsPerClient: number;
+  maxReceivingBytes: number;
+  maxReads: number;
+  maxQueuedReads: number;
+  traceMaxBytes: number;
   ingestThreads: number;
   clickhouse?: { url: string; user: string; password: string; database: string };
 }
@@ -60,7 +79,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!isLoopback(e.CANOPY_HOST) && apiKeys.length === 0) {
     throw new ConfigError(
       `Refusing to listen on ${e.CANOPY_HOST} without authentication: anyone who can reach it could write spans ` +
-        `and kill trees. Set CANOPY_API_KEYS=key1,key2 (clients send "Authorization: Bearer <key>"), ` +
+        `and read every trace. Set CANOPY_API_KEYS=key1,key2 (clients send "Authorization: Bearer <key>"), ` +
         `or bind CANOPY_HOST=127.0.0.1.`,
     );
   }
@@ -80,6 +99,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     batchMinRows: e.CANOPY_BATCH_MIN_ROWS,
     batchLingerMs: e.CANOPY_BATCH_LINGER_MS,
     maxDecoding: e.CANOPY_MAX_DECODING,
+    headersTimeoutMs: Math.min(e.CANOPY_HEADERS_TIMEOUT_MS, e.CANOPY_BODY_TIMEOUT_MS),
+    bodyTimeoutMs: e.CANOPY_BODY_TIMEOUT_MS,
+    maxConnectionsPerClient: e.CANOPY_MAX_CONNECTIONS_PER_CLIENT,
+    maxReceivingBytes: e.CANOPY_MAX_RECEIVING_BYTES,
+    maxReads: e.CANOPY_MAX_READS,
+    maxQueuedReads: e.CANOPY_MAX_QUEUED_READS,
+    traceMaxBytes: e.CANOPY_TRACE_MAX_BYTES,
     ingestThreads: e.CANOPY_INGEST_THREADS ?? Math.max(1, Math.min(4, os.availableParallelism() - 1)),
     clickhouse: e.CLICKHOUSE_URL
       ? { url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }

@@ -20,6 +20,11 @@ export function createMetrics() {
       labelNames: ['status'],
       registers: [registry],
     }),
+    connectionsRefused: new Counter({
+      name: 'canopy_connections_refused_total',
+      help: 'Requests refused with 429 because their address held more than CANOPY_MAX_CONNECTIONS_PER_CLIENT connections',
+      registers: [registry],
+    }),
     queueRows: new Gauge({ name: 'canopy_ingest_queue_rows', help: 'Rows waiting for or in the current insert', registers: [registry] }),
     queueBytes: new Gauge({ name: 'canopy_ingest_queue_bytes', help: 'Bytes waiting for or in the current insert', registers: [registry] }),
     batchRows: new Histogram({

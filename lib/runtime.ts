@@ -1,5 +1,6 @@
 import type { Storage } from './storage/storage';
 import type { CanopyConfig } from './config';
+import type { ReadGate } from './read-gate';
 
 /**
  * What the custom server owns and route handlers use. Next bundles route handlers separately from
@@ -9,6 +10,8 @@ export interface CanopyRuntime {
   config: CanopyConfig;
   storage: Storage;
   version: string;
+  /** Bounds the heavy reads (list, detail) running at once. */
+  reads: ReadGate;
 }
 
 const KEY = Symbol.for('canopy.runtime');

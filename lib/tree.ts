@@ -99,5 +99,7 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): { nodes: Tr
 }
 
 export function roundUsd(x: number): number {
-  return Math.round(x * 1e9) / 1e9;
+  const scaled = Math.round(x * 1e9);
+  // Past ~1.8e299 dollars the scaling itself overflows: such a sum has no nano-dollar digits to round.
+  return Number.isFinite(scaled) ? scaled / 1e9 : x;
 }

@@ -1,33 +1,35 @@
 // Reading decoded attributes, and flattening them into the string map the table stores.
 import { setKey } from '../otlp/common';
 import type { AttrValue, Attributes } from '../types';
+import { DROPPED_ATTRIBUTES_KEY, MAX_ATTRIBUTES, MAX_NAME_CHARS, MAX_TOKENS, MAX_VALUE_CHARS, capText } from './limits';
 
-/** Longest stored attribute value, in UTF-16 code units, marker included. Prompts can be megabytes. */
-export const MAX_VALUE_CHARS = 32 * 1024;
+export { MAX_VALUE_CHARS } from './limits';
 
-/** Every attribute as a string: strings as they are, anything else JSON-encoded, long values capped. */
+/**
+ * Every attribute as a string: strings as they are, anything else JSON-encoded; keys and values capped, and
+ * past MAX_ATTRIBUTES the rest dropped and counted under DROPPED_ATTRIBUTES_KEY.
+ */
 export function flattenAttributes(attrs: Attributes): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const key in attrs) setKey(out, key, valueText(attrs[key]));
+  let kept = 0;
+  let dropped = 0;
+  for (const key in attrs) {
+    if (kept === MAX_ATTRIBUTES) {
+      dropped++;
+      continue;
+    }
+    setKey(out, capText(key, MAX_NAME_CHARS), valueText(attrs[key]));
+    kept++;
+  }
+  if (dropped > 0) out[DROPPED_ATTRIBUTES_KEY] = String(dropped);
   return out;
 }
 
 export function valueText(v: AttrValue): string {
-  let s: string;
-  if (typeof v === 'string') s = v;
-  else if (v === null) return '';
-  else if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  else s = JSON.stringify(v);
-  return s.length > MAX_VALUE_CHARS ? truncate(s) : s;
-}
-
-function truncate(s: string): string {
-  const marker = `…[truncated ${s.length - MAX_VALUE_CHARS} of ${s.length} chars]`;
-  let cut = MAX_VALUE_CHARS - marker.length;
-  // Never split a surrogate pair: a lone surrogate makes ClickHouse reject the whole insert.
-  const c = s.charCodeAt(cut - 1);
-  if (c >= 0xd800 && c <= 0xdbff) cut--;
-  return s.slice(0, cut) + marker;
+  if (typeof v === 'string') return capText(v, MAX_VALUE_CHARS);
+  if (v === null) return '';
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return capText(JSON.stringify(v), MAX_VALUE_CHARS);
 }
 
 /** The first of `keys` holding a non-empty string (numbers are accepted as their decimal form). */
@@ -41,11 +43,11 @@ export function firstString(a: Attributes, keys: readonly string[]): string {
   return '';
 }
 
-/** The first of `keys` holding a token count, or -1 when none does. Counts are non-negative integers. */
+/** The first of `keys` holding a token count, or -1 when none does: a non-negative integer, at most MAX_TOKENS. */
 export function firstCount(a: Attributes, keys: readonly string[]): number {
   for (let i = 0; i < keys.length; i++) {
     const n = asNumber(a[keys[i]]);
-    if (n >= 0) return n < Number.MAX_SAFE_INTEGER ? Math.trunc(n) : Number.MAX_SAFE_INTEGER;
+    if (n >= 0) return n < MAX_TOKENS ? Math.trunc(n) : MAX_TOKENS;
   }
   return -1;
 }

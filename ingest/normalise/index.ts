@@ -3,6 +3,7 @@ import type { PriceBook } from '../../lib/prices';
 import { createHash } from 'node:crypto';
 import type { Attributes, DecodedRequest, DecodedSpan, ResourceRow, SpanRow } from '../types';
 import { flattenAttributes, valueText } from './attributes';
+import { MAX_COST_USD, MAX_NAME_CHARS, MAX_VALUE_CHARS, capText } from './limits';
 import { categorise, countsUsage } from './category';
 import { readErrorInfo } from './errors';
 import { readAgentName, readSessionId, readToolName, readUserId } from './identity';
@@ -33,7 +34,7 @@ export function normaliseRequest(req: DecodedRequest, ctx: NormaliseContext): Sp
     const resource = resourceRow(rs.resource, ctx.retentionDays);
     ctx.resources?.set(resource.resource_id, resource);
     for (const scope of rs.scopes) {
-      const origin: SpanOrigin = { serviceName: resource.service_name, resourceId: resource.resource_id, scopeName: scope.name };
+      const origin: SpanOrigin = { serviceName: resource.service_name, resourceId: resource.resource_id, scopeName: capText(scope.name, MAX_NAME_CHARS) };
       for (const span of scope.spans) rows.push(normaliseSpan(span, origin, ctx));
     }
   }
@@ -42,7 +43,7 @@ export function normaliseRequest(req: DecodedRequest, ctx: NormaliseContext): Sp
 
 export function spanOrigin(resource: Attributes, scopeName = ''): SpanOrigin {
   const row = resourceRow(resource, 0);
-  return { serviceName: row.service_name, resourceId: row.resource_id, scopeName };
+  return { serviceName: row.service_name, resourceId: row.resource_id, scopeName: capText(scopeName, MAX_NAME_CHARS) };
 }
 
 /** A resource's flattened attributes and its id: a hash of them, so equal resources share one row. */
@@ -60,8 +61,9 @@ export function resourceRow(resource: Attributes, retentionDays: number): Resour
 export function normaliseSpan(span: DecodedSpan, origin: SpanOrigin, ctx: NormaliseContext): SpanRow {
   const a = span.attributes;
   const name = span.name;
-  const model = readModel(a);
-  const provider = readProvider(a);
+  // Capped before pricing, so matching the price table never scans a megabyte model name.
+  const model = capText(readModel(a), MAX_NAME_CHARS);
+  const provider = capText(readProvider(a), MAX_NAME_CHARS);
   const usage = readUsage(a);
   const hasTokens = usage.input + usage.output > 0;
   const category = categorise(name, a, model, hasTokens);
@@ -73,6 +75,7 @@ export function normaliseSpan(span: DecodedSpan, origin: SpanOrigin, ctx: Normal
   let cost: number | null = readExplicitCost(a);
   if (cost < 0) {
     cost = model !== '' && (counts === 1 || hasTokens) ? ctx.prices.price(model, provider, usage, nanosToMillis(span.startTimeUnixNano)) : null;
+    if (cost !== null && !(cost <= MAX_COST_USD)) cost = null;
   }
 
   const attributes = flattenAttributes(a);
@@ -89,10 +92,10 @@ export function normaliseSpan(span: DecodedSpan, origin: SpanOrigin, ctx: Normal
     span_id: span.spanId,
     parent_span_id: span.parentSpanId,
     service_name: origin.serviceName,
-    name,
+    name: capText(name, MAX_NAME_CHARS),
     kind: span.kind,
     status: err.status,
-    status_message: err.statusMessage,
+    status_message: capText(err.statusMessage, MAX_VALUE_CHARS),
     start_time: storageNanos(span.startTimeUnixNano),
     end_time: storageNanos(span.endTimeUnixNano),
     category,
@@ -104,12 +107,12 @@ export function normaliseSpan(span: DecodedSpan, origin: SpanOrigin, ctx: Normal
     cache_write_tokens: usage.cacheWrite,
     cost_usd: cost,
     counts_usage: counts,
-    agent_name: agentName,
-    tool_name: toolName,
-    session_id: readSessionId(a),
-    user_id: readUserId(a),
+    agent_name: capText(agentName, MAX_NAME_CHARS),
+    tool_name: capText(toolName, MAX_NAME_CHARS),
+    session_id: capText(readSessionId(a), MAX_NAME_CHARS),
+    user_id: capText(readUserId(a), MAX_NAME_CHARS),
     call_signature: callSignature(category, a, model, name, toolName, agentName),
-    error_type: err.errorType,
+    error_type: capText(err.errorType, MAX_NAME_CHARS),
     attributes,
     resource_id: origin.resourceId,
     scope_name: origin.scopeName,
@@ -119,6 +122,6 @@ export function normaliseSpan(span: DecodedSpan, origin: SpanOrigin, ctx: Normal
 
 function serviceNameOf(resource: Attributes): string {
   const v = resource['service.name'];
-  const s = v === undefined || v === null ? '' : valueText(v);
-  return s === '' ? 'unknown_service' : s;
+  const s = typeof v === 'string' ? v : v === undefined || v === null ? '' : valueText(v);
+  return s === '' ? 'unknown_service' : capText(s, MAX_NAME_CHARS);
 }

@@ -2,6 +2,7 @@
 import type { TokenUsage } from '../../lib/prices';
 import type { Attributes } from '../types';
 import { firstAmount, firstCount } from './attributes';
+import { MAX_COST_USD, MAX_TOKENS } from './limits';
 
 const INPUT_KEYS = [
   'gen_ai.usage.input_tokens',
@@ -47,11 +48,12 @@ export function readUsage(a: Attributes): TokenUsage {
   let input = Math.max(0, firstCount(a, INPUT_KEYS));
   const cacheRead = Math.max(0, firstCount(a, CACHE_READ_KEYS));
   const cacheWrite = Math.max(0, firstCount(a, CACHE_WRITE_KEYS));
-  if (cacheRead + cacheWrite > input) input += cacheRead + cacheWrite;
+  if (cacheRead + cacheWrite > input) input = Math.min(MAX_TOKENS, input + cacheRead + cacheWrite);
   return { input, output: Math.max(0, firstCount(a, OUTPUT_KEYS)), cacheRead, cacheWrite };
 }
 
-/** The explicit cost in USD, or -1 when the span reports none. */
+/** The explicit cost in USD, or -1 when the span reports none or more than MAX_COST_USD (then the table prices it). */
 export function readExplicitCost(a: Attributes): number {
-  return firstAmount(a, COST_KEYS);
+  const cost = firstAmount(a, COST_KEYS);
+  return cost <= MAX_COST_USD ? cost : -1;
 }

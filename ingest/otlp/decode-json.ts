@@ -141,7 +141,9 @@ function anyValue(v: unknown, depth: number): AttrValue {
     return typeof v === 'number' || typeof v === 'boolean' ? v : null;
   }
   let x = pick(v, 'stringValue', 'string_value');
-  if (x !== undefined) return typeof x === 'string' ? wellFormed(x) : x === null ? null : String(x);
+  // Only primitives are coerced: String() on a nested array recurses through Array#join (a 20,000-deep one
+  // overflowed the stack) and on an object can throw.
+  if (x !== undefined) return typeof x === 'string' ? wellFormed(x) : typeof x === 'number' || typeof x === 'boolean' ? String(x) : null;
   x = pick(v, 'intValue', 'int_value');
   if (x !== undefined) return intValue(x);
   x = pick(v, 'doubleValue', 'double_value');

@@ -4,6 +4,18 @@ import type { TraceListResponse } from '../api-types';
 import { buildTree, type TreeInput } from '../tree';
 import { toTraceSummary, type TraceIndexRow, type TraceStatsRow } from './trace-rows';
 
+/** Per request: the client's abort signal (a closed tab stops its query). */
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
+/** What a trace list row shows of a name: enough to recognise it, never megabytes times a page. */
+export const LIST_NAME_CHARS = 256;
+
+// Every read stops server-side after this long (ClickHouse TIMEOUT_EXCEEDED → 503), so a pathological
+// query cannot hold a read slot forever. A constant, written into the SQL: no value from a request.
+const READ_TIME_LIMIT = 'max_execution_time = 15';
+
 export interface TraceListQuery {
   limit: number;
   cursor: { lastSeenMs: number; traceId: string } | null;
@@ -17,7 +29,7 @@ const INDEX_COLUMNS = `
   toString(toUnixTimestamp64Nano(min(start_time))) AS start_ns,
   toString(toUnixTimestamp64Nano(max(end_time))) AS end_ns,
   max(root_span_id) AS root_id,
-  max(root_name) AS root,
+  leftUTF8(max(root_name), ${LIST_NAME_CHARS}) AS root,
   groupUniqArrayArray(services) AS service_set`;
 
 // Exact numbers come from the span rows themselves (FINAL collapses re-sent spans); only spans that are
@@ -32,8 +44,8 @@ const STATS_COLUMNS = `
   toString(countIf(counts_usage = 1 AND cost_usd IS NULL)) AS unpriced,
   anyIf(service_name, parent_span_id = '') AS root_service`;
 
-export async function listTraces(client: ClickHouseClient, query: TraceListQuery): Promise<TraceListResponse> {
-  const index = await rows<TraceIndexRow>(client, `
+export async function listTraces(client: ClickHouseClient, query: TraceListQuery, opts: ReadOptions = {}): Promise<TraceListResponse> {
+  const index = await rows<TraceIndexRow>(client, opts, `
     SELECT ${INDEX_COLUMNS}
     FROM traces
     GROUP BY trace_id
@@ -41,7 +53,8 @@ export async function listTraces(client: ClickHouseClient, query: TraceListQuery
        AND ({service:String} = '' OR has(service_set, {service:String}))
        AND ({q:String} = '' OR positionCaseInsensitive(root, {q:String}) > 0 OR startsWith(toString(trace_id), lower({q:String})))
     ORDER BY toInt64(last_seen_ms) DESC, trace_id DESC
-    LIMIT {limit:UInt32}`, {
+    LIMIT {limit:UInt32}
+    SETTINGS ${READ_TIME_LIMIT}`, {
     has_cursor: query.cursor ? 1 : 0,
     cursor_ms: query.cursor?.lastSeenMs ?? 0,
     cursor_id: query.cursor?.traceId ?? '0'.repeat(32),
@@ -52,11 +65,12 @@ export async function listTraces(client: ClickHouseClient, query: TraceListQuery
   const page = index.slice(0, query.limit);
   if (page.length === 0) return { traces: [], nextCursor: null };
 
-  const stats = await rows<TraceStatsRow>(client, `
+  const stats = await rows<TraceStatsRow>(client, opts, `
     SELECT ${STATS_COLUMNS}, groupArray(toString(span_id)) AS span_ids, groupArray(parent_span_id) AS parent_ids
     FROM spans FINAL
     WHERE trace_id IN {ids:Array(FixedString(32))}
-    GROUP BY trace_id`, { ids: page.map((t) => t.trace_id) });
+    GROUP BY trace_id
+    SETTINGS ${READ_TIME_LIMIT}`, { ids: page.map((t) => t.trace_id) });
   const statsById = new Map(stats.map((s) => [s.trace_id, s]));
 
   const traces = page.flatMap((t) => {
@@ -110,23 +124,28 @@ const SPAN_JSON = `formatRowNoNewline('JSONEachRow',
  * (depth, orphans, rollups) is computed in JS from a few leading columns of each row; the rest of each span
  * arrives as JSON formatted by the engine and is copied to the response as bytes, never decoded: a
  * 10,000-span trace is ~9 MiB, and decoding it to a string and encoding it again cost more than the tree.
+ * At most `maxBytes` of span JSON is read (the engine stops near it, the rest is cut here): a trace past
+ * it answers with the spans that fit and `truncated: true`, the totals still counting every span.
  */
-export async function getTraceJson(client: ClickHouseClient, traceId: string): Promise<Buffer | null> {
-  const [index] = await rows<TraceIndexRow>(client, `
-    SELECT ${INDEX_COLUMNS} FROM traces WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id`, { t: traceId });
+export async function getTraceJson(client: ClickHouseClient, traceId: string, maxBytes: number, opts: ReadOptions = {}): Promise<Buffer | null> {
+  const [index] = await rows<TraceIndexRow>(client, opts, `
+    SELECT ${INDEX_COLUMNS} FROM traces WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id
+    SETTINGS ${READ_TIME_LIMIT}`, { t: traceId });
   if (!index) return null;
   // One scan gives both the tree's fields and the formatted spans. The trace's totals come from the same
   // STATS_COLUMNS the list uses, so list and detail always agree.
-  const text = await queryBytes(client, `
+  const text = await queryBytes(client, opts, `
     SELECT ${TREE_COLUMNS}, ${SPAN_JSON} FROM spans FINAL WHERE trace_id = {t:FixedString(32)}
+    SETTINGS ${READ_TIME_LIMIT}, max_result_bytes = ${resultByteLimit(maxBytes)}, result_overflow_mode = 'break'
     FORMAT TabSeparatedRaw`, { t: traceId });
-  const [stats] = await rows<Omit<TraceStatsRow, 'span_ids' | 'parent_ids'>>(client, `
-    SELECT ${STATS_COLUMNS} FROM spans FINAL WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id`, { t: traceId });
-  const spans = parseTreeRows(text);
-  if (spans.length === 0 || !stats) return null;
+  const [stats] = await rows<Omit<TraceStatsRow, 'span_ids' | 'parent_ids'>>(client, opts, `
+    SELECT ${STATS_COLUMNS} FROM spans FINAL WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id
+    SETTINGS ${READ_TIME_LIMIT}`, { t: traceId });
+  const { spans, truncated } = parseTreeRows(text, maxBytes);
+  if ((spans.length === 0 && !truncated) || !stats) return null;
 
   const { nodes, maxDepth } = buildTree(spans);
-  const head = `{"trace":${JSON.stringify(toTraceSummary(index, stats, maxDepth))},"spans":[`;
+  const head = `{"trace":${JSON.stringify(toTraceSummary(index, stats, maxDepth))},"truncated":${truncated},"spans":[`;
   // Each span's JSON minus its closing brace, then the tree's fields: ASCII only (numbers print the same
   // through a template as through JSON.stringify), so a tail's length is its byte length.
   const tails: string[] = new Array(nodes.length);
@@ -134,8 +153,8 @@ export async function getTraceJson(client: ClickHouseClient, traceId: string): P
   for (let i = 0; i < nodes.length; i++) {
     const { span, depth, orphan, rollup: r } = nodes[i];
     tails[i] =
-      `,"depth":${depth},"orphan":${orphan},"rollup":{"spanCount":${r.spanCount},"inputTokens":${r.inputTokens},` +
-      `"outputTokens":${r.outputTokens},"costUsd":${r.costUsd},"unpricedSpans":${r.unpricedSpans}}}`;
+      `,"depth":${depth},"orphan":${orphan},"rollup":{"spanCount":${r.spanCount},"inputTokens":${finite(r.inputTokens)},` +
+      `"outputTokens":${finite(r.outputTokens)},"costUsd":${finite(r.costUsd)},"unpricedSpans":${r.unpricedSpans}}}`;
     size += span.jsonEnd - 1 - span.jsonStart + tails[i].length + (i > 0 ? 1 : 0);
   }
   const out = Buffer.allocUnsafe(size);
@@ -150,19 +169,37 @@ export async function getTraceJson(client: ClickHouseClient, traceId: string): P
   return out;
 }
 
+/** SETTINGS takes literals only, not parameters: the budget comes from configuration, checked to be an integer. */
+function resultByteLimit(maxBytes: number): string {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new Error(`Not a byte budget: ${maxBytes}`);
+  return String(maxBytes);
+}
+
+/** JSON has no Infinity or NaN: a number that is not finite is written as null. */
+function finite(x: number): string {
+  return Number.isFinite(x) ? String(x) : 'null';
+}
+
 interface TreeRow extends TreeInput {
   /** Byte range of the span's JSON object in the query's output. */
   jsonStart: number;
   jsonEnd: number;
 }
 
-function parseTreeRows(text: Buffer): TreeRow[] {
+/** The rows that end within `maxBytes`; `truncated` when the output holds (or the engine cut) more. */
+function parseTreeRows(text: Buffer, maxBytes: number): { spans: TreeRow[]; truncated: boolean } {
   const out: TreeRow[] = [];
   const f: string[] = new Array(TREE_FIELDS);
   let pos = 0;
+  // The engine stops at a block boundary past max_result_bytes, so reaching the budget means rows are missing.
+  let truncated = text.length >= maxBytes;
   while (pos < text.length) {
     let end = text.indexOf(NEWLINE, pos);
     if (end < 0) end = text.length;
+    if (end > maxBytes) {
+      truncated = true;
+      break;
+    }
     let p = pos;
     for (let k = 0; k < TREE_FIELDS; k++) {
       const tab = text.indexOf(TAB, p);
@@ -182,7 +219,7 @@ function parseTreeRows(text: Buffer): TreeRow[] {
     });
     pos = end + 1;
   }
-  return out;
+  return { spans: out, truncated };
 }
 
 function depthOf(spanIds: string[], parentIds: string[]): number {
@@ -197,18 +234,21 @@ export function encodeCursor(lastSeenMs: number, traceId: string): string {
 
 export function decodeCursor(cursor: string): { lastSeenMs: number; traceId: string } | null {
   const match = /^(\d{1,16}):([0-9a-f]{32})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  return match ? { lastSeenMs: Number(match[1]), traceId: match[2] } : null;
+  if (!match) return null;
+  // Milliseconds past 2^53 are no time this API ever returned (and would lose precision as a number).
+  const lastSeenMs = Number(match[1]);
+  return Number.isSafeInteger(lastSeenMs) ? { lastSeenMs, traceId: match[2] } : null;
 }
 
 /** A query's output as raw bytes (the SQL names its FORMAT). */
-async function queryBytes(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<Buffer> {
-  const { stream } = await client.exec({ query, query_params: params });
+async function queryBytes(client: ClickHouseClient, opts: ReadOptions, query: string, params: Record<string, unknown>): Promise<Buffer> {
+  const { stream } = await client.exec({ query, query_params: params, abort_signal: opts.signal });
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
 
-async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {
-  const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
+async function rows<T>(client: ClickHouseClient, opts: ReadOptions, query: string, params: Record<string, unknown>): Promise<T[]> {
+  const result = await client.query({ query, query_params: params, format: 'JSONEachRow', abort_signal: opts.signal });
   return result.json<T>();
 }

@@ -1,11 +1,13 @@
 import { Readable } from 'node:stream';
-import fs from 'node:fs';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { CanopyConfig } from '../config';
-import { lockDataDir, DataDirLockedError } from './data-dir-lock';
+import { prepareDataDir, lockHolderAfterRefusal, removeLegacyPidFile, probeWritable, unwritableMessage, DataDirError, DataDirLockedError } from './data-dir-lock';
+import { WriteHealthMonitor, type WriteHealth } from './write-health';
 
-export { DataDirLockedError as StorageLockedError };
+/** Storage cannot be opened for a reason the user can fix: the message says which and how. */
+export { DataDirError as StorageStartError };
+export type { WriteHealth };
 
 /**
  * The one handle on ClickHouse. Reads go through the official client on either backend; the bulk write
@@ -16,6 +18,11 @@ export interface Storage {
   readonly client: ClickHouseClient;
   /** Inserts ready-made rows: JSONEachRow, or JSONCompactEachRow in the order of `encoding.columns`. */
   insertRaw(table: string, payload: Buffer, encoding?: RowEncoding): Promise<void>;
+  /**
+   * Whether storage can take writes: a probe at most every few seconds (`fresh` forces one, as at start),
+   * and the outcome of the last insert. Never throws.
+   */
+  writeHealth(opts?: { fresh?: boolean }): Promise<WriteHealth>;
   close(): Promise<void>;
 }
 
@@ -33,26 +40,70 @@ export async function openStorage(config: CanopyConfig): Promise<Storage> {
 }
 
 function openEmbedded(dataDir: string): Storage {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const unlock = lockDataDir(dataDir);
+  prepareDataDir(dataDir);
   let connection: ReturnType<typeof createChdbConnection>;
   try {
     connection = createChdbConnection({ path: dataDir });
-  } catch (err) {
-    unlock();
-    throw err;
+  } catch {
+    // The engine has printed its own reason to stderr, without a line break: end that line first.
+    process.stderr.write('\n');
+    const holder = lockHolderAfterRefusal(dataDir);
+    if (holder !== null) throw new DataDirLockedError(dataDir, holder);
+    throw new DataDirError(
+      `The embedded ClickHouse could not open the data directory ${dataDir} (its reason is on the line above): ` +
+        `fix that or set CANOPY_DATA_DIR to another directory.`,
+    );
   }
+  removeLegacyPidFile(dataDir);
   const client = createClient({ connection } as Parameters<typeof createClient>[0]);
+  const health = new WriteHealthMonitor(embeddedProbe(client, dataDir), `the embedded ClickHouse at ${dataDir}`);
   return {
     backend: 'embedded',
     client,
-    async insertRaw(table, payload, encoding = JSON_EACH_ROW) {
+    insertRaw: observed(health, async (table, payload, encoding = JSON_EACH_ROW) => {
       await connection.chdb.rawInsert({ table, values: payload, format: encoding.format, columns: encoding.columns, settings: encoding.settings });
-    },
+    }),
+    writeHealth: (opts) => health.check(opts),
     async close() {
       await client.close();
-      unlock();
     },
+  };
+}
+
+/**
+ * Every insert writes a new part into its table's directory, so the probe tries exactly that, in the data
+ * directory and in each table's own directory (which a partial chmod or a mount could make differ), at the
+ * file-system level: sub-millisecond, and never queued behind an insert on the engine.
+ */
+function embeddedProbe(client: ClickHouseClient, dataDir: string): () => Promise<WriteHealth> {
+  // Asked once: tables change only with migrations, which run before the first probe (the start check).
+  let tableDirs: string[] | undefined;
+  return async () => {
+    if (!tableDirs) {
+      const result = await client.query({
+        query: 'SELECT DISTINCT arrayJoin(data_paths) AS dir FROM system.tables WHERE database = currentDatabase()',
+        format: 'JSONEachRow',
+      });
+      tableDirs = (await result.json<{ dir: string }>()).map((r) => r.dir);
+    }
+    for (const dir of [dataDir, ...tableDirs]) {
+      const failure = await probeWritable(dir);
+      if (failure) return { ok: false, reason: unwritableMessage(dataDir, `${dir}: ${failure}`) };
+    }
+    return { ok: true };
+  };
+}
+
+/** Reports each insert's outcome to the health monitor. */
+function observed(health: WriteHealthMonitor, insert: Storage['insertRaw']): Storage['insertRaw'] {
+  return async (table, payload, encoding) => {
+    try {
+      await insert(table, payload, encoding);
+    } catch (err) {
+      health.insertFailed(err);
+      throw err;
+    }
+    health.insertSucceeded();
   };
 }
 
@@ -65,10 +116,23 @@ function openServer(ch: NonNullable<CanopyConfig['clickhouse']>): Storage {
     // A group commit is already one big insert; server-side async inserts would only add latency.
     clickhouse_settings: { date_time_input_format: 'best_effort' },
   });
+  const where = `ClickHouse at ${ch.url}`;
+  const health = new WriteHealthMonitor(async () => {
+    // Reaches the server, authenticates, and passes its checks for writing to spans (the user's grant,
+    // readonly), without writing a row. The server's own disk shows in the inserts' outcome instead.
+    try {
+      await client.command({ query: 'INSERT INTO spans (trace_id) SELECT trace_id FROM spans WHERE 0' });
+      return { ok: true };
+    } catch (err) {
+      const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
+      return { ok: false, reason: `${where} does not accept writes from Canopy (${reason}): check that the server is up and that CLICKHOUSE_USER may insert into ${ch.database}.spans.` };
+    }
+  }, where);
   return {
     backend: 'server',
     client,
-    async insertRaw(table, payload, encoding = JSON_EACH_ROW) {
+    writeHealth: (opts) => health.check(opts),
+    insertRaw: observed(health, async (table, payload, encoding = JSON_EACH_ROW) => {
       // exec, not insert: the client's insert() re-serialises each chunk of a stream for JSON formats
       // (a Buffer became {"type":"Buffer",...}); exec sends the ready-made bytes as the body untouched.
       // Table and column names are Canopy's own constants, checked to be plain identifiers.
@@ -82,7 +146,7 @@ function openServer(ch: NonNullable<CanopyConfig['clickhouse']>): Storage {
       });
       stream.resume(); // the response body is empty; reading it releases the socket for reuse
       await new Promise((resolve, reject) => stream.once('end', resolve).once('error', reject));
-    },
+    }),
     async close() {
       await client.close();
     },

@@ -61,7 +61,7 @@ async function main() {
   const cases: [string, (c: ClickHouseClient) => Promise<unknown>][] = [
     ['list', (c) => listTraces(c, { limit: 50, cursor: null, service: '', q: '' })],
     ['list_service', (c) => listTraces(c, { limit: 50, cursor: null, service: service!, q: '' })],
-    ['detail', (c) => getTraceJson(c, traceId!)],
+    ['detail', (c) => getTraceJson(c, traceId!, 64 * 1024 * 1024)],
   ];
   for (const [name, run] of cases) {
     const totals: number[] = [];

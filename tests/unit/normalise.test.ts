@@ -3,6 +3,7 @@ import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import { calcPrice } from '@pydantic/genai-prices';
 import { normaliseRequest } from '../../ingest/normalise/index';
 import { MAX_VALUE_CHARS } from '../../ingest/normalise/attributes';
+import { DROPPED_ATTRIBUTES_KEY, MAX_ATTRIBUTES, MAX_COST_USD, MAX_NAME_CHARS, MAX_TOKENS } from '../../ingest/normalise/limits';
 import type { DecodedRequest, SpanRow } from '../../ingest/types';
 import { defaultPrices, recorder, rowOf, rowsFor, start } from './otlp-fixtures';
 
@@ -458,5 +459,152 @@ describe('rows', () => {
   it('attribute values named like Object.prototype members are data, not code', () => {
     const row = rowOf('x', { 'gen_ai.operation.name': 'constructor', 'openinference.span.kind': 'toString', 'traceloop.span.kind': '__proto__' });
     expect(row.category).toBe('other');
+  });
+});
+
+describe('limits: every string capped, every number finite', () => {
+  const wellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+  const CUT = /…\[truncated \d+ of \d+ chars\]$/;
+  const huge = (c: string) => c.repeat(MAX_NAME_CHARS - 30) + '😀'.repeat(5 * 1024 * 1024); // 10 MiB, pairs at the cut
+
+  type Span = DecodedRequest['resourceSpans'][0]['scopes'][0]['spans'][0];
+  const requestOf = (span: Partial<Span>, resource: Record<string, unknown>, scope: string): DecodedRequest => ({
+    resourceSpans: [
+      {
+        resource: resource as never,
+        scopes: [
+          {
+            name: scope,
+            version: '',
+            spans: [
+              {
+                traceId: 'cd'.repeat(16),
+                spanId: '0000000000000001',
+                parentSpanId: '',
+                name: 'span',
+                kind: 1,
+                startTimeUnixNano: '1700000000123456789',
+                endTimeUnixNano: '1700000000223456789',
+                attributes: {},
+                statusCode: 0,
+                statusMessage: '',
+                events: [],
+                ...span,
+              },
+            ],
+          },
+        ],
+      },
+    ],
+    spanCount: 1,
+    rejectedSpans: 0,
+    rejectReason: '',
+  });
+  const one = (span: Partial<Span>, resource: Record<string, unknown> = {}, scope = 'scope', prices = defaultPrices): SpanRow =>
+    normaliseRequest(requestOf(span, resource, scope), { prices, retentionDays: 30 })[0];
+
+  it('a 10 MiB span name is stored cut to MAX_NAME_CHARS with a marker, never splitting a pair', () => {
+    const name = huge('n');
+    const row = one({ name });
+    expect(row.name.length).toBeLessThanOrEqual(MAX_NAME_CHARS);
+    expect(row.name).toMatch(new RegExp(`…\\[truncated ${name.length - MAX_NAME_CHARS} of ${name.length} chars\\]$`));
+    expect(row.name.startsWith('n'.repeat(MAX_NAME_CHARS - 100))).toBe(true);
+    expect(wellFormed(row.name)).toBe(true);
+  });
+
+  it('every other string column and attribute keys are capped too; short values are untouched', () => {
+    const long = huge('x');
+    const row = one(
+      {
+        name: 'execute_tool t',
+        statusCode: 2,
+        statusMessage: long,
+        attributes: {
+          'gen_ai.operation.name': 'execute_tool',
+          'gen_ai.request.model': long,
+          'gen_ai.provider.name': long,
+          'gen_ai.agent.name': long,
+          'gen_ai.tool.name': long,
+          'session.id': long,
+          'user.id': long,
+          'error.type': long,
+          [long]: 'v',
+        },
+      },
+      { 'service.name': long },
+      long,
+    );
+    for (const column of ['name', 'service_name', 'model', 'provider', 'agent_name', 'tool_name', 'session_id', 'user_id', 'error_type', 'scope_name'] as const) {
+      expect(row[column].length, column).toBeLessThanOrEqual(MAX_NAME_CHARS);
+      if (column !== 'name') expect(row[column], column).toMatch(CUT);
+      expect(wellFormed(row[column]), column).toBe(true);
+    }
+    expect(row.status_message.length).toBeLessThanOrEqual(MAX_VALUE_CHARS);
+    expect(row.status_message.length).toBeGreaterThan(MAX_NAME_CHARS); // the message has the value limit
+    expect(row.status_message).toMatch(CUT);
+    const keys = Object.keys(row.attributes);
+    expect(keys.every((k) => k.length <= MAX_NAME_CHARS)).toBe(true);
+    expect(keys.filter((k) => CUT.test(k))).toHaveLength(1);
+
+    const short = one({ name: 'chat', attributes: { 'gen_ai.request.model': 'm'.repeat(MAX_NAME_CHARS) } }, {}, 's'.repeat(MAX_NAME_CHARS));
+    expect(short).toMatchObject({ name: 'chat', model: 'm'.repeat(MAX_NAME_CHARS), scope_name: 's'.repeat(MAX_NAME_CHARS) });
+  });
+
+  it(`keeps ${MAX_ATTRIBUTES} attributes per span and resource, and counts the dropped ones`, () => {
+    const many = Object.fromEntries(Array.from({ length: MAX_ATTRIBUTES + 250 }, (_, i) => [`k${i}`, i]));
+    const resources = new Map();
+    const [row] = normaliseRequest(requestOf({ attributes: many }, { ...many, 'service.name': 'svc' }, ''), { prices: defaultPrices, retentionDays: 30, resources });
+    const attrs = row.attributes;
+    expect(Object.keys(attrs)).toHaveLength(MAX_ATTRIBUTES + 1);
+    expect(attrs[DROPPED_ATTRIBUTES_KEY]).toBe('250');
+    expect(attrs.k0).toBe('0');
+    expect(attrs[`k${MAX_ATTRIBUTES - 1}`]).toBe(String(MAX_ATTRIBUTES - 1));
+    const resource = [...resources.values()][0];
+    expect(resource.attributes[DROPPED_ATTRIBUTES_KEY]).toBe('251');
+    // The service name is read before the cap, wherever the key came.
+    expect(resource.service_name).toBe('svc');
+    // Under the limit nothing is added.
+    expect(one({ attributes: { a: 1 } }).attributes).toEqual({ a: '1' });
+  });
+
+  it('an absurd explicit cost is ignored for the price table; absurd token counts are clamped', () => {
+    const call = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 100 };
+    const priced = one({ attributes: call }).cost_usd!;
+    expect(priced).toBeGreaterThan(0);
+    for (const cost of [1e300, MAX_COST_USD * 1.5, '1e309', Number.MAX_VALUE]) {
+      expect(one({ attributes: { ...call, 'llm.cost.total': cost } }).cost_usd).toBe(priced);
+    }
+    // Up to the ceiling the explicit cost still wins.
+    expect(one({ attributes: { ...call, 'llm.cost.total': MAX_COST_USD } }).cost_usd).toBe(MAX_COST_USD);
+    expect(one({ attributes: { ...call, 'llm.cost.total': 0.25 } }).cost_usd).toBe(0.25);
+
+    const absurd = one({
+      attributes: {
+        ...call,
+        'gen_ai.usage.input_tokens': 1e300,
+        'gen_ai.usage.output_tokens': '9'.repeat(20),
+        'gen_ai.usage.cache_read.input_tokens': Number.MAX_SAFE_INTEGER,
+        'gen_ai.usage.cache_creation.input_tokens': 2e10,
+      },
+    });
+    expect(absurd).toMatchObject({ input_tokens: MAX_TOKENS, output_tokens: MAX_TOKENS, cache_read_tokens: MAX_TOKENS, cache_write_tokens: MAX_TOKENS });
+    expect(Number.isFinite(absurd.cost_usd)).toBe(true);
+    expect(absurd.cost_usd!).toBeLessThanOrEqual(MAX_COST_USD);
+    // Not a finite number is no count at all.
+    expect(one({ attributes: { ...call, 'gen_ai.usage.output_tokens': '9'.repeat(400) } }).output_tokens).toBe(0);
+    // Cache counts larger than the input are added back, but never past the ceiling.
+    expect(one({ attributes: { ...call, 'gen_ai.usage.input_tokens': 5, 'gen_ai.usage.cache_read.input_tokens': MAX_TOKENS } }).input_tokens).toBe(MAX_TOKENS);
+  });
+
+  it('a price above the ceiling (an absurd price file) leaves the call unpriced, never Infinity', () => {
+    const row = one({ attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm', 'gen_ai.usage.input_tokens': 10 } }, {}, 's', { price: () => Infinity });
+    expect(row).toMatchObject({ cost_usd: null, counts_usage: 1 });
+  });
+
+  it('sums over a huge tree at the ceilings stay finite and exact', () => {
+    const row = one({ attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'x', 'gen_ai.usage.input_tokens': 1e300, 'llm.cost.total': MAX_COST_USD } });
+    const n = 100_000;
+    expect(Number.isSafeInteger(row.input_tokens * n)).toBe(true);
+    expect(Number.isFinite(row.cost_usd! * n)).toBe(true);
   });
 });

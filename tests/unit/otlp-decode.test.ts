@@ -325,6 +325,18 @@ describe('OTLP/JSON variants other exporters send', () => {
     expect(Object.getPrototypeOf(span.attributes)).toBe(Object.prototype);
     expect(JSON.parse(JSON.stringify(span.attributes)).__proto__).toBe(0.5);
   });
+
+  it('JSON: a stringValue that is an array or object is dropped, never coerced (deep nesting overflowed the stack: a 500)', () => {
+    // Found by `npm run fuzz` (seed 2, body 9244): String() on a 20,000-deep array recursed through Array#join.
+    const body = (value: string) =>
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${'ab'.repeat(16)}","spanId":"${'cd'.repeat(8)}","attributes":[{"key":"k","value":{"stringValue":${value}}}]}]}]}]}`;
+    const value = (v: string) => allSpans(decodeJson(body(v)))[0].attributes.k;
+    expect(value('['.repeat(20_000) + ']'.repeat(20_000))).toBeNull();
+    expect(value('{"toString":1,"valueOf":1}')).toBeNull(); // String() on this throws a TypeError
+    expect(value('[1,2]')).toBeNull();
+    expect(value('12')).toBe('12');
+    expect(value('true')).toBe('true');
+  });
 });
 
 describe('spans with invalid ids are rejected one by one (partial success)', () => {

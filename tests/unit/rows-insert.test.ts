@@ -9,6 +9,7 @@ import { normaliseRequest } from '../../ingest/normalise/index';
 import type { SpanRow } from '../../ingest/types';
 import { SPAN_ROWS_FORMAT, toSpanRowsPayload } from '../../ingest/serialise';
 import { decodeJson, defaultPrices, recorder, rowsFor, start } from './otlp-fixtures';
+import { MAX_COST_USD, MAX_NAME_CHARS, MAX_TOKENS } from '../../ingest/normalise/limits';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 let session: Session;
@@ -129,6 +130,42 @@ describe('rows insert into the spans table exactly', () => {
       );
     });
   }
+
+  it('a 10 MiB name and absurd numbers are stored capped and finite, and sum finitely', async () => {
+    const trace = 'f'.repeat(32);
+    const name = 'n'.repeat(10 * 1024 * 1024 - 2) + '😀'; // 10 MiB of UTF-16 units
+    const attr = (key: string, value: object) => ({ key, value });
+    const spans = Array.from({ length: 50 }, (_, i) => ({
+      traceId: trace,
+      spanId: (i + 1).toString(16).padStart(16, '0'),
+      name: i === 0 ? name : 'chat',
+      startTimeUnixNano: '1700000000123456789',
+      endTimeUnixNano: '1700000000223456789',
+      attributes: [
+        attr('gen_ai.operation.name', { stringValue: 'chat' }),
+        attr('gen_ai.request.model', { stringValue: 'gpt-4o' }),
+        attr('gen_ai.usage.input_tokens', { doubleValue: 1e300 }),
+        attr('gen_ai.usage.output_tokens', { intValue: '9223372036854775807' }),
+        attr('llm.cost.total', { doubleValue: 1e300 }),
+      ],
+    }));
+    const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ spans }] }] });
+    await insert(normaliseRequest(decodeJson(body), { prices: defaultPrices, retentionDays: 30 }), 'basic');
+    const out = JSON.parse(
+      session.query(
+        `SELECT max(lengthUTF8(name)) AS longest, argMax(name, length(name)) AS cut, sum(input_tokens) AS input, sum(output_tokens) AS output,
+                sum(cost_usd) AS cost, max(cost_usd) AS top FROM spans FINAL WHERE trace_id = '${trace}'`,
+        'JSONEachRow',
+      ),
+    );
+    expect(out.longest).toBeLessThanOrEqual(MAX_NAME_CHARS); // code points; all in the BMP here, so UTF-16 units too
+    expect(out.cut).toMatch(/^n+…\[truncated \d+ of 10485760 chars\]$/);
+    expect(Number(out.input)).toBe(50 * MAX_TOKENS);
+    expect(Number(out.output)).toBe(50 * MAX_TOKENS);
+    expect(Number.isFinite(out.cost)).toBe(true);
+    expect(out.top).toBeLessThanOrEqual(MAX_COST_USD); // the explicit 1e300 was ignored for the table's price
+    expect(out.top).toBeGreaterThan(0);
+  });
 
   it('feeds the traces index (materialized view)', () => {
     const rows = session.query(`SELECT count() AS n FROM traces WHERE trace_id = '${'e'.repeat(32)}'`, 'JSONEachRow');

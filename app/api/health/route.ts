@@ -1,11 +1,14 @@
 import { getRuntime } from '@/lib/runtime';
-import { json } from '@/lib/http';
 import type { HealthResponse } from '@/lib/api-types';
 
 export const dynamic = 'force-dynamic';
 
-export function GET(): Response {
+/** Healthy means exports can be stored: storage that cannot write answers 503, for supervisors and the UI. */
+export async function GET(): Promise<Response> {
   const { storage, version } = getRuntime();
-  const body: HealthResponse = { status: 'ok', storage: storage.backend, version };
-  return json(body);
+  const write = await storage.writeHealth();
+  const body: HealthResponse = write.ok
+    ? { status: 'ok', storage: storage.backend, version }
+    : { status: 'storage_unwritable', storage: storage.backend, version, error: write.reason };
+  return Response.json(body, { status: write.ok ? 200 : 503, headers: { 'cache-control': 'no-store' } });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { getRuntime } from '@/lib/runtime';
-import { json, jsonError } from '@/lib/http';
+import { apiRoute, json, jsonError } from '@/lib/http';
 import { decodeCursor, listTraces } from '@/lib/queries/traces';
 
 export const dynamic = 'force-dynamic';
@@ -12,7 +12,7 @@ const params = z.object({
   q: z.string().max(256).default(''),
 });
 
-export async function GET(request: Request): Promise<Response> {
+export const GET = apiRoute(async (request: Request) => {
   const parsed = params.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) {
     return jsonError(400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
@@ -20,5 +20,5 @@ export async function GET(request: Request): Promise<Response> {
   const { limit, cursor, service, q } = parsed.data;
   const decodedCursor = cursor ? decodeCursor(cursor) : null;
   if (cursor && !decodedCursor) return jsonError(400, 'cursor: not a cursor returned by this API');
-  return json(await listTraces(getRuntime().storage.client, { limit, cursor: decodedCursor, service, q }));
-}
+  return json(await listTraces(getRuntime().storage.client, { limit, cursor: decodedCursor, service, q }, { signal: request.signal }));
+}, { heavy: true });

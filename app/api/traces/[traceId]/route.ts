@@ -1,15 +1,16 @@
 import { getRuntime } from '@/lib/runtime';
-import { jsonError, jsonBytes } from '@/lib/http';
+import { apiRoute, jsonError, jsonBytes } from '@/lib/http';
 import { getTraceJson } from '@/lib/queries/traces';
 
 export const dynamic = 'force-dynamic';
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
 
-export async function GET(_request: Request, context: { params: Promise<{ traceId: string }> }): Promise<Response> {
+export const GET = apiRoute(async (request: Request, context: { params: Promise<{ traceId: string }> }) => {
   const traceId = (await context.params).traceId.toLowerCase();
   if (!TRACE_ID.test(traceId)) return jsonError(400, 'traceId must be 32 hexadecimal characters');
-  const detail = await getTraceJson(getRuntime().storage.client, traceId);
+  const { storage, config } = getRuntime();
+  const detail = await getTraceJson(storage.client, traceId, config.traceMaxBytes, { signal: request.signal });
   if (detail === null) return jsonError(404, `No trace ${traceId}`);
   return jsonBytes(detail);
-}
+}, { heavy: true });
