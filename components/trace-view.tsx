@@ -46,6 +46,12 @@ export function TraceView({ traceId }: { traceId: string }) {
           Could not refresh this trace: {error.message}. Showing the last data received.
         </div>
       )}
+      {data.truncated && (
+        <div className="banner" role="status">
+          This trace is too large to show whole: showing its first {data.spans.length.toLocaleString()} of{' '}
+          {data.trace.spanCount.toLocaleString()} spans. The totals above count every span.
+        </div>
+      )}
       <SpanExplorer spans={data.spans} />
     </div>
   );

@@ -1,5 +1,5 @@
 import type { Metrics } from '../lib/metrics';
-import { InvalidPayloadError, engineErrorCode, isDataError } from './insert-errors';
+import { InvalidPayloadError, engineErrorCode, isDataError } from '../lib/storage/insert-errors';
 
 export { InvalidPayloadError };
 

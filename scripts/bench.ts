@@ -481,7 +481,7 @@ async function phase4(): Promise<Phase4> {
   rss.stop();
   await stop(canopy);
   // Where the time goes: the query module's functions called directly, each ClickHouse query timed.
-  log('phase 4: timing lib/queries/traces.ts directly (query | JS split)');
+  log('phase 4: timing lib/queries/trace-list.ts and trace-detail.ts directly (query | JS split)');
   let diag: Record<string, unknown> | null = null;
   const r = spawnSync(
     process.execPath,

@@ -10,7 +10,8 @@
 //
 // Other flags: --concurrency N (16), --timeout-ms N (15000), --max-rss-mb N (1024), --dump DIR (bodies with
 // a problem and their headers; default $TMPDIR/canopy-fuzz-<seed>), --write / --no-write,
-// --canopy-env KEY=VALUE (repeatable).
+// --auth (Canopy with an API key; ~5% of bodies carry none or a wrong one and must get 401; give it again
+// to reproduce), --canopy-env KEY=VALUE (repeatable).
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureBuild } from '../lib/build';
@@ -60,28 +61,29 @@ const timeoutMs = int('timeout-ms', 15_000);
 const maxRssMiB = int('max-rss-mb', 1024);
 const only = flag('only')?.split(',').map(Number).filter((x) => Number.isInteger(x) && x >= 0);
 const env = Object.fromEntries(all('canopy-env').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-const write = argv.includes('--write') || (!argv.includes('--no-write') && !only && count >= 10_000 && Object.keys(env).length === 0);
+const apiKey = argv.includes('--auth') ? 'fuzz-key-1' : undefined;
+const write = argv.includes('--write') || (!argv.includes('--no-write') && !only && count >= 10_000 && Object.keys(env).length === 0 && !apiKey);
 const dumpDir = flag('dump') ?? defaultDumpDir(seed);
 const log = (line: string) => process.stderr.write(`[fuzz ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 const print = flag('print');
 if (print !== undefined) {
-  const b = makeBody(Number(print), { seed, corpus: buildCorpus(seed), maxBodyBytes: Number(env.CANOPY_MAX_BODY_BYTES ?? 16 * 1024 * 1024) });
+  const b = makeBody(Number(print), { seed, corpus: buildCorpus(seed), maxBodyBytes: Number(env.CANOPY_MAX_BODY_BYTES ?? 16 * 1024 * 1024), apiKey });
   const file = path.join(dumpDir, `body-${b.index}.bin`);
   fs.mkdirSync(dumpDir, { recursive: true });
   fs.writeFileSync(file, b.body);
   const { body, chunks, ...meta } = b;
-  process.stdout.write(JSON.stringify({ ...meta, bytes: body.length, chunks: chunks?.map((c) => c.length), file, curl: curlFor(b, file) }, null, 2) + '\n');
+  process.stdout.write(JSON.stringify({ ...meta, bytes: body.length, chunks: chunks?.map((c) => c.length), file, curl: curlFor(b, file, b.port === 'main' ? 3000 : 4318) }, null, 2) + '\n');
   const head = body.subarray(0, 512);
   process.stdout.write(`first ${head.length} bytes (hex): ${head.toString('hex')}\n`);
   if (b.format === 'json') process.stdout.write(`as text: ${head.toString('utf8')}\n`);
   process.exit(0);
 }
 
-const command = `npm run fuzz -- --seed ${seed} --count ${count}${concurrency !== 16 ? ` --concurrency ${concurrency}` : ''}`;
+const command = `npm run fuzz -- --seed ${seed} --count ${count}${concurrency !== 16 ? ` --concurrency ${concurrency}` : ''}${apiKey ? ' --auth' : ''}`;
 log(`seed ${seed} (rerun with ${command})`);
 ensureBuild(ROOT, (e) => log(String(e.message ?? JSON.stringify(e))));
-const summary = await runFuzz({ seed, count, concurrency, timeoutMs, only, env, dumpDir, log });
+const summary = await runFuzz({ seed, count, concurrency, timeoutMs, only, env, apiKey, dumpDir, log });
 const failures = verdicts(summary, maxRssMiB);
 const table = summaryMarkdown(summary, command, maxRssMiB, failures);
 process.stdout.write(`\n${table}\n\n`);

@@ -263,10 +263,53 @@ describe('memory, slow clients and numbers, under tight limits', () => {
   });
 
   it('a fatal abort ends the process with a non-zero code instead of hanging in the engine', async () => {
+    // Only the Canopy this test started: a pid that has exited may already belong to another process.
+    expect(canopy.process.exitCode).toBe(null);
     process.kill(pid(), 'SIGABRT');
     const code = await Promise.race([new Promise((r) => canopy.process.once('exit', (c, sig) => r(c ?? sig))), new Promise((r) => setTimeout(() => r('hung'), 10_000))]);
     expect(code).not.toBe('hung');
     expect(code).not.toBe(0);
+  });
+});
+
+describe('shutting down', () => {
+  it('an export arriving while Canopy drains gets 503 as a protobuf google.rpc.Status (UNAVAILABLE) with Retry-After', async () => {
+    const canopy = await startCanopy({ env: { CANOPY_BODY_TIMEOUT_MS: '3000' } });
+    try {
+      const port = Number(new URL(canopy.otlpUrl).port);
+      // A: an export whose body stalls keeps the drain waiting (until its body deadline).
+      const a = net.connect({ host: '127.0.0.1', port });
+      a.on('error', () => {});
+      a.resume();
+      a.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: 1000\r\n\r\n\n');
+      // B: a request already under way (so not an idle connection the drain closes), finished after SIGTERM.
+      const body = protobufBody(agentTrace('late-exporter'));
+      const b = net.connect({ host: '127.0.0.1', port });
+      const answer = new Promise<Buffer>((resolve) => {
+        const chunks: Buffer[] = [];
+        b.on('data', (d) => chunks.push(d));
+        b.on('close', () => resolve(Buffer.concat(chunks)));
+        b.on('error', () => {});
+      });
+      b.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\n');
+      await new Promise((r) => setTimeout(r, 300));
+      const exited = canopy.stop();
+      await new Promise((r) => setTimeout(r, 300));
+      b.write(`Content-Type: application/x-protobuf\r\nContent-Length: ${body.length}\r\n\r\n`);
+      b.write(body);
+      const raw = await answer;
+      const head = raw.subarray(0, raw.indexOf('\r\n\r\n')).toString('latin1');
+      expect(head).toMatch(/^HTTP\/1.1 503/);
+      expect(head).toMatch(/content-type: application\/x-protobuf/i);
+      expect(head).toMatch(/retry-after: \d+/i);
+      const status = RpcStatus.decode(raw.subarray(raw.indexOf('\r\n\r\n') + 4)) as unknown as { code: number; message: string };
+      expect(status.code).toBe(14);
+      expect(status.message).toMatch(/shutting down/);
+      expect(await exited).toBe(0);
+      a.destroy();
+    } finally {
+      await canopy.kill();
+    }
   });
 });
 

@@ -1,12 +1,10 @@
+import { isDataError } from './insert-errors';
+
 /** Whether storage can take writes now, and if not, one sentence saying why and what to do. */
 export type WriteHealth = { ok: true } | { ok: false; reason: string };
 
 // /api/health may be polled every 250 ms (the bench does); the probe runs at most this often.
 const PROBE_INTERVAL_MS = 5_000;
-
-// Engine error codes that blame the inserted bytes, not the storage: such a failure says nothing about
-// whether the next insert can be written. (Parse, type and size errors of one payload.)
-const DATA_ERROR_CODES = new Set([6, 26, 27, 32, 33, 38, 41, 53, 69, 70, 72, 117, 131, 321, 349]);
 
 /**
  * Keeps the health answer cheap and honest. Two signals: a write probe (cached, rerun at most every few
@@ -39,9 +37,9 @@ export class WriteHealthMonitor {
   }
 
   insertFailed(err: unknown): void {
+    // Rows the engine refuses as invalid data blame that payload, not storage: the next insert may well work.
+    if (isDataError(err)) return;
     const message = err instanceof Error ? err.message : String(err);
-    const code = Number(/Code: (\d+)/.exec(message)?.[1]);
-    if (DATA_ERROR_CODES.has(code)) return;
     this.insertFailure =
       `Inserts into ${this.where} are failing (${message.split('\n')[0].slice(0, 300)}); ` +
       `exports are answered 503 and retried until storage accepts writes again.`;

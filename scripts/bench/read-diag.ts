@@ -1,5 +1,5 @@
 // Phase 4 diagnosis, run as a child process with `--conditions=react-server` (lib/queries is server-only):
-// calls lib/queries/traces.ts directly on a data dir Canopy has released, timing each ClickHouse query the
+// calls lib/queries/trace-list.ts and trace-detail.ts directly on a data dir Canopy has released, timing each ClickHouse query the
 // functions make (query + JSON parse) apart from their own JS, so an API time splits into
 // queries | query-module JS | HTTP + Next. Prints one JSON line.
 //   node --conditions=react-server --import tsx scripts/bench/read-diag.ts <dataDir> <traceId> <runs> <service>
@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { openStorage } from '../../lib/storage/storage';
 import { loadConfig } from '../../lib/config';
-import { listTraces, getTraceJson } from '../../lib/queries/traces';
+import { listTraces } from '../../lib/queries/trace-list';
+import { getTraceJson } from '../../lib/queries/trace-detail';
 
 const [dataDir, traceId, runsArg, service] = process.argv.slice(2);
 const runs = Number(runsArg ?? 10);

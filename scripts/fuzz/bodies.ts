@@ -22,8 +22,12 @@ export interface FuzzBody {
   encoding: string;
   /** An unmutated export, correctly labelled: must be accepted (200, nothing rejected). */
   control: boolean;
-  /** The status this body must get, when it is certain (bombs and oversize bodies: 413). */
+  /** The status this body must get, when it is certain (bombs and oversize bodies: 413; no key: 401). */
   mustBe?: number;
+  /** Sent to the main port (UI + API + OTLP) or the OTLP-only port; both serve /v1/traces. */
+  port: 'main' | 'otlp';
+  /** The Authorization header, when the server has API keys (BodyContext.apiKey). */
+  authorization?: string;
 }
 
 export interface BodyContext {
@@ -31,6 +35,8 @@ export interface BodyContext {
   corpus: SeedBody[];
   /** The server's CANOPY_MAX_BODY_BYTES. */
   maxBodyBytes: number;
+  /** The server's API key, when it has one: most bodies carry it, some carry none or a wrong one (401). */
+  apiKey?: string;
 }
 
 const bombs = new Map<string, Buffer>();
@@ -139,6 +145,13 @@ function split(rng: Rng, body: Buffer): Buffer[] {
 export function makeBody(index: number, ctx: BodyContext): FuzzBody {
   const rng = new Rng(ctx.seed, index);
   const format: BodyFormat = rng.chance(0.5) ? 'protobuf' : 'json';
+  const port = rng.chance(0.5) ? 'otlp' : 'main';
+  let authorization: string | undefined;
+  let unauthorised = false;
+  if (ctx.apiKey !== undefined) {
+    unauthorised = rng.chance(0.05);
+    authorization = unauthorised ? rng.pick([undefined, `Bearer ${ctx.apiKey}x`, 'Bearer ', `Basic ${Buffer.from(`u:${ctx.apiKey}`).toString('base64')}`, ctx.apiKey, `Bearer ${ctx.apiKey.slice(1)}`]) : `Bearer ${ctx.apiKey}`;
+  }
   const seed = rng.pick(ctx.corpus);
   const other = rng.pick(ctx.corpus);
   const kind = rng.weighted([[4, 'control'], [6, 'garbage'], [90, 'mutated']] as const);
@@ -161,7 +174,7 @@ export function makeBody(index: number, ctx: BodyContext): FuzzBody {
     // A valid export, correctly labelled, compressed as exporters do (or not).
     const enc = rng.pick([undefined, 'gzip', 'deflate'] as const);
     const body = enc === 'gzip' ? zlib.gzipSync(raw) : enc === 'deflate' ? zlib.deflateSync(raw) : raw;
-    return { index, format, contentType: CANONICAL[format], contentEncoding: enc, body, seedName: seed.name, mutations, encoding: enc ?? 'identity', control: true };
+    return { index, format, contentType: CANONICAL[format], contentEncoding: enc, body, seedName: seed.name, mutations: unauthorised ? ['unauthorised'] : mutations, encoding: enc ?? 'identity', control: !unauthorised, mustBe: unauthorised ? 401 : undefined, port, authorization };
   }
   const [contentType, ctLabel] = pickContentType(rng, format);
   const enc = encode(rng, raw, format, ctx);
@@ -174,10 +187,12 @@ export function makeBody(index: number, ctx: BodyContext): FuzzBody {
     body: enc.body,
     chunks: chunked ? split(rng, enc.body) : undefined,
     seedName: seed.name,
-    mutations: ctLabel === 'canonical' ? mutations : [...mutations, `content-type:${ctLabel}`],
+    mutations: [...(unauthorised ? ['unauthorised'] : []), ...mutations, ...(ctLabel === 'canonical' ? [] : [`content-type:${ctLabel}`])],
     encoding: enc.label,
     control: false,
-    mustBe: enc.mustBe,
+    mustBe: unauthorised ? 401 : enc.mustBe,
+    port,
+    authorization,
   };
 }
 

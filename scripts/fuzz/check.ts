@@ -133,7 +133,10 @@ export function checkAnswer(b: FuzzBody, status: number, headers: Record<string,
   const expected = expectedEncoding(b.contentType);
   const got = String(headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   const ok2xx = status >= 200 && status < 300;
-  if (expected === 'unsupported') {
+  if (b.mustBe === 401) {
+    // The key is checked before anything about the body.
+    if (status !== 401) return bad(`a request without a valid key answered ${status}, not 401`);
+  } else if (expected === 'unsupported') {
     if (status !== 415 && v.kind === 'ok') return bad(`unsupported Content-Type ${JSON.stringify(b.contentType)} answered ${status}, not 415`);
   } else if (b.mustBe && status !== b.mustBe && v.kind === 'ok') {
     return bad(`${b.encoding} answered ${status}, must be ${b.mustBe}`);

@@ -3,6 +3,7 @@
 // writer that can also emit what JSON.stringify cannot (NaN, 1e999, duplicate keys, raw fragments); then,
 // sometimes, mutated again as text or bytes.
 import type { Rng } from './prng';
+import { tryOp } from './protobuf';
 
 /** A fragment written verbatim. */
 export class Raw {
@@ -373,7 +374,7 @@ export function mutateJson(seed: unknown, other: Buffer, rng: Rng, maxBytes: num
       const n = rng.weighted([[6, 1], [3, 2], [1, 3]] as const);
       for (let i = 0; i < n * 3 && names.length < n; i++) {
         if (!root || typeof root !== 'object' || Array.isArray(root)) break;
-        const r = rng.weighted(jsonOps)(root as Obj, rng);
+        const r = tryOp(() => rng.weighted(jsonOps)(root as Obj, rng));
         if (r) {
           root = r[0];
           names.push(r[1]);

@@ -12,6 +12,9 @@ function splitmix32(state: number): () => number {
   };
 }
 
+/** pick() from nothing: a mutation that finds no place to apply (the caller tries another). */
+export class NoChoice extends Error {}
+
 export class Rng {
   private a: number;
   private b: number;
@@ -58,6 +61,7 @@ export class Rng {
   }
 
   pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new NoChoice('nothing to pick from');
     return items[this.int(items.length)];
   }
 

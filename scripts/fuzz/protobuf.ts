@@ -2,7 +2,17 @@
 // types from opentelemetry-proto, written out here independently of the server's schema), mutated, and
 // written back, either with correct lengths (a well-framed but hostile message) or with corrupted framing.
 import zlib from 'node:zlib';
-import type { Rng } from './prng';
+import { NoChoice, type Rng } from './prng';
+
+/** Runs a mutation; one that found nowhere to apply gives null. */
+export function tryOp<T>(op: () => T | null): T | null {
+  try {
+    return op();
+  } catch (err) {
+    if (err instanceof NoChoice) return null;
+    throw err;
+  }
+}
 
 export const VARINT = 0;
 export const I64 = 1;
@@ -459,7 +469,7 @@ export function mutateProtobuf(seed: Uint8Array, other: Uint8Array, rng: Rng): [
     if (!structural) break;
     const n = rng.weighted([[6, 1], [3, 2], [1, 3]] as const);
     for (let i = 0; i < n * 3 && names.length < n; i++) {
-      const name = rng.weighted(structOps)(nodes, rng);
+      const name = tryOp(() => rng.weighted(structOps)(nodes, rng));
       if (name) names.push(name);
     }
     // Duplicated subtrees share nodes, so a later mutation can multiply: try again when it got too big.

@@ -15,6 +15,7 @@ export function summaryMarkdown(s: FuzzSummary, command: string, maxRssMiB: numb
   const lines = [
     `- Run: ${s.startedAt} · \`${command}\` · seed **${s.seed}** · ${(s.durationMs / 1000).toFixed(1)} s total (${(s.fuzzMs / 1000).toFixed(1)} s sending, ${n(Math.round((s.bodies / Math.max(1, s.fuzzMs)) * 1000))} bodies/s)`,
     `- Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; fuzzer and Canopy on the same cores; ${s.concurrency} requests in flight, ${n(s.timeoutMs)} ms timeout each`,
+    ...(s.apiKey ? [`- With API keys (\`CANOPY_API_KEYS\`): ~5% of bodies carry no key or a wrong one and must get 401 in the request's encoding`] : []),
     `- Result: **${failures.length ? `FAIL: ${failures.join('; ')}` : 'PASS'}**`,
     '',
     '| measure | value |',
@@ -40,6 +41,7 @@ export function summaryMarkdown(s: FuzzSummary, command: string, maxRssMiB: numb
     `| \`GET /api/health\` after | ${s.healthAfter.status} in ${n(s.healthAfter.ms)} ms |`,
     `| valid exports after (protobuf + JSON) | ${s.ingestAfter ? 'stored' : 'NOT stored'} |`,
     `| known trace (sent first) | ${s.knownTrace.spans} spans, ${n(s.knownTrace.inputTokens)}/${n(s.knownTrace.outputTokens)} tokens before; after: ${s.knownTrace.after ? `${s.knownTrace.after.spans} spans, ${n(s.knownTrace.after.inputTokens)}/${n(s.knownTrace.after.outputTokens)} tokens` : 'missing'} → ${s.knownTrace.intact ? 'intact' : 'CHANGED'} |`,
+    `| reads of the fuzzed data (trace list, each seed trace's detail) | ${s.readsAfter.requests - s.readsAfter.failures.length} of ${s.readsAfter.requests} answered 200/404 with JSON |`,
     `| SIGTERM after the fuzz | exit ${s.exitCode} |`,
   ];
   const fam = Object.entries(s.byFamily).sort(([, a], [, b]) => total(b) - total(a));
@@ -48,6 +50,10 @@ export function summaryMarkdown(s: FuzzSummary, command: string, maxRssMiB: numb
   if (s.problems.length) {
     lines.push('', `Problems (${n(s.problemCount)}; first ${s.problems.length}; reproduce one with \`npm run fuzz -- --seed ${s.seed} --only <index>\`):`, '');
     for (const p of s.problems.slice(0, 20)) lines.push(`- #${p.index} ${p.format} ${p.contentType ?? '(no content-type)'} ${p.contentEncoding ?? ''} [${p.mutations.join(', ')}] ${p.bytes} B → ${p.status}: ${p.problem.slice(0, 300)}`);
+  }
+  if (s.readsAfter.failures.length) {
+    lines.push('', 'Reads that failed after the fuzz:', '');
+    for (const f of s.readsAfter.failures.slice(0, 10)) lines.push(`- ${f.slice(0, 400)}`);
   }
   if (s.serverErrors.length) {
     lines.push('', `Server log errors (${s.serverErrors.length}; first 5):`, '', '```');

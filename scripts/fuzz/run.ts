@@ -6,8 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { startCanopy, type RunningCanopy } from '../../tests/helpers/canopy';
 import { exporterFor, sendOk } from '../../tests/helpers/otel';
-import { getTrace, waitForTrace } from '../../tests/helpers/api';
-import { buildCorpus, buildKnownTrace } from './corpus';
+import { eventually } from '../../tests/helpers/canopy';
+import type { TraceDetailResponse } from '../../lib/api-types';
+import { buildCorpus, buildKnownTrace, type SeedBody } from './corpus';
 import { familyOf, makeBody, type BodyContext, type FuzzBody } from './bodies';
 import { checkAnswer } from './check';
 
@@ -21,6 +22,8 @@ export interface FuzzOptions {
   only?: number[];
   /** Extra environment for Canopy. */
   env?: Record<string, string>;
+  /** Run Canopy with this API key (CANOPY_API_KEYS): bodies carry it, ~5% carry none or a wrong one. */
+  apiKey?: string;
   /** Where bodies with a problem are written (with their headers), to reproduce them. */
   dumpDir?: string;
   log?: (line: string) => void;
@@ -73,6 +76,9 @@ export interface FuzzSummary {
   healthAfter: { status: number | string; ms: number };
   ingestAfter: boolean;
   knownTrace: { traceId: string; spans: number; inputTokens: number; outputTokens: number; after: { spans: number; inputTokens: number; outputTokens: number } | null; intact: boolean };
+  /** The read API over what the fuzz stored: the trace list and each seed export's trace detail. */
+  readsAfter: { requests: number; failures: string[] };
+  apiKey?: string;
   serverErrors: string[];
   dumpDir?: string;
 }
@@ -105,10 +111,11 @@ interface Answer {
 }
 
 /** Sends one body over a keep-alive agent; rejects with 'timeout' when no full answer came in time. */
-function send(agent: http.Agent, otlpUrl: string, b: FuzzBody, timeoutMs: number): Promise<Answer> {
-  const url = new URL('/v1/traces', otlpUrl);
+function send(agent: http.Agent, base: string, b: FuzzBody, timeoutMs: number): Promise<Answer> {
+  const url = new URL('/v1/traces', base);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
+    if (b.authorization !== undefined) headers.authorization = b.authorization;
     if (b.contentType !== undefined) headers['content-type'] = b.contentType;
     if (b.contentEncoding !== undefined) headers['content-encoding'] = b.contentEncoding;
     if (!b.chunks) headers['content-length'] = String(b.body.length);
@@ -150,10 +157,10 @@ function send(agent: http.Agent, otlpUrl: string, b: FuzzBody, timeoutMs: number
   });
 }
 
-async function timedGet(url: string, timeoutMs: number): Promise<{ status: number | string; ms: number }> {
+async function timedGet(url: string, timeoutMs: number, headers: Record<string, string>): Promise<{ status: number | string; ms: number }> {
   const t0 = performance.now();
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
     await res.arrayBuffer();
     return { status: res.status, ms: Math.round(performance.now() - t0) };
   } catch (err) {
@@ -165,13 +172,18 @@ function dump(dir: string, b: FuzzBody, problem: Problem): void {
   fs.mkdirSync(dir, { recursive: true });
   const base = path.join(dir, `body-${b.index}`);
   fs.writeFileSync(`${base}.bin`, b.body);
-  fs.writeFileSync(`${base}.json`, JSON.stringify({ ...problem, curl: curlFor(b, `${base}.bin`) }, null, 2) + '\n');
+  fs.writeFileSync(`${base}.json`, JSON.stringify({ ...problem, curl: curlFor(b, `${base}.bin`, b.port === 'main' ? 3000 : 4318) }, null, 2) + '\n');
 }
 
 /** A command line that re-sends the body, for a report. */
-export function curlFor(b: FuzzBody, file: string): string {
-  const h = [b.contentType !== undefined && `-H 'content-type: ${b.contentType}'`, b.contentEncoding !== undefined && `-H 'content-encoding: ${b.contentEncoding}'`].filter(Boolean).join(' ');
-  return `curl -sS -X POST ${h} --data-binary @${file} http://127.0.0.1:4318/v1/traces`;
+export function curlFor(b: FuzzBody, file: string, port = 4318): string {
+  const h = [
+    b.contentType !== undefined && `-H 'content-type: ${b.contentType}'`,
+    b.contentEncoding !== undefined && `-H 'content-encoding: ${b.contentEncoding}'`,
+    b.authorization !== undefined && `-H 'authorization: ${b.authorization}'`,
+    b.chunks && `-H 'transfer-encoding: chunked'`,
+  ].filter(Boolean).join(' ');
+  return `curl -sS -i -X POST ${h} --data-binary @${file} http://127.0.0.1:${port}/v1/traces`;
 }
 
 export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
@@ -180,11 +192,23 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
   const startedAt = new Date().toISOString();
   const corpus = buildCorpus(opts.seed);
   const maxBodyBytes = Number(opts.env?.CANOPY_MAX_BODY_BYTES ?? 16 * MiB);
-  const ctx: BodyContext = { seed: opts.seed, corpus, maxBodyBytes };
+  const ctx: BodyContext = { seed: opts.seed, corpus, maxBodyBytes, apiKey: opts.apiKey };
+  const auth: Record<string, string> = opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {};
+  const getTrace = async (base: string, traceId: string): Promise<TraceDetailResponse | undefined> => {
+    const res = await fetch(`${base}/api/traces/${traceId}`, { headers: auth, signal: AbortSignal.timeout(10_000) });
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw new Error(`GET /api/traces/${traceId} → ${res.status} ${await res.text()}`);
+    return (await res.json()) as TraceDetailResponse;
+  };
+  const waitForTrace = (base: string, traceId: string, spans: number) =>
+    eventually(async () => {
+      const d = await getTrace(base, traceId);
+      return d && d.spans.length >= spans ? d : undefined;
+    }, 20_000, `trace ${traceId} with ${spans} spans`);
   const indices = opts.only ?? Array.from({ length: opts.count }, (_, i) => i);
   log(`seed ${opts.seed}: ${indices.length} bodies from ${corpus.length} seed exports (${corpus.map((c) => `${c.name}: ${c.spans} spans`).join(', ')}), ${opts.concurrency} at a time`);
 
-  const canopy: RunningCanopy = await startCanopy({ env: opts.env });
+  const canopy: RunningCanopy = await startCanopy({ env: { ...opts.env, ...(opts.apiKey ? { CANOPY_API_KEYS: opts.apiKey } : {}) } });
   const pid = canopy.process.pid!;
   let exited = false;
   canopy.process.once('exit', () => (exited = true));
@@ -234,6 +258,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
     healthAfter: { status: 'not checked', ms: 0 },
     ingestAfter: false,
     knownTrace: { traceId: '', spans: 0, inputTokens: 0, outputTokens: 0, after: null, intact: false },
+    readsAfter: { requests: 0, failures: [] },
+    apiKey: opts.apiKey,
     serverErrors: [],
     dumpDir: opts.dumpDir,
   };
@@ -241,7 +267,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
   try {
     // The known trace: sent by the stock exporter before any fuzz body, compared at the end.
     const known = buildKnownTrace();
-    await sendOk(exporterFor(canopy.otlpUrl, 'proto'), known.spans);
+    await sendOk(exporterFor(canopy.otlpUrl, 'proto', auth), known.spans);
     const before = await waitForTrace(canopy.url, known.traceId, known.spans.length);
     summary.knownTrace = { traceId: known.traceId, spans: before.spans.length, inputTokens: before.trace.inputTokens, outputTokens: before.trace.outputTokens, after: null, intact: false };
     if (before.trace.inputTokens !== known.inputTokens || before.trace.outputTokens !== known.outputTokens) {
@@ -274,7 +300,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
         const t = performance.now();
         let answer: Answer;
         try {
-          answer = await send(agent, canopy.otlpUrl, b, opts.timeoutMs);
+          answer = await send(agent, b.port === 'otlp' ? canopy.otlpUrl : canopy.url, b, opts.timeoutMs);
         } catch (err) {
           const what = (err as Error).message === 'timeout' ? 'timeout' : 'transport';
           if (what === 'timeout') summary.hangs++;
@@ -318,11 +344,11 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
 
     // Still there, still answering, still ingesting, and the known trace untouched.
     if (!exited) {
-      summary.healthAfter = await timedGet(`${canopy.url}/api/health`, 10_000);
+      summary.healthAfter = await timedGet(`${canopy.url}/api/health`, 10_000, auth);
       try {
         const probe = buildKnownTrace();
-        await sendOk(exporterFor(canopy.otlpUrl, 'proto'), probe.spans.slice(0, 2));
-        await sendOk(exporterFor(canopy.otlpUrl, 'json'), probe.spans.slice(2));
+        await sendOk(exporterFor(canopy.otlpUrl, 'proto', auth), probe.spans.slice(0, 2));
+        await sendOk(exporterFor(canopy.url, 'json', auth), probe.spans.slice(2));
         await waitForTrace(canopy.url, probe.traceId, probe.spans.length);
         summary.ingestAfter = true;
       } catch (err) {
@@ -333,6 +359,27 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
         summary.knownTrace.after = { spans: after.spans.length, inputTokens: after.trace.inputTokens, outputTokens: after.trace.outputTokens };
         const sameSpans = JSON.stringify(after.spans.map((s) => [s.spanId, s.name, s.inputTokens, s.outputTokens]).sort()) === JSON.stringify(before.spans.map((s) => [s.spanId, s.name, s.inputTokens, s.outputTokens]).sort());
         summary.knownTrace.intact = sameSpans && after.spans.length === known.spans.length && after.trace.spanCount === known.spans.length && after.trace.inputTokens === known.inputTokens && after.trace.outputTokens === known.outputTokens;
+      }
+      // What the fuzz stored must still read back: the list, and the detail of every seed export's traces
+      // (their mutated copies were accepted too), each a 200/404 with a body that parses as JSON.
+      const reads = ['/api/traces?limit=50', '/api/traces?limit=500', ...corpusTraceIds(corpus).map((id) => `/api/traces/${id}`)];
+      for (const p of reads) {
+        summary.readsAfter.requests++;
+        try {
+          const res = await fetch(`${canopy.url}${p}`, { headers: auth, signal: AbortSignal.timeout(20_000) });
+          const text = await res.text();
+          if (res.status !== 200 && res.status !== 404) summary.readsAfter.failures.push(`GET ${p} → ${res.status}: ${text.slice(0, 300)}`);
+          else {
+            try {
+              JSON.parse(text);
+            } catch (err) {
+              const at = Number(/position (\d+)/.exec((err as Error).message)?.[1] ?? 0);
+              summary.readsAfter.failures.push(`GET ${p} → ${res.status} but not JSON (${(err as Error).message}): …${text.slice(Math.max(0, at - 80), at + 80)}…`);
+            }
+          }
+        } catch (err) {
+          summary.readsAfter.failures.push(`GET ${p}: ${(err as Error).message}`);
+        }
       }
     }
   } finally {
@@ -357,6 +404,12 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
   return summary;
 }
 
+function corpusTraceIds(corpus: SeedBody[]): string[] {
+  const ids = new Set<string>();
+  for (const c of corpus) for (const m of c.jsonText.matchAll(/"traceId":"([0-9a-f]{32})"/g)) ids.add(m[1]);
+  return [...ids];
+}
+
 /** The properties a run must have; each failed one as a sentence (empty = pass). */
 export function verdicts(s: FuzzSummary, maxRssMiB: number): string[] {
   const out: string[] = [];
@@ -367,6 +420,7 @@ export function verdicts(s: FuzzSummary, maxRssMiB: number): string[] {
   if (s.healthAfter.status !== 200) out.push(`GET /api/health after the fuzz: ${s.healthAfter.status}`);
   if (!s.ingestAfter) out.push('a valid export after the fuzz was not stored');
   if (!s.knownTrace.intact) out.push(`the known trace changed: before ${JSON.stringify({ spans: s.knownTrace.spans, inputTokens: s.knownTrace.inputTokens, outputTokens: s.knownTrace.outputTokens })}, after ${JSON.stringify(s.knownTrace.after)}`);
+  if (s.readsAfter.failures.length) out.push(`${s.readsAfter.failures.length} of ${s.readsAfter.requests} reads of the fuzzed data failed; first: ${s.readsAfter.failures[0].slice(0, 400)}`);
   if (s.rss.maxMiB > maxRssMiB) out.push(`RSS reached ${Math.round(s.rss.maxMiB)} MiB (bound ${maxRssMiB} MiB)`);
   if (s.serverErrors.length) out.push(`the server logged ${s.serverErrors.length} errors; first: ${s.serverErrors[0].slice(0, 500)}`);
   if (s.exitCode !== 0 && !s.crashes) out.push(`Canopy exited with ${s.exitCode} on SIGTERM after the fuzz`);

@@ -7,7 +7,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { BatchWriter, InvalidPayloadError } from '../../ingest/batch-writer';
-import { engineErrorCode, isDataError } from '../../ingest/insert-errors';
+import { engineErrorCode, isDataError } from '../../lib/storage/insert-errors';
 import { createTraceReceiver } from '../../ingest/receiver';
 import { ResourceRegistry } from '../../ingest/resource-registry';
 import { prepareExport, type PrepareResult } from '../../ingest/prepare';

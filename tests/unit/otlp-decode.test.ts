@@ -327,7 +327,7 @@ describe('OTLP/JSON variants other exporters send', () => {
   });
 
   it('JSON: a stringValue that is an array or object is dropped, never coerced (deep nesting overflowed the stack: a 500)', () => {
-    // Found by `npm run fuzz` (seed 2, body 9244): String() on a 20,000-deep array recursed through Array#join.
+    // Found by `npm run fuzz`: String() on a 20,000-deep array recursed through Array#join, and the export got a 500.
     const body = (value: string) =>
       `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${'ab'.repeat(16)}","spanId":"${'cd'.repeat(8)}","attributes":[{"key":"k","value":{"stringValue":${value}}}]}]}]}]}`;
     const value = (v: string) => allSpans(decodeJson(body(v)))[0].attributes.k;

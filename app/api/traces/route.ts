@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getRuntime } from '@/lib/runtime';
 import { apiRoute, json, jsonError } from '@/lib/http';
-import { decodeCursor, listTraces } from '@/lib/queries/traces';
+import { decodeCursor, listTraces } from '@/lib/queries/trace-list';
 
 export const dynamic = 'force-dynamic';
 

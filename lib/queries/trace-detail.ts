@@ -1,87 +1,9 @@
 import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { TraceListResponse } from '../api-types';
 import { buildTree, type TreeInput } from '../tree';
 import { toTraceSummary, type TraceIndexRow, type TraceStatsRow } from './trace-rows';
-
-/** Per request: the client's abort signal (a closed tab stops its query). */
-export interface ReadOptions {
-  signal?: AbortSignal;
-}
-
-/** What a trace list row shows of a name: enough to recognise it, never megabytes times a page. */
-export const LIST_NAME_CHARS = 256;
-
-// Every read stops server-side after this long (ClickHouse TIMEOUT_EXCEEDED → 503), so a pathological
-// query cannot hold a read slot forever. A constant, written into the SQL: no value from a request.
-const READ_TIME_LIMIT = 'max_execution_time = 15';
-
-export interface TraceListQuery {
-  limit: number;
-  cursor: { lastSeenMs: number; traceId: string } | null;
-  service: string;
-  q: string;
-}
-
-const INDEX_COLUMNS = `
-  trace_id,
-  toString(toUnixTimestamp64Milli(max(last_seen))) AS last_seen_ms,
-  toString(toUnixTimestamp64Nano(min(start_time))) AS start_ns,
-  toString(toUnixTimestamp64Nano(max(end_time))) AS end_ns,
-  max(root_span_id) AS root_id,
-  leftUTF8(max(root_name), ${LIST_NAME_CHARS}) AS root,
-  groupUniqArrayArray(services) AS service_set`;
-
-// Exact numbers come from the span rows themselves (FINAL collapses re-sent spans); only spans that are
-// model calls (counts_usage) add tokens and cost, so wrappers repeating their children's usage count once.
-const STATS_COLUMNS = `
-  trace_id,
-  toString(count()) AS span_count,
-  toString(countIf(status = 'error')) AS error_count,
-  toString(sumIf(input_tokens, counts_usage = 1)) AS in_tokens,
-  toString(sumIf(output_tokens, counts_usage = 1)) AS out_tokens,
-  sumIf(ifNull(cost_usd, 0), counts_usage = 1) AS cost,
-  toString(countIf(counts_usage = 1 AND cost_usd IS NULL)) AS unpriced,
-  anyIf(service_name, parent_span_id = '') AS root_service`;
-
-export async function listTraces(client: ClickHouseClient, query: TraceListQuery, opts: ReadOptions = {}): Promise<TraceListResponse> {
-  const index = await rows<TraceIndexRow>(client, opts, `
-    SELECT ${INDEX_COLUMNS}
-    FROM traces
-    GROUP BY trace_id
-    HAVING ({has_cursor:UInt8} = 0 OR (toInt64(last_seen_ms), trace_id) < ({cursor_ms:Int64}, {cursor_id:FixedString(32)}))
-       AND ({service:String} = '' OR has(service_set, {service:String}))
-       AND ({q:String} = '' OR positionCaseInsensitive(root, {q:String}) > 0 OR startsWith(toString(trace_id), lower({q:String})))
-    ORDER BY toInt64(last_seen_ms) DESC, trace_id DESC
-    LIMIT {limit:UInt32}
-    SETTINGS ${READ_TIME_LIMIT}`, {
-    has_cursor: query.cursor ? 1 : 0,
-    cursor_ms: query.cursor?.lastSeenMs ?? 0,
-    cursor_id: query.cursor?.traceId ?? '0'.repeat(32),
-    service: query.service,
-    q: query.q,
-    limit: query.limit + 1,
-  });
-  const page = index.slice(0, query.limit);
-  if (page.length === 0) return { traces: [], nextCursor: null };
-
-  const stats = await rows<TraceStatsRow>(client, opts, `
-    SELECT ${STATS_COLUMNS}, groupArray(toString(span_id)) AS span_ids, groupArray(parent_span_id) AS parent_ids
-    FROM spans FINAL
-    WHERE trace_id IN {ids:Array(FixedString(32))}
-    GROUP BY trace_id
-    SETTINGS ${READ_TIME_LIMIT}`, { ids: page.map((t) => t.trace_id) });
-  const statsById = new Map(stats.map((s) => [s.trace_id, s]));
-
-  const traces = page.flatMap((t) => {
-    const s = statsById.get(t.trace_id);
-    if (!s) return []; // expired by TTL between the two reads
-    return [toTraceSummary(t, s, depthOf(s.span_ids, s.parent_ids))];
-  });
-  const last = page[page.length - 1];
-  const nextCursor = index.length > query.limit ? encodeCursor(Number(last.last_seen_ms), last.trace_id) : null;
-  return { traces, nextCursor };
-}
+import { INDEX_COLUMNS, STATS_COLUMNS } from './trace-columns';
+import { READ_TIME_LIMIT, queryBytes, rows, type ReadOptions } from './read';
 
 // The fields the tree needs, as tab-separated text ahead of each span's JSON (TabSeparatedRaw: ids are hex,
 // numbers plain, NULL is \N, and the JSON itself never holds a literal tab or newline).
@@ -220,35 +142,4 @@ function parseTreeRows(text: Buffer, maxBytes: number): { spans: TreeRow[]; trun
     pos = end + 1;
   }
   return { spans: out, truncated };
-}
-
-function depthOf(spanIds: string[], parentIds: string[]): number {
-  return buildTree(
-    spanIds.map((spanId, i) => ({ spanId, parentSpanId: parentIds[i] || null, start: 0, inputTokens: 0, outputTokens: 0, costUsd: null, countsUsage: false })),
-  ).maxDepth;
-}
-
-export function encodeCursor(lastSeenMs: number, traceId: string): string {
-  return Buffer.from(`${lastSeenMs}:${traceId}`).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): { lastSeenMs: number; traceId: string } | null {
-  const match = /^(\d{1,16}):([0-9a-f]{32})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) return null;
-  // Milliseconds past 2^53 are no time this API ever returned (and would lose precision as a number).
-  const lastSeenMs = Number(match[1]);
-  return Number.isSafeInteger(lastSeenMs) ? { lastSeenMs, traceId: match[2] } : null;
-}
-
-/** A query's output as raw bytes (the SQL names its FORMAT). */
-async function queryBytes(client: ClickHouseClient, opts: ReadOptions, query: string, params: Record<string, unknown>): Promise<Buffer> {
-  const { stream } = await client.exec({ query, query_params: params, abort_signal: opts.signal });
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-}
-
-async function rows<T>(client: ClickHouseClient, opts: ReadOptions, query: string, params: Record<string, unknown>): Promise<T[]> {
-  const result = await client.query({ query, query_params: params, format: 'JSONEachRow', abort_signal: opts.signal });
-  return result.json<T>();
 }

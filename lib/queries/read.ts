@@ -1,0 +1,24 @@
+import 'server-only';
+import type { ClickHouseClient } from '@clickhouse/client';
+
+/** Per request: the client's abort signal (a closed tab stops its query). */
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
+// Every read stops server-side after this long (ClickHouse TIMEOUT_EXCEEDED → 503), so a pathological
+// query cannot hold a read slot forever. A constant, written into the SQL: no value from a request.
+export const READ_TIME_LIMIT = 'max_execution_time = 15';
+
+/** A query's output as raw bytes (the SQL names its FORMAT). */
+export async function queryBytes(client: ClickHouseClient, opts: ReadOptions, query: string, params: Record<string, unknown>): Promise<Buffer> {
+  const { stream } = await client.exec({ query, query_params: params, abort_signal: opts.signal });
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
+
+export async function rows<T>(client: ClickHouseClient, opts: ReadOptions, query: string, params: Record<string, unknown>): Promise<T[]> {
+  const result = await client.query({ query, query_params: params, format: 'JSONEachRow', abort_signal: opts.signal });
+  return result.json<T>();
+}
