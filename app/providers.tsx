@@ -2,7 +2,7 @@
 
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
-import { ApiError } from '@/lib/hooks/fetch-json';
+import { ApiError } from '@/lib/client/fetch-json';
 
 export function Providers({ children }: { children: ReactNode }) {
   // One client per browser session (created lazily so server renders never share one).

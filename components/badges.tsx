@@ -1,4 +1,4 @@
-import type { SpanView, TraceStatus } from '@/lib/api-types';
+import type { SpanView, TraceStatus } from '@/lib/domain';
 
 const TRACE_STATUS_LABEL: Record<TraceStatus, string> = {
   running: 'running',

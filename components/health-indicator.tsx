@@ -2,9 +2,9 @@
 
 import { useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { ApiError } from '@/lib/hooks/fetch-json';
-import { setApiKey } from '@/lib/hooks/api-key';
-import { useHealth } from '@/lib/hooks/use-health';
+import { ApiError } from '@/lib/client/fetch-json';
+import { setApiKey } from '@/lib/client/api-key';
+import { useHealth } from '@/lib/client/use-health';
 
 const STORAGE_LABEL: Record<string, string> = {
   embedded: 'Embedded storage',

@@ -1,7 +1,7 @@
 'use client';
 
 import { Fragment, type ReactNode, useMemo, useState } from 'react';
-import type { SpanView } from '@/lib/api-types';
+import type { SpanView } from '@/lib/domain';
 import { CategoryBadge, OrphanBadge, SpanStatusBadge } from './badges';
 import { Cost, SpanCost } from './cost';
 import { formatAbsolute, formatDuration, formatInt } from './format';

@@ -2,7 +2,7 @@
 // for the windowed renderer. Pure functions, iterative throughout: a 10,000-deep chain must not blow
 // the JS stack.
 
-import type { SpanView } from '@/lib/api-types';
+import type { SpanView } from '@/lib/domain';
 import { parseTimeMs } from './format';
 
 export interface TreeNode {

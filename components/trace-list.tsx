@@ -3,8 +3,8 @@
 import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useMemo, useState } from 'react';
-import type { TraceSummary } from '@/lib/api-types';
-import { useTraces } from '@/lib/hooks/use-traces';
+import type { TraceSummary } from '@/lib/domain';
+import { useTraces } from '@/lib/client/use-traces';
 import { TraceStatusBadge } from './badges';
 import { Cost } from './cost';
 import { formatAbsolute, formatDuration, formatInt, formatRelative, shortId } from './format';

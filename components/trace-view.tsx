@@ -2,8 +2,8 @@
 
 import Link from 'next/link';
 import { type KeyboardEvent, type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { SpanView, TraceSummary } from '@/lib/api-types';
-import { isNotFound, useTrace } from '@/lib/hooks/use-trace';
+import type { SpanView, TraceSummary } from '@/lib/domain';
+import { isNotFound, useTrace } from '@/lib/client/use-trace';
 import { TraceStatusBadge } from './badges';
 import { Cost } from './cost';
 import { formatAbsolute, formatDuration, formatInt, formatRelative } from './format';

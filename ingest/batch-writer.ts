@@ -1,5 +1,5 @@
-import type { Metrics } from '../lib/metrics';
-import { InvalidPayloadError, engineErrorCode, isDataError } from '../lib/storage/insert-errors';
+import type { Metrics } from '../lib/server/metrics';
+import { InvalidPayloadError, engineErrorCode, isDataError } from '../lib/server/storage/insert-errors';
 
 export { InvalidPayloadError };
 

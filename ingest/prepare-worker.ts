@@ -1,7 +1,7 @@
 // Runs prepareExport off the event loop: inflating, decoding and normalising a 1,000-span export is ~15 ms of
 // uninterrupted JS, which on the main thread delayed every API read and serialised with the engine's work.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createPriceBook } from '../lib/prices';
+import { createPriceBook } from '../lib/server/prices';
 import { prepareExport, type ExportFormat } from './prepare';
 import type { BodyEncoding } from './body';
 

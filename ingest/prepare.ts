@@ -3,7 +3,7 @@ import { decodeJson } from './otlp/decode-json';
 import { OtlpDecodeError } from './otlp/errors';
 import { normaliseRequest } from './normalise/index';
 import { toSpanRowsPayload, type Allocate } from './serialise';
-import type { PriceBook } from '../lib/prices';
+import type { PriceBook } from '../lib/server/prices';
 import type { ResourceRow } from './types';
 import { BodyError, inflateBody, type BodyEncoding } from './body';
 

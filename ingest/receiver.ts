@@ -5,7 +5,7 @@ import { BatchWriter, InvalidPayloadError, QueueFullError, WriterClosedError } f
 import type { ResourceRegistry } from './resource-registry';
 import type { ExportFormat, PrepareResult } from './prepare';
 import { PrepareWorkerStoppedError, type PreparePool } from './prepare-pool';
-import type { Metrics } from '../lib/metrics';
+import type { Metrics } from '../lib/server/metrics';
 
 export interface ReceiverDeps {
   writer: BatchWriter;

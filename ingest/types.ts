@@ -1,4 +1,7 @@
 // Contracts between the ingest stages: OTLP decode → normalise → batch writer.
+import type { SpanCategory, SpanStatus } from '../lib/domain';
+
+export type { SpanCategory };
 
 /** An OTLP AnyValue flattened to plain JS: kvlists become objects, bytes become lowercase hex. */
 export type AttrValue = string | number | boolean | null | AttrValue[] | { [key: string]: AttrValue };
@@ -55,7 +58,7 @@ export interface SpanRow {
   service_name: string;
   name: string;
   kind: number;
-  status: 'unset' | 'ok' | 'error';
+  status: SpanStatus;
   status_message: string;
   start_time: string; // unix nanoseconds, decimal string
   end_time: string;
@@ -88,5 +91,3 @@ export interface ResourceRow {
   retention_days: number;
 }
 
-export type SpanCategory = 'llm' | 'embedding' | 'tool' | 'agent' | 'retriever' | 'chain' | 'other';
-export const SPAN_CATEGORIES: readonly SpanCategory[] = ['llm', 'embedding', 'tool', 'agent', 'retriever', 'chain', 'other'];

@@ -17,10 +17,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { startCanopy, type RunningCanopy } from '../tests/helpers/canopy';
-import { openStorage, type Storage } from '../lib/storage/storage';
-import { loadConfig } from '../lib/config';
-import { migrate } from '../lib/storage/migrations';
-import { ensureBuild } from '../lib/build';
+import { openStorage, type Storage } from '../lib/server/storage/storage';
+import { loadConfig } from '../lib/server/config';
+import { migrate } from '../lib/server/storage/migrations';
+import { ensureBuild } from '../lib/server/build';
 import { buildWorkload, variant, type Body, type Workload } from './bench/workload';
 import { OtlpClient, closedLoop, openLoop, percentile } from './bench/client';
 import { ForeignLoad, MetricsScraper, Prober, RssSampler, histogram, httpGet, readCpuSeconds, readProcStatus, waitForQuiet } from './bench/monitor';
@@ -74,7 +74,7 @@ function cleanup() {
 
 async function ensureNextBuild() {
   // Never build concurrently with someone else's build; wait for theirs. Then the server's own rule
-  // (lib/build.ts: build missing or older than its sources → rebuild), so Canopy never builds mid-benchmark.
+  // (lib/server/build.ts: build missing or older than its sources → rebuild), so Canopy never builds mid-benchmark.
   const building = () => spawnSync('pgrep', ['-f', 'next build']).status === 0;
   for (let waited = 0; building(); waited += 5) {
     if (waited % 30 === 0) log('a `next build` is running; waiting for it');
@@ -481,7 +481,7 @@ async function phase4(): Promise<Phase4> {
   rss.stop();
   await stop(canopy);
   // Where the time goes: the query module's functions called directly, each ClickHouse query timed.
-  log('phase 4: timing lib/queries/trace-list.ts and trace-detail.ts directly (query | JS split)');
+  log('phase 4: timing lib/server/queries/trace-list.ts and trace-detail.ts directly (query | JS split)');
   let diag: Record<string, unknown> | null = null;
   const r = spawnSync(
     process.execPath,

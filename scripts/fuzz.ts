@@ -14,7 +14,7 @@
 // to reproduce), --canopy-env KEY=VALUE (repeatable).
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureBuild } from '../lib/build';
+import { ensureBuild } from '../lib/server/build';
 import { buildCorpus } from './fuzz/corpus';
 import { makeBody } from './fuzz/bodies';
 import { defaultDumpDir, runFuzz, verdicts, curlFor } from './fuzz/run';

@@ -11,7 +11,7 @@ import { decodeJson } from '../ingest/otlp/decode-json';
 import { decodeProtobuf } from '../ingest/otlp/decode-protobuf';
 import { normaliseRequest } from '../ingest/normalise/index';
 import type { DecodedRequest, SpanRow } from '../ingest/types';
-import { createPriceBook } from '../lib/prices';
+import { createPriceBook } from '../lib/server/prices';
 
 const TOTAL = Number(process.argv[2] ?? 50_000);
 const BATCH = 512;

@@ -5,8 +5,8 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { runCanopyExpectingExit, startCanopy } from './helpers/canopy';
 import { exporterFor, hex, recordingTracer, send, sendOk, startSpan } from './helpers/otel';
 import { getTrace, waitForTrace } from './helpers/api';
-import { openStorage } from '../lib/storage/storage';
-import { loadConfig } from '../lib/config';
+import { openStorage } from '../lib/server/storage/storage';
+import { loadConfig } from '../lib/server/config';
 
 // Accepted means stored: what got a 200 survives SIGTERM, kill -9 and restarts; overload loses nothing.
 

@@ -17,7 +17,7 @@ afterAll(() => {
 
 describe('fuzzing the OTLP receiver', () => {
   it(`answers ${COUNT} malformed bodies with a 2xx/4xx in the request's encoding, without crashing, hanging or growing, and keeps a trace sent before them`, async () => {
-    summary = await runFuzz({ seed: SEED, count: COUNT, concurrency: 16, timeoutMs: 10_000, dumpDir: defaultDumpDir(SEED) });
+    summary = await runFuzz({ seed: SEED, count: COUNT, concurrency: 16, timeoutMs: 10_000, readTraces: 60, dumpDir: defaultDumpDir(SEED) });
     const s = summary;
     expect(s.bodies).toBe(COUNT);
     expect(s.byFormat.protobuf).toBeGreaterThan(COUNT / 3);

@@ -8,7 +8,7 @@ import { startClickHouseHttp } from './helpers/clickhouse-http';
 import { exporterFor, hex, recordingTracer, sendOk, startSpan } from './helpers/otel';
 import { rawGet, rawRequest } from './helpers/raw-http';
 import { RpcStatus } from '../ingest/otlp/schema';
-import type { TraceDetailResponse, TraceListResponse } from '../lib/api-types';
+import type { TraceDetailResponse, TraceListResponse } from '../lib/domain';
 
 // Regression tests for the hardening issue: each reproduces what a probe of the running server found,
 // against a real Canopy on the real engine, and asserts the right answer now.

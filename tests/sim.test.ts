@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SpanView, TraceDetailResponse } from '../lib/api-types';
+import type { SpanView, TraceDetailResponse } from '../lib/domain';
 import { listTraces, waitForTrace } from './helpers/api';
 import { eventually, startCanopy, type RunningCanopy } from './helpers/canopy';
 

@@ -1,6 +1,7 @@
 // What kind of step a span is. The first convention that says so wins: OTel gen_ai, OpenInference,
 // OpenLLMetry, the Vercel AI SDK's classic spans, then plain evidence (model + tokens, a tool name).
 import type { Attributes, SpanCategory } from '../types';
+import { isModelCallCategory } from '../../lib/domain';
 import { lowerString } from './attributes';
 
 const GEN_AI_OPERATIONS = new Map<string, SpanCategory>([
@@ -85,7 +86,7 @@ export function categorise(name: string, a: Attributes, model: string, hasTokens
 
 /** Spans whose own tokens are a model call's usage and count once in rollups. */
 export function countsUsage(category: SpanCategory): 0 | 1 {
-  return category === 'llm' || category === 'embedding' ? 1 : 0;
+  return isModelCallCategory(category) ? 1 : 0;
 }
 
 function vercelOperation(name: string, a: Attributes): string {

@@ -1,5 +1,5 @@
 // Decoded OTLP spans → rows of the `spans` table, one convention-independent shape for every span.
-import type { PriceBook } from '../../lib/prices';
+import type { PriceBook } from '../../lib/server/prices';
 import { createHash } from 'node:crypto';
 import type { Attributes, DecodedRequest, DecodedSpan, ResourceRow, SpanRow } from '../types';
 import { flattenAttributes, valueText } from './attributes';

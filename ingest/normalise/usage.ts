@@ -1,5 +1,5 @@
 // Token counts and explicit cost, whichever convention reported them.
-import type { TokenUsage } from '../../lib/prices';
+import type { TokenUsage } from '../../lib/server/prices';
 import type { Attributes } from '../types';
 import { firstAmount, firstCount } from './attributes';
 import { MAX_COST_USD, MAX_TOKENS } from './limits';

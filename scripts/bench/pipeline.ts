@@ -7,8 +7,8 @@ import { decodeProtobuf } from '../../ingest/otlp/decode-protobuf';
 import { normaliseRequest } from '../../ingest/normalise/index';
 import * as serialiseModule from '../../ingest/serialise';
 import type { SpanRow } from '../../ingest/types';
-import type { Storage } from '../../lib/storage/storage';
-import { createPriceBook } from '../../lib/prices';
+import type { Storage } from '../../lib/server/storage/storage';
+import { createPriceBook } from '../../lib/server/prices';
 import type { Body } from './workload';
 
 // Whatever the receiver currently uses to serialise rows, and the matching insert encoding (the ingest code

@@ -1,15 +1,15 @@
-// Phase 4 diagnosis, run as a child process with `--conditions=react-server` (lib/queries is server-only):
-// calls lib/queries/trace-list.ts and trace-detail.ts directly on a data dir Canopy has released, timing each ClickHouse query the
+// Phase 4 diagnosis, run as a child process with `--conditions=react-server` (lib/server/queries is server-only):
+// calls lib/server/queries/trace-list.ts and trace-detail.ts directly on a data dir Canopy has released, timing each ClickHouse query the
 // functions make (query + JSON parse) apart from their own JS, so an API time splits into
 // queries | query-module JS | HTTP + Next. Prints one JSON line.
 //   node --conditions=react-server --import tsx scripts/bench/read-diag.ts <dataDir> <traceId> <runs> <service>
 
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { openStorage } from '../../lib/storage/storage';
-import { loadConfig } from '../../lib/config';
-import { listTraces } from '../../lib/queries/trace-list';
-import { getTraceJson } from '../../lib/queries/trace-detail';
+import { openStorage } from '../../lib/server/storage/storage';
+import { loadConfig } from '../../lib/server/config';
+import { listTraces } from '../../lib/server/queries/trace-list';
+import { getTraceJson } from '../../lib/server/queries/trace-detail';
 
 const [dataDir, traceId, runsArg, service] = process.argv.slice(2);
 const runs = Number(runsArg ?? 10);

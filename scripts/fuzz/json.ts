@@ -4,6 +4,7 @@
 // sometimes, mutated again as text or bytes.
 import type { Rng } from './prng';
 import { tryOp } from './protobuf';
+import { SEMANTIC_KEYS, describe, semanticJson, semanticValue } from './semantic';
 
 /** A fragment written verbatim. */
 export class Raw {
@@ -320,6 +321,20 @@ const jsonOps: [number, JsonOp][] = [
     return [v, `top/${JSON.stringify(v).slice(0, 40)}`];
   }],
 ];
+
+// Attributes Canopy interprets, set to extreme values (on a span, or service.name on the resource).
+jsonOps.push([8, (root, rng) => {
+  const key = rng.pick(SEMANTIC_KEYS);
+  const value = semanticValue(rng);
+  const holder = key === 'service.name' ? rng.pick(sites(root).filter((s) => s.role === 'resource' && s.value && typeof s.value === 'object' && !Array.isArray(s.value) && !(s.value instanceof Raw) && !(s.value instanceof Entries)).map((s) => s.value as Obj)) : rng.pick(objectsUnder(root, 'spans'));
+  if (!Array.isArray(holder.attributes)) holder.attributes = [];
+  const attrs = holder.attributes as unknown[];
+  const kv = { key, value: semanticJson(value) };
+  const at = attrs.findIndex((a) => !!a && typeof a === 'object' && (a as Obj).key === key);
+  if (at >= 0) attrs[at] = kv;
+  else attrs.push(kv);
+  return [root, `semantic/${key}=${describe(value)}`];
+}]);
 
 type TextOp = (b: Buffer, rng: Rng, other: Buffer) => [Buffer, string];
 

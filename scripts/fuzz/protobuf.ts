@@ -3,6 +3,7 @@
 // written back, either with correct lengths (a well-framed but hostile message) or with corrupted framing.
 import zlib from 'node:zlib';
 import { NoChoice, type Rng } from './prng';
+import { SEMANTIC_KEYS, describe, semanticValue, type SemanticValue } from './semantic';
 
 /** Runs a mutation; one that found nowhere to apply gives null. */
 export function tryOp<T>(op: () => T | null): T | null {
@@ -395,6 +396,39 @@ const structOps: [number, StructOp][] = [
     return `shuffle/${s.parent}`;
   }],
 ];
+
+function anyValueKids(v: SemanticValue): PNode[] {
+  switch (v.t) {
+    case 'int':
+      return [{ num: 3, wt: VARINT, data: varint(v.v) }];
+    case 'double': {
+      const b = Buffer.alloc(8);
+      b.writeDoubleLE(v.v);
+      return [{ num: 4, wt: I64, data: b }];
+    }
+    case 'string':
+      return [str(1, v.v)];
+    case 'bool':
+      return [{ num: 2, wt: VARINT, data: varint(v.v ? 1 : 0) }];
+    case 'array':
+      return [msg(5, 'ArrayValue', v.v.map((x) => msg(1, 'AnyValue', anyValueKids(x))))];
+  }
+}
+
+// Attributes Canopy interprets, set to extreme values (on a span, or service.name on the resource).
+structOps.push([8, (nodes, rng) => {
+  const key = rng.pick(SEMANTIC_KEYS);
+  const value = semanticValue(rng);
+  const holders = key === 'service.name' ? messagesOf(nodes, 'Resource') : messagesOf(nodes, 'Span');
+  const holder = rng.pick(holders);
+  const num = key === 'service.name' ? 1 : 9;
+  const kv = msg(num, 'KeyValue', [str(1, key), msg(2, 'AnyValue', anyValueKids(value))]);
+  // Replace the key where it is (a later duplicate would win anyway), else add it.
+  const at = holder.findIndex((f) => f.num === num && f.kids?.some((k) => k.num === 1 && Buffer.from(k.data).toString() === key));
+  if (at >= 0) holder[at] = kv;
+  else holder.push(kv);
+  return `semantic/${key}=${describe(value)}`;
+}]);
 
 /** A byte-level mutation of the serialized body. */
 type ByteOp = (b: Buffer, rng: Rng, other: Uint8Array) => [Buffer, string];

@@ -41,7 +41,7 @@ export function summaryMarkdown(s: FuzzSummary, command: string, maxRssMiB: numb
     `| \`GET /api/health\` after | ${s.healthAfter.status} in ${n(s.healthAfter.ms)} ms |`,
     `| valid exports after (protobuf + JSON) | ${s.ingestAfter ? 'stored' : 'NOT stored'} |`,
     `| known trace (sent first) | ${s.knownTrace.spans} spans, ${n(s.knownTrace.inputTokens)}/${n(s.knownTrace.outputTokens)} tokens before; after: ${s.knownTrace.after ? `${s.knownTrace.after.spans} spans, ${n(s.knownTrace.after.inputTokens)}/${n(s.knownTrace.after.outputTokens)} tokens` : 'missing'} → ${s.knownTrace.intact ? 'intact' : 'CHANGED'} |`,
-    `| reads of the fuzzed data (trace list, each seed trace's detail) | ${s.readsAfter.requests - s.readsAfter.failures.length} of ${s.readsAfter.requests} answered 200/404 with JSON |`,
+    `| reads of the fuzzed data (every list page, then trace details) | ${n(s.readsAfter.requests - s.readsAfter.failures.length)} of ${n(s.readsAfter.requests)} answered with JSON (${n(s.readsAfter.traces)} traces stored) |`,
     `| SIGTERM after the fuzz | exit ${s.exitCode} |`,
   ];
   const fam = Object.entries(s.byFamily).sort(([, a], [, b]) => total(b) - total(a));

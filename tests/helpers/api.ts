@@ -1,4 +1,4 @@
-import type { TraceDetailResponse, TraceListResponse, TraceSummary } from '../../lib/api-types';
+import type { TraceDetailResponse, TraceListResponse, TraceSummary } from '../../lib/domain';
 import { eventually } from './canopy';
 
 export async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {

@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BatchWriter, QueueFullError, WriterClosedError } from '../../ingest/batch-writer';
-import { openStorage, type Storage } from '../../lib/storage/storage';
-import { migrate } from '../../lib/storage/migrations';
-import { loadConfig } from '../../lib/config';
-import { createMetrics } from '../../lib/metrics';
+import { openStorage, type Storage } from '../../lib/server/storage/storage';
+import { migrate } from '../../lib/server/storage/migrations';
+import { loadConfig } from '../../lib/server/config';
+import { createMetrics } from '../../lib/server/metrics';
 
 // The group-commit writer against the real embedded engine.
 

@@ -2,9 +2,9 @@
 // export is a 400 and a storage failure a 503 on either backend. Its own file: chDB opens one data
 // directory per process, and the HTTP endpoint runs on one.
 import { expect, it } from 'vitest';
-import { engineErrorCode, isDataError } from '../../lib/storage/insert-errors';
-import { openStorage } from '../../lib/storage/storage';
-import { loadConfig } from '../../lib/config';
+import { engineErrorCode, isDataError } from '../../lib/server/storage/insert-errors';
+import { openStorage } from '../../lib/server/storage/storage';
+import { loadConfig } from '../../lib/server/config';
 import { startClickHouseHttp } from '../helpers/clickhouse-http';
 
 it('server mode: the official client surfaces the engine codes; data errors and storage errors differ', async () => {

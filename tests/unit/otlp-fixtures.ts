@@ -8,7 +8,7 @@ import { decodeJson } from '../../ingest/otlp/decode-json';
 import { decodeProtobuf } from '../../ingest/otlp/decode-protobuf';
 import { normaliseRequest } from '../../ingest/normalise/index';
 import type { DecodedRequest, SpanRow } from '../../ingest/types';
-import { createPriceBook, type PriceBook } from '../../lib/prices';
+import { createPriceBook, type PriceBook } from '../../lib/server/prices';
 
 export interface Recorder {
   tracer: Tracer;

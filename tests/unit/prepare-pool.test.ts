@@ -7,7 +7,7 @@ import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPreparePool, type PreparePool } from '../../ingest/prepare-pool';
 import { prepareExport } from '../../ingest/prepare';
-import { createPriceBook } from '../../lib/prices';
+import { createPriceBook } from '../../lib/server/prices';
 import { recorder, start, toJson, toProtobuf } from './otlp-fixtures';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'canopy-pool-'));

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { calcPrice, findProvider } from '@pydantic/genai-prices';
-import { createPriceBook } from '../../lib/prices';
+import { createPriceBook } from '../../lib/server/prices';
 
 const book = createPriceBook({});
 const usage = (input: number, output: number, cacheRead = 0, cacheWrite = 0) => ({ input, output, cacheRead, cacheWrite });

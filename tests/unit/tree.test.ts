@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTree, type TreeInput } from '../../lib/tree';
+import { buildTree, type TreeInput } from '../../lib/domain';
 
 const span = (spanId: string, parentSpanId: string | null, usage: Partial<TreeInput> = {}, start = 0): TreeInput => ({
   spanId,

@@ -1,4 +1,4 @@
-import { jsonError } from '@/lib/http';
+import { jsonError } from '@/lib/server/http';
 
 export const dynamic = 'force-dynamic';
 

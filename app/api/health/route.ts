@@ -1,6 +1,6 @@
-import { getRuntime } from '@/lib/runtime';
-import { apiRoute } from '@/lib/http';
-import type { HealthResponse } from '@/lib/api-types';
+import { getRuntime } from '@/lib/server/runtime';
+import { apiRoute } from '@/lib/server/http';
+import type { HealthResponse } from '@/lib/domain';
 
 export const dynamic = 'force-dynamic';
 

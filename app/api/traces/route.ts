@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { getRuntime } from '@/lib/runtime';
-import { apiRoute, json, jsonError } from '@/lib/http';
-import { decodeCursor, listTraces } from '@/lib/queries/trace-list';
+import { getRuntime } from '@/lib/server/runtime';
+import { apiRoute, json, jsonError } from '@/lib/server/http';
+import { decodeCursor, listTraces } from '@/lib/server/queries/trace-list';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,6 +1,6 @@
-import { getRuntime } from '@/lib/runtime';
-import { apiRoute, jsonError, jsonBytes } from '@/lib/http';
-import { getTraceJson } from '@/lib/queries/trace-detail';
+import { getRuntime } from '@/lib/server/runtime';
+import { apiRoute, jsonError, jsonBytes } from '@/lib/server/http';
+import { getTraceJson } from '@/lib/server/queries/trace-detail';
 
 export const dynamic = 'force-dynamic';
 

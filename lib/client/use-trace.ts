@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import type { TraceDetailResponse } from '@/lib/api-types';
+import type { TraceDetailResponse } from '@/lib/domain';
 import { ApiError, fetchJson } from './fetch-json';
 
 export const RUNNING_TRACE_REFETCH_MS = 2000;

@@ -1,5 +1,4 @@
-import type { TraceStatus, TraceSummary } from '../api-types';
-import { roundUsd } from '../tree';
+import { roundUsd, traceStatus, type TraceSummary } from '../../domain';
 
 // Rows exactly as the trace queries return them, and their one mapping to the API shape.
 
@@ -26,17 +25,8 @@ export interface TraceStatsRow {
   parent_ids: string[];
 }
 
-/** A trace with no root yet and no new span for this long is considered finished (its root may never come). */
-export const IDLE_COMPLETE_MS = 5 * 60_000;
-
 export function nsToIso(ns: string): string {
   return new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
-}
-
-export function traceStatus(errorCount: number, hasRoot: boolean, lastSeenMs: number, now = Date.now()): TraceStatus {
-  if (errorCount > 0) return 'error';
-  if (hasRoot || now - lastSeenMs > IDLE_COMPLETE_MS) return 'completed';
-  return 'running';
 }
 
 export function toTraceSummary(index: TraceIndexRow, stats: Omit<TraceStatsRow, 'span_ids' | 'parent_ids'>, maxDepth: number): TraceSummary {

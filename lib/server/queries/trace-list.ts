@@ -1,7 +1,7 @@
 import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { TraceListResponse } from '../api-types';
-import { buildTree } from '../tree';
+import type { TraceListResponse } from '../../domain';
+import { buildTree } from '../../domain';
 import { toTraceSummary, type TraceIndexRow, type TraceStatsRow } from './trace-rows';
 import { INDEX_COLUMNS, STATS_COLUMNS } from './trace-columns';
 import { READ_TIME_LIMIT, rows, type ReadOptions } from './read';

@@ -1,6 +1,6 @@
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import type { TraceListResponse, TraceSummary } from '@/lib/api-types';
+import type { TraceListResponse, TraceSummary } from '@/lib/domain';
 import { fetchJson, withQuery } from './fetch-json';
 
 export const TRACE_PAGE_SIZE = 50;

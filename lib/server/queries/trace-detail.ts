@@ -1,6 +1,6 @@
 import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { buildTree, type TreeInput } from '../tree';
+import { buildTree, type TreeInput } from '../../domain';
 import { toTraceSummary, type TraceIndexRow, type TraceStatsRow } from './trace-rows';
 import { INDEX_COLUMNS, STATS_COLUMNS } from './trace-columns';
 import { READ_TIME_LIMIT, queryBytes, rows, type ReadOptions } from './read';

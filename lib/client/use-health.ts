@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import type { HealthResponse } from '@/lib/api-types';
+import type { HealthResponse } from '@/lib/domain';
 import { fetchJson } from './fetch-json';
 
 export function useHealth() {

@@ -1,4 +1,13 @@
-import type { Rollup } from './api-types';
+// The request tree, built once for everyone: depth, order, orphans and per-branch (subtree) rollups.
+
+/** Spans, tokens and cost of a span's whole subtree, itself included. */
+export interface Rollup {
+  spanCount: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number; // priced model calls only
+  unpricedSpans: number; // model calls in the subtree with no known price
+}
 
 /** The fields of a span the tree needs; everything else rides along untouched. */
 export interface TreeInput {

@@ -1,6 +1,18 @@
-// JSON shapes of the read API (camelCase), shared by route handlers, hooks and components.
+// A trace: one request's whole tree. Its summary, its status, and the read API's shapes (camelCase), shared
+// by the server, the UI, the simulator and the SDK.
+import type { SpanView } from './span';
 
 export type TraceStatus = 'running' | 'completed' | 'error';
+
+/** A trace with no root yet and no new span for this long is considered finished (its root may never come). */
+export const IDLE_COMPLETE_MS = 5 * 60_000;
+
+/** `error` once any span errored; `completed` once the root has arrived (or the trace went idle); else `running`. */
+export function traceStatus(errorCount: number, hasRoot: boolean, lastSeenMs: number, now = Date.now()): TraceStatus {
+  if (errorCount > 0) return 'error';
+  if (hasRoot || now - lastSeenMs > IDLE_COMPLETE_MS) return 'completed';
+  return 'running';
+}
 
 export interface TraceSummary {
   traceId: string;
@@ -18,40 +30,6 @@ export interface TraceSummary {
   unpricedSpans: number; // LLM calls with no known price (their cost is not in costUsd)
   maxDepth: number;
   status: TraceStatus;
-}
-
-export interface Rollup {
-  spanCount: number;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number; // priced model calls only
-  unpricedSpans: number; // model calls in the subtree with no known price
-}
-
-export interface SpanView {
-  spanId: string;
-  parentSpanId: string | null;
-  name: string;
-  serviceName: string;
-  category: string;
-  model: string | null;
-  provider: string | null;
-  startTime: string;
-  endTime: string;
-  durationMs: number;
-  status: 'unset' | 'ok' | 'error';
-  statusMessage: string;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number | null;
-  agentName: string | null;
-  toolName: string | null;
-  callSignature: string | null;
-  errorType: string | null;
-  depth: number;
-  orphan: boolean;
-  attributes: Record<string, string>;
-  rollup: Rollup;
 }
 
 export interface TraceListResponse {

@@ -1,0 +1,5 @@
+// The domain: the types and contracts (span, trace, tree) that the server, the UI, the simulator and the SDK
+// share. Browser-safe: nothing here touches storage or Node.
+export * from './span';
+export * from './trace';
+export * from './tree';

@@ -1,0 +1,40 @@
+// A span: one call in a request tree (a model call, a tool, an agent step), as the API returns it, and the
+// categories every convention is normalised to.
+import type { Rollup } from './tree';
+
+export type SpanCategory = 'llm' | 'embedding' | 'tool' | 'agent' | 'retriever' | 'chain' | 'other';
+export const SPAN_CATEGORIES: readonly SpanCategory[] = ['llm', 'embedding', 'tool', 'agent', 'retriever', 'chain', 'other'];
+
+export type SpanStatus = 'unset' | 'ok' | 'error';
+
+/** Model calls: their own tokens are a provider's usage, counted once in rollups; their price matters. */
+export function isModelCallCategory(category: string): boolean {
+  return category === 'llm' || category === 'embedding';
+}
+
+export interface SpanView {
+  spanId: string;
+  parentSpanId: string | null;
+  name: string;
+  serviceName: string;
+  category: SpanCategory;
+  model: string | null;
+  provider: string | null;
+  startTime: string;
+  endTime: string;
+  durationMs: number;
+  status: SpanStatus;
+  statusMessage: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number | null;
+  agentName: string | null;
+  toolName: string | null;
+  callSignature: string | null;
+  errorType: string | null;
+  depth: number;
+  orphan: boolean;
+  attributes: Record<string, string>;
+  rollup: Rollup;
+}
+
