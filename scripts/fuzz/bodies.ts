@@ -3,8 +3,8 @@
 import zlib from 'node:zlib';
 import { Rng } from './prng';
 import type { SeedBody } from './corpus';
-import { MAX_FUZZ_BODY, garbageProtobuf, mutateProtobuf } from './protobuf';
-import { garbageJson, mutateJson } from './json';
+import { MAX_FUZZ_BODY, floodProtobuf, garbageProtobuf, mutateProtobuf } from './protobuf';
+import { floodJson, garbageJson, mutateJson } from './json';
 
 export type BodyFormat = 'protobuf' | 'json';
 
@@ -154,7 +154,7 @@ export function makeBody(index: number, ctx: BodyContext): FuzzBody {
   }
   const seed = rng.pick(ctx.corpus);
   const other = rng.pick(ctx.corpus);
-  const kind = rng.weighted([[4, 'control'], [6, 'garbage'], [90, 'mutated']] as const);
+  const kind = rng.weighted([[4, 'control'], [6, 'garbage'], [0.5, 'flood'], [89.5, 'mutated']] as const);
   let raw: Buffer;
   let mutations: string[];
   if (kind === 'control') {
@@ -164,6 +164,12 @@ export function makeBody(index: number, ctx: BodyContext): FuzzBody {
     const [b, name] = format === 'protobuf' ? garbageProtobuf(rng) : garbageJson(rng);
     raw = b;
     mutations = [name];
+  } else if (kind === 'flood') {
+    // Large and valid, up to just under the body limit; compressed or not like any other body.
+    const target = Math.min(ctx.maxBodyBytes - 4096, rng.pick([1, 4, 8, 15]) << 20);
+    const [b, spans] = format === 'protobuf' ? floodProtobuf(seed.protobuf, target, rng) : floodJson(seed.json, target, rng);
+    raw = b;
+    mutations = [`flood/${spans}-spans`];
   } else if (format === 'protobuf') {
     [raw, mutations] = mutateProtobuf(seed.protobuf, other.protobuf, rng);
   } else {

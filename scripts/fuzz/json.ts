@@ -361,6 +361,26 @@ const textOps: [number, TextOp][] = [
   [3, (b, rng, other) => [Buffer.concat([b.subarray(0, rng.int(b.length + 1)), other.subarray(rng.int(other.length + 1))]), 'splice']],
 ];
 
+/** A valid JSON export of `targetBytes` or so: the seed's first span copied with fresh ids (see floodProtobuf). */
+export function floodJson(seed: unknown, targetBytes: number, rng: Rng): [Buffer, number] {
+  const doc = structuredClone(seed) as { resourceSpans: { scopeSpans: { spans: Obj[] }[] }[] };
+  const rs = doc.resourceSpans[0];
+  const ss = rs.scopeSpans[0];
+  const { traceId: _t, spanId: _s, parentSpanId: _p, ...rest } = ss.spans[0];
+  const tail = writeJson(rest).slice(1); // the span's other fields and its closing brace
+  const one = 9 + 2 + 32 + 13 + 16 + 2 + tail.length;
+  const count = Math.max(1, Math.floor(targetBytes / one));
+  const parts: string[] = [];
+  let traceId = '';
+  for (let i = 0; i < count; i++) {
+    if (i % 100 === 0) traceId = rng.hex(16);
+    parts.push(`{"traceId":"${traceId}","spanId":"${rng.hex(4)}${((rng.u32() | 1) >>> 0).toString(16).padStart(8, '0')}"${tail.length > 1 ? ',' : ''}${tail}`);
+  }
+  doc.resourceSpans = [{ ...rs, scopeSpans: [{ ...ss, spans: [] }] }];
+  const text = writeJson(doc).replace('"spans":[]', `"spans":[${parts.join(',')}]`);
+  return [Buffer.from(text), count];
+}
+
 export function garbageJson(rng: Rng): [Buffer, string] {
   const choice = rng.int(8);
   const bodies: (() => string | Buffer)[] = [

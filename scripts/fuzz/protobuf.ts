@@ -459,6 +459,42 @@ const byteOps: [number, ByteOp][] = [
   [3, (b, rng) => [Buffer.concat([b, rng.bytes(rng.logInt(256))]), 'append-garbage']],
 ];
 
+/**
+ * A valid export of `targetBytes` or so: the seed's first span copied with fresh span ids (and a new trace id
+ * every 100 spans). Well-formed and legal, just large: what memory must be bounded against.
+ */
+export function floodProtobuf(seed: Uint8Array, targetBytes: number, rng: Rng): [Buffer, number] {
+  const nodes = parse(seed);
+  const rs = nodes.find((n) => n.type === 'ResourceSpans')!;
+  const ss = rs.kids!.find((n) => n.type === 'ScopeSpans')!;
+  const span = ss.kids!.find((n) => n.type === 'Span')!;
+  // Written straight into one buffer: span = tag, length, trace id, span id, the seed span's other fields.
+  const rest = serialize(span.kids!.filter((f) => f.num !== 1 && f.num !== 2 && f.num !== 4));
+  const inner = 2 + 16 + 2 + 8 + rest.length;
+  const head = Buffer.concat([tagOf(2, LEN), varint(inner)]);
+  const one = head.length + inner;
+  const count = Math.max(1, Math.floor(targetBytes / one));
+  const spans = Buffer.allocUnsafe(one * count);
+  let traceId = rng.bytes(16);
+  for (let i = 0, at = 0; i < count; i++) {
+    if (i % 100 === 0) traceId = rng.bytes(16);
+    at += head.copy(spans, at);
+    spans[at++] = 0x0a;
+    spans[at++] = 16;
+    spans.set(traceId, at);
+    at += 16;
+    spans[at++] = 0x12;
+    spans[at++] = 8;
+    spans.writeUInt32LE(rng.u32(), at);
+    spans.writeUInt32LE((rng.u32() | 1) >>> 0, at + 4);
+    at += 8;
+    at += rest.copy(spans, at);
+  }
+  const scope = ss.kids!.filter((f) => f.num === 1);
+  const resource = rs.kids!.filter((f) => f.num === 1);
+  return [serialize([msg(1, 'ResourceSpans', [...resource, len(2, Buffer.concat([serialize(scope), spans]))])]), count];
+}
+
 /** Bodies that are not derived from a valid export at all. */
 export function garbageProtobuf(rng: Rng): [Buffer, string] {
   const choice = rng.int(7);

@@ -1,9 +1,9 @@
 import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { TraceListResponse } from '../../domain';
-import { buildTree } from '../../domain';
-import { toTraceSummary, type TraceIndexRow, type TraceStatsRow } from './trace-rows';
-import { INDEX_COLUMNS, STATS_COLUMNS } from './trace-columns';
+import { toTraceSummary, type TraceIndexRow } from './trace-rows';
+import { INDEX_COLUMNS } from './trace-columns';
+import { traceStats } from './trace-stats';
 import { READ_TIME_LIMIT, rows, type ReadOptions } from './read';
 
 export interface TraceListQuery {
@@ -34,28 +34,15 @@ export async function listTraces(client: ClickHouseClient, query: TraceListQuery
   const page = index.slice(0, query.limit);
   if (page.length === 0) return { traces: [], nextCursor: null };
 
-  const stats = await rows<TraceStatsRow>(client, opts, `
-    SELECT ${STATS_COLUMNS}, groupArray(toString(span_id)) AS span_ids, groupArray(parent_span_id) AS parent_ids
-    FROM spans FINAL
-    WHERE trace_id IN {ids:Array(FixedString(32))}
-    GROUP BY trace_id
-    SETTINGS ${READ_TIME_LIMIT}`, { ids: page.map((t) => t.trace_id) });
-  const statsById = new Map(stats.map((s) => [s.trace_id, s]));
-
+  const stats = await traceStats(client, page.map((t) => t.trace_id), opts);
   const traces = page.flatMap((t) => {
-    const s = statsById.get(t.trace_id);
+    const s = stats.get(t.trace_id);
     if (!s) return []; // expired by TTL between the two reads
-    return [toTraceSummary(t, s, depthOf(s.span_ids, s.parent_ids))];
+    return [toTraceSummary(t, s.row, s.maxDepth)];
   });
   const last = page[page.length - 1];
   const nextCursor = index.length > query.limit ? encodeCursor(Number(last.last_seen_ms), last.trace_id) : null;
   return { traces, nextCursor };
-}
-
-function depthOf(spanIds: string[], parentIds: string[]): number {
-  return buildTree(
-    spanIds.map((spanId, i) => ({ spanId, parentSpanId: parentIds[i] || null, start: 0, inputTokens: 0, outputTokens: 0, costUsd: null, countsUsage: false })),
-  ).maxDepth;
 }
 
 export function encodeCursor(lastSeenMs: number, traceId: string): string {
