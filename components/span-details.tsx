@@ -46,7 +46,7 @@ export function SpanDetails({
           <h3>Spend</h3>
           <div className="spend-grid">
             <div className="spend-cell">
-              <span className="label">This span</span>
+              <span className="label">This span{s.spendCountedOn ? ' (not counted)' : ''}</span>
               <span className="value">
                 {formatInt(s.inputTokens)} in · {formatInt(s.outputTokens)} out
               </span>
@@ -68,6 +68,7 @@ export function SpanDetails({
               </span>
             </div>
           </div>
+          {s.spendCountedOn && <NotCounted span={s} onSelect={onSelect} />}
         </section>
 
         <section>
@@ -137,6 +138,27 @@ export function SpanDetails({
         </section>
       </div>
     </aside>
+  );
+}
+
+/** Why a model call's own usage is not in the totals, and a link to the span that counts it. */
+function NotCounted({ span, onSelect }: { span: SpanView; onSelect: (spanId: string) => void }) {
+  const on = span.spendCountedOn!;
+  const sameUsage = span.rollup.inputTokens === span.inputTokens && span.rollup.outputTokens === span.outputTokens;
+  const why =
+    on.reason === 'same-call'
+      ? 'another instrumentation reported this same call'
+      : sameUsage
+        ? 'its model call below reports the same usage'
+        : 'the model calls below it report this usage';
+  return (
+    <p className="muted" data-testid="spend-not-counted">
+      Not counted in totals: {why}. Usage counted on the inner call{' '}
+      <button type="button" className="link-button" onClick={() => onSelect(on.spanId)}>
+        {on.name}
+      </button>
+      {on.reason === 'below' && !sameUsage ? ' and the other calls below it.' : '.'}
+    </p>
   );
 }
 

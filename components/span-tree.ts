@@ -1,148 +1,114 @@
-// Builds the request tree from the API's flat span list, and flattens it back into the visible rows
-// for the windowed renderer. Pure functions, iterative throughout: a 10,000-deep chain must not blow
-// the JS stack.
+// The request tree as the trace API sends it: every span once, in depth-first tree order, each with its
+// `depth` and `orphan` (lib/domain/tree.ts builds it, once, for everyone). The UI never rebuilds or re-sorts
+// it; it derives what the rows need (parent, children count, the extent of each subtree) from that order
+// in one linear pass: the subtree of row i is the rows after it whose depth is greater than its own.
 
-import type { SpanView } from '@/lib/domain';
+import { isModelCallCategory, type SpanView } from '@/lib/domain';
 import { parseTimeMs } from './format';
 
 export interface TreeNode {
   span: SpanView;
-  children: TreeNode[];
+  /** The nearest row above at one level less; null for a root and for the top of an orphan subtree. */
   parent: TreeNode | null;
-  /** Nesting level as displayed (0 = root level; orphans are shown at level 0). */
+  /** This span's subtree is the rows after it up to, not including, row `end` of `SpanTree.nodes`. */
+  end: number;
+  childCount: number;
+  /** Nesting level as displayed: the API's depth (0 = a root, or the top of an orphan subtree). */
   level: number;
   startMs: number;
   endMs: number;
-  /** The span claims a parent that is missing from the trace (or forms a cycle). */
+  /** The API marks it an orphan: its parent never arrived (or it closes a parent cycle). */
   detached: boolean;
 }
 
 export interface SpanTree {
-  roots: TreeNode[];
+  /** Every span in the API's order, rooted trees first, then the orphan subtrees as one group. */
+  nodes: TreeNode[];
   byId: Map<string, TreeNode>;
   /** Earliest start and latest end over all spans, for the timeline scale. */
   startMs: number;
   endMs: number;
-  size: number;
+  orphanCount: number;
 }
-
-const MODEL_CATEGORIES = new Set(['llm', 'embedding']);
 
 /** A model call, i.e. a span whose price matters (an unpriced one is flagged, never shown as $0). */
-export function isModelCall(span: SpanView): boolean {
-  return MODEL_CATEGORIES.has(span.category);
-}
+export const isModelCall = (span: SpanView): boolean => isModelCallCategory(span.category);
 
-function byStart(a: TreeNode, b: TreeNode): number {
-  return a.startMs - b.startMs || a.endMs - b.endMs || (a.span.spanId < b.span.spanId ? -1 : 1);
-}
-
-export function buildSpanTree(spans: readonly SpanView[]): SpanTree {
-  const byId = new Map<string, TreeNode>();
+/**
+ * The tree of the API's spans, in their order. Subtrees are moved whole, never re-sorted: the orphan subtrees
+ * (each starting at depth 0 with `orphan: true`) follow the rooted ones, in the order the API gave them, so
+ * that spans whose parent has not arrived read as one group below the tree rather than between its branches.
+ */
+export function treeFromApiOrder(spans: readonly SpanView[]): SpanTree {
+  const rooted: SpanView[] = [];
+  const orphaned: SpanView[] = [];
+  let group = rooted;
   for (const span of spans) {
-    const startMs = parseTimeMs(span.startTime);
-    const endMsRaw = parseTimeMs(span.endTime);
-    const endMs = Number.isFinite(endMsRaw) ? Math.max(endMsRaw, startMs) : startMs + (span.durationMs || 0);
-    // A re-sent span keeps its last copy.
-    byId.set(span.spanId, {
-      span,
-      children: [],
-      parent: null,
-      level: 0,
-      startMs,
-      endMs,
-      detached: false,
-    });
+    if (span.depth <= 0) group = span.orphan ? orphaned : rooted;
+    group.push(span);
   }
+  const ordered = orphaned.length === 0 ? rooted : rooted.concat(orphaned);
 
-  const realRoots: TreeNode[] = [];
-  const orphans: TreeNode[] = [];
-  for (const node of byId.values()) {
-    const pid = node.span.parentSpanId;
-    const parent = pid ? byId.get(pid) : undefined;
-    if (parent && parent !== node) {
-      node.parent = parent;
-      parent.children.push(node);
-    } else if (pid || node.span.orphan) {
-      node.detached = true;
-      orphans.push(node);
-    } else {
-      realRoots.push(node);
-    }
-  }
-  for (const node of byId.values()) if (node.children.length > 1) node.children.sort(byStart);
-  realRoots.sort(byStart);
-  orphans.sort(byStart);
-  const roots = [...realRoots, ...orphans];
-
-  // Assign levels by walking from the roots. Nodes never reached sit on a parent cycle (bad data):
-  // cut the cycle at the earliest such node and show it as an orphan.
-  const visited = new Set<TreeNode>();
-  const walk = (root: TreeNode) => {
-    const stack: TreeNode[] = [root];
-    while (stack.length) {
-      const node = stack.pop()!;
-      if (visited.has(node)) continue;
-      visited.add(node);
-      node.level = node.parent && !node.detached ? node.parent.level + 1 : 0;
-      for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]);
-    }
-  };
-  for (const r of roots) walk(r);
-  if (visited.size < byId.size) {
-    const stranded = [...byId.values()].filter((n) => !visited.has(n)).sort(byStart);
-    for (const node of stranded) {
-      if (visited.has(node)) continue;
-      if (node.parent) {
-        node.parent.children = node.parent.children.filter((c) => c !== node);
-        node.parent = null;
-      }
-      node.detached = true;
-      roots.push(node);
-      walk(node);
-    }
-  }
-
+  const nodes: TreeNode[] = new Array(ordered.length);
+  const byId = new Map<string, TreeNode>();
+  // The rows whose subtree is still open, outermost first: a row closes every open row at its level or deeper.
+  const open: TreeNode[] = [];
   let startMs = Infinity;
   let endMs = -Infinity;
-  for (const node of byId.values()) {
-    if (Number.isFinite(node.startMs) && node.startMs < startMs) startMs = node.startMs;
-    if (Number.isFinite(node.endMs) && node.endMs > endMs) endMs = node.endMs;
+  let orphanCount = 0;
+  for (let i = 0; i < ordered.length; i++) {
+    const span = ordered[i];
+    const depth = span.depth > 0 ? span.depth : 0;
+    while (open.length > 0 && open[open.length - 1].level >= depth) open.pop()!.end = i;
+    const parent = depth > 0 ? (open[open.length - 1] ?? null) : null;
+    const start = parseTimeMs(span.startTime);
+    const endRaw = parseTimeMs(span.endTime);
+    const end = Number.isFinite(endRaw) ? Math.max(endRaw, start) : start + (span.durationMs || 0);
+    const node: TreeNode = {
+      span,
+      parent,
+      end: ordered.length,
+      childCount: 0,
+      level: parent ? parent.level + 1 : 0,
+      startMs: start,
+      endMs: end,
+      detached: span.orphan,
+    };
+    if (parent) parent.childCount++;
+    if (span.orphan) orphanCount++;
+    nodes[i] = node;
+    byId.set(span.spanId, node);
+    open.push(node);
+    if (Number.isFinite(start) && start < startMs) startMs = start;
+    if (Number.isFinite(end) && end > endMs) endMs = end;
   }
   if (!Number.isFinite(startMs)) startMs = 0;
   if (!Number.isFinite(endMs) || endMs < startMs) endMs = startMs;
-
-  return { roots, byId, startMs, endMs, size: byId.size };
+  return { nodes, byId, startMs, endMs, orphanCount };
 }
 
-/** The rows currently visible: a pre-order walk that does not descend into collapsed nodes. */
-export function flattenVisible(tree: SpanTree, collapsed: ReadonlySet<string>): TreeNode[] {
+/** The rows currently shown: the tree's order, skipping the subtree of every collapsed row. */
+export function visibleRows(tree: SpanTree, collapsed: ReadonlySet<string>): TreeNode[] {
+  if (collapsed.size === 0) return tree.nodes;
   const out: TreeNode[] = [];
-  const stack: TreeNode[] = [];
-  for (let i = tree.roots.length - 1; i >= 0; i--) stack.push(tree.roots[i]);
-  while (stack.length) {
-    const node = stack.pop()!;
+  for (let i = 0; i < tree.nodes.length; ) {
+    const node = tree.nodes[i];
     out.push(node);
-    if (node.children.length === 0 || collapsed.has(node.span.spanId)) continue;
-    for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]);
+    i = node.childCount > 0 && collapsed.has(node.span.spanId) ? node.end : i + 1;
   }
   return out;
 }
 
-/** Every node that has children: the "collapse all" set. */
+/** Every row that has children: the "collapse all" set. */
 export function allParents(tree: SpanTree): Set<string> {
   const out = new Set<string>();
-  for (const node of tree.byId.values()) if (node.children.length > 0) out.add(node.span.spanId);
+  for (const node of tree.nodes) if (node.childCount > 0) out.add(node.span.spanId);
   return out;
 }
 
-/** Ancestors of a node (nearest first); used to reveal a selected span inside collapsed branches. */
+/** Ancestors of a row (nearest first); used to reveal a selected span inside collapsed branches. */
 export function ancestorsOf(node: TreeNode): TreeNode[] {
   const out: TreeNode[] = [];
-  let p = node.parent;
-  while (p) {
-    out.push(p);
-    p = p.parent;
-  }
+  for (let p = node.parent; p; p = p.parent) out.push(p);
   return out;
 }

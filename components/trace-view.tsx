@@ -8,7 +8,7 @@ import { TraceStatusBadge } from './badges';
 import { Cost } from './cost';
 import { formatAbsolute, formatDuration, formatInt, formatRelative } from './format';
 import { SpanDetails } from './span-details';
-import { allParents, ancestorsOf, buildSpanTree, flattenVisible } from './span-tree';
+import { allParents, ancestorsOf, treeFromApiOrder, visibleRows } from './span-tree';
 import { HEADER_HEIGHT, ROW_HEIGHT, TREE_MIN_WIDTH, TreeHeader, TreeRow } from './tree-row';
 import { useNow } from './use-now';
 import { VirtualList, type VirtualListHandle } from './virtual-list';
@@ -128,10 +128,11 @@ function readSpanParam(): string | null {
 
 /** The request tree (windowed) plus the details panel of the selected span. */
 function SpanExplorer({ spans }: { spans: SpanView[] }) {
-  const tree = useMemo(() => buildSpanTree(spans), [spans]);
+  // The API sends the spans in tree order with their depth: the rows follow it, nothing is rebuilt here.
+  const tree = useMemo(() => treeFromApiOrder(spans), [spans]);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
   const [selectedId, setSelectedId] = useState<string | null>(null);
-  const rows = useMemo(() => flattenVisible(tree, collapsed), [tree, collapsed]);
+  const rows = useMemo(() => visibleRows(tree, collapsed), [tree, collapsed]);
   const listRef = useRef<VirtualListHandle>(null);
 
   const indexById = useMemo(() => {
@@ -237,12 +238,12 @@ function SpanExplorer({ spans }: { spans: SpanView[] }) {
         break;
       case 'ArrowRight':
         if (!node) return go(0);
-        if (node.children.length > 0 && collapsed.has(node.span.spanId)) toggle(node.span.spanId);
-        else if (node.children.length > 0) go(idx + 1);
+        if (node.childCount > 0 && collapsed.has(node.span.spanId)) toggle(node.span.spanId);
+        else if (node.childCount > 0) go(idx + 1);
         break;
       case 'ArrowLeft':
         if (!node) return go(0);
-        if (node.children.length > 0 && !collapsed.has(node.span.spanId)) toggle(node.span.spanId);
+        if (node.childCount > 0 && !collapsed.has(node.span.spanId)) toggle(node.span.spanId);
         else if (node.parent) {
           const p = indexById.get(node.parent.span.spanId);
           if (p !== undefined) go(p);
@@ -250,7 +251,7 @@ function SpanExplorer({ spans }: { spans: SpanView[] }) {
         break;
       case 'Enter':
       case ' ':
-        if (node && node.children.length > 0) toggle(node.span.spanId);
+        if (node && node.childCount > 0) toggle(node.span.spanId);
         break;
       case 'Escape':
         setSelectedId(null);
@@ -262,14 +263,14 @@ function SpanExplorer({ spans }: { spans: SpanView[] }) {
   };
 
   const traceDuration = Math.max(tree.endMs - tree.startMs, 0.001);
-  const orphanCount = tree.roots.filter((r) => r.detached).length;
+  const orphanCount = tree.orphanCount;
 
   return (
     <div className="explorer">
       <div className="tree-pane">
         <div className="tree-toolbar">
           <span className="muted">
-            {formatInt(tree.size)} spans · {formatInt(rows.length)} shown
+            {formatInt(tree.nodes.length)} spans · {formatInt(rows.length)} shown
             {orphanCount > 0 && (
               <>
                 {' '}

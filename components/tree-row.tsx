@@ -4,7 +4,8 @@ import { memo } from 'react';
 import { CategoryBadge, categoryClass, OrphanBadge } from './badges';
 import { Cost, SpanCost } from './cost';
 import { formatDuration, formatInt } from './format';
-import { isModelCall, type TreeNode } from './span-tree';
+import { isModelCallCategory } from '@/lib/domain';
+import type { TreeNode } from './span-tree';
 
 export const ROW_HEIGHT = 28;
 export const HEADER_HEIGHT = 30;
@@ -53,6 +54,16 @@ function Tokens({ input, output }: { input: number; output: number }) {
   );
 }
 
+/** Own usage that is counted on another span (the same call reported twice): struck through, with the reason. */
+function notCounted(s: TreeNode['span']) {
+  if (!s.spendCountedOn) return {};
+  return {
+    'data-counted': 'false',
+    title: `Not counted in totals: usage counted on the inner call ${s.spendCountedOn.name}`,
+    style: { opacity: 0.5, textDecoration: 'line-through' },
+  };
+}
+
 interface TreeRowProps {
   node: TreeNode;
   top: number;
@@ -75,7 +86,7 @@ export const TreeRow = memo(function TreeRow({
   onSelect,
 }: TreeRowProps) {
   const s = node.span;
-  const hasChildren = node.children.length > 0;
+  const hasChildren = node.childCount > 0;
   const indentLevels = Math.min(node.level, MAX_INDENT_LEVELS);
   const detail = s.model ?? s.toolName ?? s.agentName ?? '';
   const detailKind = s.model ? 'model' : s.toolName ? 'tool' : s.agentName ? 'agent' : '';
@@ -126,7 +137,7 @@ export const TreeRow = memo(function TreeRow({
         {s.status === 'error' && <span className="badge status-error">error</span>}
         {hasChildren && collapsed && (
           <span className="hidden-count" title="Spans hidden in this collapsed branch">
-            +{formatInt(Math.max(s.rollup.spanCount - 1, node.children.length))}
+            +{formatInt(Math.max(s.rollup.spanCount - 1, node.childCount))}
           </span>
         )}
       </div>
@@ -146,11 +157,11 @@ export const TreeRow = memo(function TreeRow({
       <div className="num subtree" data-col="rollup-cost">
         <Cost usd={s.rollup.costUsd} unpriced={s.rollup.unpricedSpans} hasUsage={rollupHasUsage} compact />
       </div>
-      <div className="num" data-col="own-tokens">
+      <div className="num" data-col="own-tokens" {...notCounted(s)}>
         <Tokens input={s.inputTokens} output={s.outputTokens} />
       </div>
-      <div className="num" data-col="own-cost">
-        <SpanCost usd={s.costUsd} isModelCall={isModelCall(s)} />
+      <div className="num" data-col="own-cost" {...notCounted(s)}>
+        <SpanCost usd={s.costUsd} isModelCall={isModelCallCategory(s.category)} />
       </div>
       <div className="c-timeline" aria-hidden="true">
         <span

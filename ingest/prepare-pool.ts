@@ -57,7 +57,7 @@ export async function createPreparePool(opts: PreparePoolOptions): Promise<Prepa
 
   /** Resolves once the worker has loaded; rejects if it dies first (a bad price file, a load error). */
   function spawn(index: number): Promise<void> {
-    const data: PrepareWorkerData = { pricesFile: opts.pricesFile, retentionDays: opts.retentionDays, maxBodyBytes: opts.maxBodyBytes };
+    const data: PrepareWorkerData = { pricesFile: opts.pricesFile, retentionDays: opts.retentionDays, maxBodyBytes: opts.maxBodyBytes, maxSpans: opts.maxSpans };
     const worker = new Worker(WORKER_URL, { workerData: data });
     const slot: Slot = { worker, alive: true, jobs: new Map() };
     slots[index] = slot;

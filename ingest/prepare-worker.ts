@@ -16,6 +16,7 @@ export interface PrepareWorkerData {
   pricesFile?: string;
   retentionDays: number;
   maxBodyBytes: number;
+  maxSpans?: number;
 }
 
 /** Insert buffers handed back once their rows are stored (see PreparePool.recycle). */
@@ -23,7 +24,7 @@ export interface RecycleMessage {
   recycle: ArrayBuffer;
 }
 
-const { pricesFile, retentionDays, maxBodyBytes } = workerData as PrepareWorkerData;
+const { pricesFile, retentionDays, maxBodyBytes, maxSpans } = workerData as PrepareWorkerData;
 const MAX_FREE = 8;
 const free: ArrayBuffer[] = [];
 
@@ -35,7 +36,7 @@ function allocate(bytes: number): Uint8Array {
   return new Uint8Array(new ArrayBuffer(Math.ceil(bytes * 1.125)), 0, bytes);
 }
 
-const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays, maxBodyBytes, allocate };
+const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays, maxBodyBytes, maxSpans, allocate };
 
 parentPort!.postMessage({ ready: true });
 parentPort!.on('message', (message: PrepareRequest | RecycleMessage) => {

@@ -1,6 +1,6 @@
 import { decodeProtobuf } from './otlp/decode-protobuf';
 import { decodeJson } from './otlp/decode-json';
-import { OtlpDecodeError } from './otlp/errors';
+import { OtlpDecodeError, TooManySpansError } from './otlp/errors';
 import { normaliseRequest } from './normalise/index';
 import { toSpanRowsPayload, type Allocate } from './serialise';
 import type { PriceBook } from '../lib/server/prices';
@@ -23,11 +23,16 @@ export type PrepareResult =
   | { ok: true; prepared: PreparedExport }
   | { ok: false; status: 400 | 413; message: string; undecodable: boolean };
 
+/** Spans one export may hold unless configured (CANOPY_MAX_SPANS_PER_EXPORT). */
+export const DEFAULT_MAX_SPANS_PER_EXPORT = 50_000;
+
 export interface PrepareContext {
   prices: PriceBook;
   retentionDays: number;
   /** Largest body after inflating. */
   maxBodyBytes: number;
+  /** Most spans one export may hold (413 past it). */
+  maxSpans?: number;
   /** Where insert bytes are written; new memory by default. */
   allocate?: Allocate;
 }
@@ -46,10 +51,14 @@ export function prepareExport(wire: Uint8Array, encoding: BodyEncoding, format: 
   }
   let decoded;
   try {
-    decoded = format === 'protobuf' ? decodeProtobuf(body) : decodeJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    const maxSpans = ctx.maxSpans ?? DEFAULT_MAX_SPANS_PER_EXPORT;
+    decoded = format === 'protobuf' ? decodeProtobuf(body, maxSpans) : decodeJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'), maxSpans);
   } catch (err) {
+    if (err instanceof TooManySpansError) return { ok: false, status: 413, message: err.message, undecodable: false };
     if (err instanceof OtlpDecodeError) return { ok: false, status: 400, message: err.message, undecodable: true };
-    throw err;
+    // Any other failure while decoding is still a body we cannot read: 400 (not retried), never a 500 that
+    // the exporter would retry forever. The message says which part of the body failed.
+    return { ok: false, status: 400, message: `The export could not be decoded: ${(err as Error)?.message ?? String(err)}`, undecodable: true };
   }
   const resources = new Map<string, ResourceRow>();
   const rows = normaliseRequest(decoded, { prices: ctx.prices, retentionDays: ctx.retentionDays, resources });

@@ -30,7 +30,7 @@ const CONTENT_TYPES: Record<string, ExportFormat> = {
 };
 
 /** The OTLP encoding a request asked for (by its Content-Type), which its answer must use, errors included. */
-export function requestFormat(req: IncomingMessage): ExportFormat | undefined {
+function requestFormat(req: IncomingMessage): ExportFormat | undefined {
   return CONTENT_TYPES[String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()];
 }
 

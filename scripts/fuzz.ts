@@ -10,8 +10,9 @@
 //
 // Other flags: --concurrency N (16), --timeout-ms N (15000), --max-rss-mb N (1024), --dump DIR (bodies with
 // a problem and their headers; default $TMPDIR/canopy-fuzz-<seed>), --write / --no-write,
-// --auth (Canopy with an API key; ~5% of bodies carry none or a wrong one and must get 401; give it again
-// to reproduce), --canopy-env KEY=VALUE (repeatable).
+// --auth (Canopy with an API key; ~5% of bodies carry none or a wrong one and must get 401), --flood (also
+// ~0.5% valid exports of 1–15 MiB with up to ~220,000 spans: a memory stress), --canopy-env KEY=VALUE
+// (repeatable). Give --auth / --flood again to reproduce a body from such a run.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureBuild } from '../lib/server/build';
@@ -62,13 +63,14 @@ const maxRssMiB = int('max-rss-mb', 1024);
 const only = flag('only')?.split(',').map(Number).filter((x) => Number.isInteger(x) && x >= 0);
 const env = Object.fromEntries(all('canopy-env').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const apiKey = argv.includes('--auth') ? 'fuzz-key-1' : undefined;
-const write = argv.includes('--write') || (!argv.includes('--no-write') && !only && count >= 10_000 && Object.keys(env).length === 0 && !apiKey);
+const flood = argv.includes('--flood');
+const write = argv.includes('--write') || (!argv.includes('--no-write') && !only && count >= 10_000 && Object.keys(env).length === 0 && !apiKey && !flood);
 const dumpDir = flag('dump') ?? defaultDumpDir(seed);
 const log = (line: string) => process.stderr.write(`[fuzz ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 const print = flag('print');
 if (print !== undefined) {
-  const b = makeBody(Number(print), { seed, corpus: buildCorpus(seed), maxBodyBytes: Number(env.CANOPY_MAX_BODY_BYTES ?? 16 * 1024 * 1024), apiKey });
+  const b = makeBody(Number(print), { seed, corpus: buildCorpus(seed), maxBodyBytes: Number(env.CANOPY_MAX_BODY_BYTES ?? 16 * 1024 * 1024), apiKey, flood });
   const file = path.join(dumpDir, `body-${b.index}.bin`);
   fs.mkdirSync(dumpDir, { recursive: true });
   fs.writeFileSync(file, b.body);
@@ -80,10 +82,10 @@ if (print !== undefined) {
   process.exit(0);
 }
 
-const command = `npm run fuzz -- --seed ${seed} --count ${count}${concurrency !== 16 ? ` --concurrency ${concurrency}` : ''}${apiKey ? ' --auth' : ''}`;
+const command = `npm run fuzz -- --seed ${seed} --count ${count}${concurrency !== 16 ? ` --concurrency ${concurrency}` : ''}${apiKey ? ' --auth' : ''}${flood ? ' --flood' : ''}`;
 log(`seed ${seed} (rerun with ${command})`);
 ensureBuild(ROOT, (e) => log(String(e.message ?? JSON.stringify(e))));
-const summary = await runFuzz({ seed, count, concurrency, timeoutMs, only, env, apiKey, dumpDir, log });
+const summary = await runFuzz({ seed, count, concurrency, timeoutMs, only, env, apiKey, flood, dumpDir, log });
 const failures = verdicts(summary, maxRssMiB);
 const table = summaryMarkdown(summary, command, maxRssMiB, failures);
 process.stdout.write(`\n${table}\n\n`);

@@ -12,7 +12,14 @@ const MAX_RSS_MIB = 1024;
 
 let summary: FuzzSummary | undefined;
 afterAll(() => {
-  if (summary) process.stderr.write(`\nfuzz (seed ${SEED}):\n${summaryMarkdown(summary, `CANOPY_FUZZ_SEED=${SEED} npx vitest run tests/fuzz.test.ts`, MAX_RSS_MIB, verdicts(summary, MAX_RSS_MIB))}\n`);
+  if (!summary) return;
+  const failures = verdicts(summary, MAX_RSS_MIB);
+  const s = summary;
+  process.stderr.write(
+    failures.length
+      ? `\nfuzz (seed ${SEED}) failed; bodies with a problem are in ${defaultDumpDir(SEED)}:\n${summaryMarkdown(s, `CANOPY_FUZZ_SEED=${SEED} npx vitest run tests/fuzz.test.ts`, MAX_RSS_MIB, failures)}\n`
+      : `\nfuzz (seed ${SEED}): ${s.bodies} bodies in ${(s.fuzzMs / 1000).toFixed(1)} s, statuses ${JSON.stringify(s.statuses)}, max RSS ${Math.round(s.rss.maxMiB)} MiB\n`,
+  );
 });
 
 describe('fuzzing the OTLP receiver', () => {

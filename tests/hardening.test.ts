@@ -149,6 +149,7 @@ describe('memory, slow clients and numbers, under tight limits', () => {
         CANOPY_BODY_TIMEOUT_MS: '3000',
         CANOPY_HEADERS_TIMEOUT_MS: '3000',
         CANOPY_MAX_CONNECTIONS_PER_CLIENT: '64',
+        CANOPY_MAX_SPANS_PER_EXPORT: '1000',
       },
     });
   });
@@ -167,6 +168,21 @@ describe('memory, slow clients and numbers, under tight limits', () => {
     expect(detail.spans[0].name).toMatch(/truncated/);
     const list = (await (await fetch(`${canopy.url}/api/traces?q=${traceId}`)).json()) as TraceListResponse;
     expect(list.traces[0].rootName.length).toBeLessThanOrEqual(256);
+  });
+
+  it('an export with more spans than CANOPY_MAX_SPANS_PER_EXPORT gets 413 as a protobuf Status, and nothing of it is stored', async () => {
+    const rec = recordingTracer('too-many');
+    const root = startSpan(rec.tracer, 'invoke_agent Many', {});
+    for (let i = 0; i < 1000; i++) startSpan(rec.tracer, `step ${i}`, {}, root).end();
+    root.end();
+    const spans = rec.finished();
+    const res = await fetch(`${canopy.otlpUrl}/v1/traces`, { method: 'POST', body: protobufBody(spans), headers: { 'content-type': 'application/x-protobuf' } });
+    expect(res.status).toBe(413);
+    const status = RpcStatus.decode(new Uint8Array(await res.arrayBuffer())) as unknown as { code: number; message: string };
+    expect(status.message).toMatch(/more than 1000 spans/);
+    expect((await fetch(`${canopy.url}/api/traces/${hex(spans[0]).traceId}`)).status).toBe(404);
+    const fits = await fetch(`${canopy.otlpUrl}/v1/traces`, { method: 'POST', body: protobufBody(spans.slice(0, 1000)), headers: { 'content-type': 'application/x-protobuf' } });
+    expect(fits.status).toBe(200);
   });
 
   it('a trace past the detail byte budget answers the spans that fit, says it truncated, and totals still count all', async () => {

@@ -10,6 +10,11 @@ import { getJson, listTraces, waitForTrace } from './helpers/api';
 const AUTH = { user: 'canopy', password: 's3cret!' };
 let ch: ClickHouseHttp;
 let canopy: RunningCanopy;
+/** One sentence to the user: no stack frames, no client log dump. */
+function expectOneSentence(output: string) {
+  expect(output).not.toMatch(/^\s+at /m);
+  expect(output).not.toMatch(/Error: |\[ERROR\]/);
+}
 const serverEnv = () => ({ CLICKHOUSE_URL: ch.url, CLICKHOUSE_USER: AUTH.user, CLICKHOUSE_PASSWORD: AUTH.password });
 
 function agentTree() {
@@ -68,5 +73,67 @@ describe('server mode (CLICKHOUSE_URL)', () => {
     expect(code).toBe(1);
     expect(output).toContain(`ClickHouse at ${ch.url}`);
     expect(output).toMatch(/Authentication failed/);
+    expectOneSentence(output);
+  });
+
+  it('refuses to start on a database that does not exist, saying to create it (it never creates one itself)', async () => {
+    const { code, output } = await runCanopyExpectingExit({ ...serverEnv(), CLICKHOUSE_DATABASE: 'canopy_missing' });
+    expect(code).toBe(1);
+    expect(output).toContain(
+      `canopy: The database canopy_missing does not exist in ClickHouse at ${ch.url}: create it (CREATE DATABASE canopy_missing) or set CLICKHOUSE_DATABASE to an existing database`,
+    );
+    expectOneSentence(output);
+    expect((await ch.query("SELECT count() FROM system.databases WHERE name = 'canopy_missing'")).trim()).toBe('0');
+  });
+
+  it('keeps everything in CLICKHOUSE_DATABASE when it is not the default one', async () => {
+    await ch.query('CREATE DATABASE IF NOT EXISTS canopy_custom');
+    const custom = await startCanopy({ env: { ...serverEnv(), CLICKHOUSE_DATABASE: 'canopy_custom' } });
+    try {
+      const spans = agentTree();
+      const { traceId } = hex(spans[0]);
+      await sendOk(exporterFor(custom.otlpUrl), spans);
+      const detail = await waitForTrace(custom.url, traceId, 4);
+      expect(detail.trace.inputTokens).toBe(2000);
+      expect((await ch.query(`SELECT count() FROM canopy_custom.spans FINAL WHERE trace_id = '${traceId}'`)).trim()).toBe('4');
+      expect((await ch.query(`SELECT count() FROM canopy_custom.traces WHERE trace_id = '${traceId}'`)).trim()).toBe('1');
+      expect((await ch.query('SELECT count() FROM canopy_custom.resources')).trim()).not.toBe('0');
+      expect((await ch.query('SELECT count() FROM canopy_custom.canopy_migrations')).trim()).toBe((await ch.query('SELECT count() FROM default.canopy_migrations')).trim());
+      // Nothing of it in the default database, which the other Canopy of this file uses.
+      expect((await ch.query(`SELECT count() FROM default.spans WHERE trace_id = '${traceId}'`)).trim()).toBe('0');
+      expect((await listTraces(canopy.url)).traces.some((t) => t.traceId === traceId)).toBe(false);
+    } finally {
+      expect(await custom.stop()).toBe(0);
+    }
+  });
+});
+
+describe('the test ClickHouse endpoint holds requests to what a server does', () => {
+  const post = async (params: Record<string, string>, sql: string, headers: Record<string, string> = {}) => {
+    const auth = `Basic ${Buffer.from(`${AUTH.user}:${AUTH.password}`).toString('base64')}`;
+    const res = await fetch(`${ch.url}/?${new URLSearchParams(params)}`, { method: 'POST', body: sql, headers: { authorization: auth, ...headers } });
+    return { status: res.status, code: res.headers.get('x-clickhouse-exception-code'), body: (await res.text()).trim() };
+  };
+
+  it('an unknown database is refused (81, 404); a known one is the current database of that request only', async () => {
+    expect(await post({ database: 'nope' }, 'SELECT 1')).toMatchObject({ status: 404, code: '81', body: expect.stringMatching(/^Code: 81\. .*nope.*UNKNOWN_DATABASE/) });
+    expect(await post({}, 'SELECT 1', { 'x-clickhouse-database': 'nope' })).toMatchObject({ status: 404, code: '81' });
+    await ch.query('CREATE DATABASE IF NOT EXISTS endpoint_db');
+    expect(await post({ database: 'endpoint_db' }, 'SELECT currentDatabase()')).toMatchObject({ status: 200, body: 'endpoint_db' });
+    expect(await post({}, 'SELECT currentDatabase()', { 'x-clickhouse-database': 'endpoint_db' })).toMatchObject({ status: 200, body: 'endpoint_db' });
+    expect(await post({}, 'SELECT currentDatabase()')).toMatchObject({ status: 200, body: 'default' });
+  });
+
+  it('applies URL settings to their request only, and refuses unknown settings (115, 404) and bad values', async () => {
+    expect(await post({ max_threads: '3' }, "SELECT getSetting('max_threads')")).toMatchObject({ status: 200, body: '3' });
+    expect((await post({}, "SELECT getSetting('max_threads')")).body).not.toBe('3');
+    // A setting that changes the result, as the server would apply it.
+    expect(await post({ max_result_rows: '1', result_overflow_mode: 'throw' }, 'SELECT number FROM numbers(5)')).toMatchObject({ status: 500, code: '396' });
+    expect(await post({}, 'SELECT count() FROM numbers(5)')).toMatchObject({ status: 200, body: '5' });
+    expect(await post({ no_such_setting: '1' }, 'SELECT 1')).toMatchObject({ status: 404, code: '115', body: expect.stringMatching(/no_such_setting.*UNKNOWN_SETTING/) });
+    expect(await post({ max_threads: 'many' }, 'SELECT 1')).toMatchObject({ code: '27' });
+    expect(await post({ session_id: 'x' }, 'SELECT 1')).toMatchObject({ status: 501, code: '48' });
+    // The protocol's own parameters are not settings.
+    expect(await post({ query_id: 'q1', default_format: 'JSONEachRow' }, 'SELECT 1 AS one')).toMatchObject({ status: 200, body: '{"one":1}' });
   });
 });

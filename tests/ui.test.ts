@@ -4,7 +4,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Attributes } from '@opentelemetry/api';
 import { eventually, startCanopy, type RunningCanopy } from './helpers/canopy';
 import { exporterFor, recordingTracer, sendOk, startSpan } from './helpers/otel';
-import { findTrace } from './helpers/api';
+import { findTrace, waitForTrace } from './helpers/api';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
@@ -162,19 +162,23 @@ describe('UI', () => {
     }
   }, 120_000);
 
-  it('updates live: a new trace appears in the open list, and its open tree fills in as spans arrive', async () => {
+  it('updates live: a new trace appears in the open list, and its open tree fills in as spans arrive, keeping selection and collapsed branches', async () => {
     const { tracer, finished, reset } = recordingTracer(`ui-live-${Date.now()}`);
     const exporter = exporterFor(canopy.otlpUrl, 'proto');
     const root = startSpan(tracer, 'invoke_agent Live', { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'Live' });
     const traceId = root.spanContext().traceId;
+    const treeRow = (page: Page, name: string) => page.locator('[role=treeitem]').filter({ has: page.locator('.span-name', { hasText: name }) });
 
     const { page, pageErrors } = await openPage();
     try {
       await page.goto(`${canopy.url}/`);
       await page.locator('.health[data-health="ok"]').waitFor({ timeout: 15_000 });
 
-      // First batch: one finished child; the root is still open, so its parent has not arrived.
-      startSpan(tracer, 'chat gpt-4o', llm(40, 4), root).end();
+      // First batch: a finished step with a model call under it; the root is still open, so the step's
+      // parent has not arrived and it heads an orphan subtree.
+      const step = startSpan(tracer, 'invoke_agent Step', { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'Step' }, root);
+      startSpan(tracer, 'chat gpt-4o', llm(40, 4), step).end();
+      step.end();
       await sendOk(exporter, finished());
       reset();
       const row = page.locator(`tr[data-trace-id="${traceId}"]`);
@@ -183,24 +187,128 @@ describe('UI', () => {
 
       await row.locator('.trace-link').click();
       await page.waitForURL(`**/traces/${traceId}`);
-      const first = page.locator('[role=treeitem]');
-      await first.first().waitFor();
-      expect(await first.count()).toBe(1);
-      expect(await first.first().locator('.badge.orphan').count()).toBe(1);
+      const rows = page.locator('[role=treeitem]');
+      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2);
+      const stepRow = treeRow(page, 'invoke_agent Step');
+      expect(await stepRow.locator('.badge.orphan').count()).toBe(1);
+      // Collapse the step and select it: both must survive the refreshes that follow.
+      await stepRow.locator('button.caret').click();
+      await stepRow.click();
+      expect(await rows.count()).toBe(1);
 
-      // Second batch: another child and the root. The open tree re-parents and fills in by itself.
+      // Second batch: a tool call; the root is still open, the trace still running.
       startSpan(tracer, 'execute_tool lookup', tool('lookup'), root).end();
+      await sendOk(exporter, finished());
+      reset();
+      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2);
+      expect(await stepRow.getAttribute('aria-selected')).toBe('true');
+      expect(await stepRow.getAttribute('aria-expanded')).toBe('false');
+
+      // Third batch: the root. The open tree re-parents and fills in by itself, the step still collapsed.
       root.end();
       await sendOk(exporter, finished());
-      await expect.poll(() => page.locator('[role=treeitem]').count(), { timeout: 20_000 }).toBe(3);
+      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(3);
+      expect(await page.locator('[role=treeitem][aria-level="1"] .span-name').textContent()).toBe('invoke_agent Live');
       expect(await page.locator('.badge.orphan').count()).toBe(0);
+      expect(await stepRow.getAttribute('aria-level')).toBe('2');
+      expect(await stepRow.getAttribute('aria-selected')).toBe('true');
+      expect(await stepRow.getAttribute('aria-expanded')).toBe('false');
       const rootRow = page.locator('[role=treeitem][aria-level="1"]');
-      expect(await rootRow.locator('.span-name').textContent()).toBe('invoke_agent Live');
       expect(await rootRow.locator('[data-col=rollup-tokens]').textContent()).toBe('40/4');
+      await stepRow.locator('button.caret').click();
+      expect(await rows.count()).toBe(4);
       await expect.poll(() => page.locator('.trace-summary [data-status]').getAttribute('data-status')).toBe('completed');
       expect(pageErrors).toEqual([]);
     } catch (err) {
       await diagnose(page, 'live', err);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+
+  it("shows the API's tree order and depths, orphans grouped below the tree, a parent cycle included", async () => {
+    const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+    const traceId = hex(32);
+    const t0 = BigInt(Date.now() - 60_000) * 1_000_000n;
+    const ids: Record<string, string> = {};
+    const id = (name: string) => (ids[name] ??= hex(16));
+    const span = (name: string, parent: string | null, startMs: number, endMs: number) => ({
+      traceId,
+      spanId: id(name),
+      ...(parent ? { parentSpanId: id(parent) } : {}),
+      name,
+      kind: 1,
+      startTimeUnixNano: String(t0 + BigInt(startMs) * 1_000_000n),
+      endTimeUnixNano: String(t0 + BigInt(endMs) * 1_000_000n),
+    });
+    // root ─┬─ a ── a1          second-root (a root that starts after the orphan)
+    //       └─ b                orphan ── orphan-kid   (parent "missing" never arrives)
+    //                           cycle-x ⇄ cycle-y      (each claims the other as parent)
+    // Sent shuffled: the order on screen must come from the API, not from the order of arrival.
+    const spans = [
+      span('orphan-kid', 'orphan', 6, 7),
+      span('b', 'root', 20, 30),
+      span('cycle-x', 'cycle-y', 40, 41),
+      span('a1', 'a', 12, 14),
+      span('second-root', null, 8, 50),
+      span('orphan', 'missing', 5, 9),
+      span('root', null, 0, 100),
+      span('cycle-y', 'cycle-x', 42, 43),
+      span('a', 'root', 10, 15),
+    ];
+    const res = await fetch(`${canopy.otlpUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'ui-order' } }] }, scopeSpans: [{ spans }] }] }),
+    });
+    expect(res.status).toBe(200);
+    const api = await waitForTrace(canopy.url, traceId, spans.length);
+    const apiNames = api.spans.map((s) => s.name);
+    // The API's own order: depth-first, children by start, tops by start, the cycle last.
+    expect(apiNames.slice(0, 7)).toEqual(['root', 'a', 'a1', 'b', 'orphan', 'orphan-kid', 'second-root']);
+    expect(new Set(apiNames.slice(7))).toEqual(new Set(['cycle-x', 'cycle-y']));
+    // What the UI shows: that order, the orphan subtrees (the cycle's too) moved whole below the rooted trees.
+    const tops = api.spans.flatMap((s, i) => (s.depth === 0 ? [i] : []));
+    const blocks = tops.map((start, k) => api.spans.slice(start, tops[k + 1]));
+    const expected = [...blocks.filter((b) => !b[0].orphan), ...blocks.filter((b) => b[0].orphan)].flat();
+    expect(expected.map((s) => s.name).slice(0, 5)).toEqual(['root', 'a', 'a1', 'b', 'second-root']);
+
+    const { page, pageErrors } = await openPage();
+    try {
+      await page.goto(`${canopy.url}/traces/${traceId}`);
+      const rows = page.locator('[role=treeitem]');
+      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(spans.length);
+      const shown = await rows.evaluateAll((els) =>
+        els.map((el) => ({
+          spanId: el.getAttribute('data-span-id'),
+          level: Number(el.getAttribute('aria-level')),
+          orphan: el.querySelector('.badge.orphan') !== null,
+          expanded: el.getAttribute('aria-expanded'),
+        })),
+      );
+      expect(shown).toEqual(
+        expected.map((s) => ({
+          spanId: s.spanId,
+          level: s.depth + 1,
+          orphan: s.orphan,
+          expanded: api.spans.some((c) => c.parentSpanId === s.spanId && c.depth === s.depth + 1) ? 'true' : null,
+        })),
+      );
+      expect(await text(page, '.tree-toolbar')).toContain('2 orphans');
+
+      // Collapsing a row hides exactly the rows below it with a greater depth.
+      const rowOf = (name: string) => page.locator(`[role=treeitem][data-span-id="${id(name)}"]`);
+      await rowOf('root').locator('button.caret').click();
+      expect(await rows.count()).toBe(spans.length - 3);
+      expect(await rowOf('second-root').count()).toBe(1);
+      await rowOf('root').locator('button.caret').click();
+      // Arrow-left from a leaf goes to its parent, the row above it at one level less.
+      await rowOf('a1').click();
+      await page.getByRole('tree').press('ArrowLeft');
+      expect(await rowOf('a').getAttribute('aria-selected')).toBe('true');
+      expect(pageErrors).toEqual([]);
+    } catch (err) {
+      await diagnose(page, 'order', err);
     } finally {
       await page.close();
     }

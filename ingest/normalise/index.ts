@@ -47,7 +47,7 @@ export function spanOrigin(resource: Attributes, scopeName = ''): SpanOrigin {
 }
 
 /** A resource's flattened attributes and its id: a hash of them, so equal resources share one row. */
-export function resourceRow(resource: Attributes, retentionDays: number): ResourceRow {
+function resourceRow(resource: Attributes, retentionDays: number): ResourceRow {
   const attributes = flattenAttributes(resource);
   const canonical = JSON.stringify(Object.keys(attributes).sort().map((k) => [k, attributes[k]]));
   return {

@@ -96,7 +96,7 @@ function text(v: AttrValue): string {
  * Tool arguments in a canonical form: JSON is re-serialised with sorted keys and without volatile
  * keys, so {"q":"x","request_id":"a1"} and {"request_id":"b2","q":"x"} are the same call.
  */
-export function canonicalArgs(args: AttrValue): string {
+function canonicalArgs(args: AttrValue): string {
   let value: unknown = args;
   if (typeof args === 'string') {
     const c = args.trimStart().charCodeAt(0);

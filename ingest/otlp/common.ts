@@ -1,12 +1,24 @@
 // Pieces shared by the protobuf and JSON decoders, so both formats accept and reject the same spans.
 import type { Attributes, DecodedRequest } from '../types';
+import { TooManySpansError } from './errors';
 
 /** Deeper AnyValue nesting than this is rejected: real attributes never nest that far, and unbounded
  * recursion on hostile input would overflow the stack. */
 export const MAX_VALUE_DEPTH = 32;
 
-export function emptyRequest(): DecodedRequest {
-  return { resourceSpans: [], spanCount: 0, rejectedSpans: 0, rejectReason: '' };
+const spanLimits = new WeakMap<DecodedRequest, number>();
+
+/** A request being decoded; decoding stops with TooManySpansError once it passes `maxSpans`. */
+export function emptyRequest(maxSpans = Infinity): DecodedRequest {
+  const out: DecodedRequest = { resourceSpans: [], spanCount: 0, rejectedSpans: 0, rejectReason: '' };
+  spanLimits.set(out, maxSpans);
+  return out;
+}
+
+/** Counts one accepted span, stopping the decode as soon as the request passes its span limit. */
+export function countSpan(out: DecodedRequest): void {
+  const max = spanLimits.get(out) ?? Infinity;
+  if (++out.spanCount > max) throw new TooManySpansError(max);
 }
 
 export function rejectSpan(out: DecodedRequest, reason: string): void {

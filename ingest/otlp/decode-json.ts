@@ -2,7 +2,7 @@
 // ids are hex, enums are integers (names accepted too), and 64-bit integers may be strings or numbers.
 // Field names are accepted in lowerCamelCase and snake_case.
 import type { AttrValue, Attributes, DecodedEvent, DecodedRequest, DecodedScope, DecodedSpan } from '../types';
-import { MAX_VALUE_DEPTH, clampKind, clampStatus, emptyRequest, idProblem, isZero, newAttributes, rejectSpan, setKey } from './common';
+import { MAX_VALUE_DEPTH, clampKind, clampStatus, countSpan, emptyRequest, idProblem, isZero, newAttributes, rejectSpan, setKey } from './common';
 import { OtlpDecodeError } from './errors';
 
 type Obj = Record<string, unknown>;
@@ -31,7 +31,7 @@ const DIGITS_RE = /^\d+$/;
 const INT_RE = /^-?\d+$/;
 
 /** Decodes an OTLP/JSON trace export. Throws OtlpDecodeError when the body is not one. */
-export function decodeJson(text: string): DecodedRequest {
+export function decodeJson(text: string, maxSpans = Infinity): DecodedRequest {
   let doc: unknown;
   try {
     // Some HTTP clients prefix a byte-order mark, which JSON.parse rejects.
@@ -40,7 +40,7 @@ export function decodeJson(text: string): DecodedRequest {
     throw new OtlpDecodeError(`invalid JSON: ${(err as Error).message}`);
   }
   if (!isObj(doc)) throw new OtlpDecodeError('body must be a JSON object (an ExportTraceServiceRequest)');
-  const out = emptyRequest();
+  const out = emptyRequest(maxSpans);
   const rss = list(doc, 'resourceSpans', 'resource_spans', 'resourceSpans');
   for (let i = 0; i < rss.length; i++) {
     const path = `resourceSpans[${i}]`;
@@ -69,7 +69,7 @@ function scopeSpans(ss: Obj, path: string, out: DecodedRequest): DecodedScope {
     const s = span(obj(spans[k], `${path}.spans[${k}]`), `${path}.spans[${k}]`, out);
     if (s) {
       result.spans.push(s);
-      out.spanCount++;
+      countSpan(out);
     }
   }
   return result;

@@ -5,6 +5,7 @@ import {
   MAX_VALUE_DEPTH,
   clampKind,
   clampStatus,
+  countSpan,
   emptyRequest,
   idProblem,
   isZero,
@@ -58,9 +59,9 @@ const KVLIST_VALUES = f(`${CM}KeyValueList`, 'values');
 const WIRE_NAMES = ['varint', 'fixed64', 'length-delimited', 'start-group', 'end-group', 'fixed32', '6', '7'];
 
 /** Decodes a binary OTLP trace export. Throws OtlpDecodeError when the body is not one. */
-export function decodeProtobuf(body: Uint8Array): DecodedRequest {
+export function decodeProtobuf(body: Uint8Array, maxSpans = Infinity): DecodedRequest {
   const r = new WireReader(body);
-  const out = emptyRequest();
+  const out = emptyRequest(maxSpans);
   try {
     while (r.pos < r.end) {
       const tag = r.uint32();
@@ -129,7 +130,7 @@ function scopeSpans(r: WireReader, end: number, out: DecodedRequest): DecodedSco
       r.endOf(e, 'Span');
       if (s) {
         scope.spans.push(s);
-        out.spanCount++;
+        countSpan(out);
       }
     } else if (field === SS_SCOPE) {
       want(r, tag, LEN, 'scope');

@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import type { TraceDetailResponse } from '@/lib/domain';
 import { ApiError, fetchJson } from './fetch-json';
 
-export const RUNNING_TRACE_REFETCH_MS = 2000;
+const RUNNING_TRACE_REFETCH_MS = 2000;
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof ApiError && err.status === 404;

@@ -3,3 +3,4 @@
 export * from './span';
 export * from './trace';
 export * from './tree';
+export * from './alert';

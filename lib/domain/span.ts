@@ -36,5 +36,14 @@ export interface SpanView {
   orphan: boolean;
   attributes: Record<string, string>;
   rollup: Rollup;
+  /** This span's own tokens and cost are in the rollups and the trace's totals: true on each model call counted once. */
+  countsSpend: boolean;
+  /**
+   * On a model call that does not count (its call is reported again by another instrumentation): why, and the
+   * span that counts its usage. `below`: model calls below it report the usage (a client's span nested in a
+   * framework's, or the calls an agent-level span sums); `same-call`: another instrumentation's span for the
+   * same call, beside it in the tree (lib/domain/tree.ts `spendCounting`). Null on every other span.
+   */
+  spendCountedOn: { spanId: string; name: string; reason: 'below' | 'same-call' } | null;
 }
 

@@ -1,4 +1,5 @@
-// The request tree, built once for everyone: depth, order, orphans and per-branch (subtree) rollups.
+// The request tree, built once for everyone: depth, order, orphans, which model calls count toward spend, and
+// per-branch (subtree) rollups.
 
 /** Spans, tokens and cost of a span's whole subtree, itself included. */
 export interface Rollup {
@@ -13,12 +14,31 @@ export interface Rollup {
 export interface TreeInput {
   spanId: string;
   parentSpanId: string | null;
-  /** Start time in any monotonic unit (µs since the epoch here): only used to order siblings. */
+  /** Start and end, µs since the epoch: siblings are ordered by start, and a call is placed inside another by both. */
   start: number;
+  end: number;
   inputTokens: number;
   outputTokens: number;
   costUsd: number | null;
+  /** A model call (llm or embedding span): its own tokens are a provider's usage. */
   countsUsage: boolean;
+  /**
+   * Which instrumentation made the span (its scope name, or any stable key of it): one instrumentation never
+   * reports a call twice. Pass it for model calls: without it a call is never matched as the same call as
+   * another instrumentation's (rule 2 of `spendCounting`), and totals would differ from the reads'.
+   */
+  scope?: string;
+}
+
+/**
+ * Why a model call's own usage is not counted, and where it is:
+ * - `below`: a model call below it in the tree reports usage (a second instrumentation nested inside, or the
+ *   calls an agent-level span sums); `on` is the first of them in tree order that counts.
+ * - `same-call`: another instrumentation reported this very call beside it (see `spendCounting`); `on` counts it.
+ */
+export interface SpendCountedElsewhere<T> {
+  reason: 'below' | 'same-call';
+  on: T;
 }
 
 export interface TreeNode<T extends TreeInput> {
@@ -26,16 +46,28 @@ export interface TreeNode<T extends TreeInput> {
   depth: number;
   orphan: boolean;
   rollup: Rollup;
+  /** This span's own tokens and cost are in the rollups and the trace's totals (a model call counted once). */
+  countsSpend: boolean;
+  /** For a model call that does not count: why, and the span that counts its usage. Null otherwise. */
+  spendCountedElsewhere: SpendCountedElsewhere<T> | null;
+}
+
+export interface Tree<T extends TreeInput> {
+  /** Depth-first, children by start time; rooted trees and orphan subtrees in order of their start. */
+  nodes: TreeNode<T>[];
+  /** Levels of the deepest branch (a lone root = 1). */
+  maxDepth: number;
+  /** The whole trace: every span, and each model call counted once (the sum of the top nodes' rollups). */
+  totals: Rollup;
 }
 
 /**
  * Builds the request tree from spans in any order: depth from the nearest root, orphans (parent never
  * arrived, or a parent cycle) start their own subtree at depth 0, and each node's rollup sums its whole
- * subtree, counting only spans that are themselves model calls so wrapper spans never double-count.
- * Iterative, so a 100,000-deep chain cannot overflow the stack. Returns nodes in depth-first order,
- * children by start time.
+ * subtree, counting each model call once (`spendCounting`). Iterative, so a 100,000-deep chain cannot
+ * overflow the stack. Returns nodes in depth-first order, children by start time.
  */
-export function buildTree<T extends TreeInput>(spans: readonly T[]): { nodes: TreeNode<T>[]; maxDepth: number } {
+export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
   const byId = new Map<string, T>();
   for (const s of spans) byId.set(s.spanId, s);
   const children = new Map<string, T[]>();
@@ -49,62 +81,363 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): { nodes: Tr
       else children.set(parent.spanId, [s]);
     }
   }
-  const byStart = (a: T, b: T) => a.start - b.start;
+  // Ties broken by id, so every read of the same spans gets the same order whatever order the rows came in.
+  const byStart = (a: T, b: T) => a.start - b.start || idOrder(a.spanId, b.spanId);
   tops.sort(byStart);
   for (const list of children.values()) list.sort(byStart);
 
-  const nodes: TreeNode<T>[] = [];
+  // Depth-first order with each node's parent position: every pass below is a linear scan of it.
+  const order: T[] = [];
+  const depths: number[] = [];
+  const parents: number[] = [];
+  const orphans: boolean[] = [];
   const visited = new Set<string>();
   let maxDepth = 0;
+  const stack: { at: number; next: number; kids: T[] }[] = [];
+  const push = (span: T, depth: number, parent: number, orphan: boolean) => {
+    visited.add(span.spanId);
+    const at = order.length;
+    order.push(span);
+    depths.push(depth);
+    parents.push(parent);
+    orphans.push(orphan);
+    if (depth + 1 > maxDepth) maxDepth = depth + 1;
+    stack.push({ at, next: 0, kids: children.get(span.spanId) ?? [] });
+  };
   const walk = (top: T) => {
-    // Explicit stack: post-order accumulation of rollups without recursion.
-    const stack: { node: TreeNode<T>; next: number }[] = [];
-    const push = (span: T, depth: number, orphan: boolean) => {
-      visited.add(span.spanId);
-      const own = span.countsUsage;
-      const node: TreeNode<T> = {
-        span,
-        depth,
-        orphan,
-        rollup: {
-          spanCount: 1,
-          inputTokens: own ? span.inputTokens : 0,
-          outputTokens: own ? span.outputTokens : 0,
-          costUsd: own ? (span.costUsd ?? 0) : 0,
-          unpricedSpans: own && span.costUsd === null ? 1 : 0,
-        },
-      };
-      nodes.push(node);
-      if (depth + 1 > maxDepth) maxDepth = depth + 1;
-      stack.push({ node, next: 0 });
-    };
-    push(top, 0, Boolean(top.parentSpanId));
+    if (visited.has(top.spanId)) return;
+    push(top, 0, -1, Boolean(top.parentSpanId));
     while (stack.length > 0) {
       const frame = stack[stack.length - 1];
-      const kids = children.get(frame.node.span.spanId) ?? [];
-      if (frame.next < kids.length) {
-        const child = kids[frame.next++];
-        if (!visited.has(child.spanId)) push(child, frame.node.depth + 1, false);
-        continue;
-      }
-      stack.pop();
-      const parent = stack[stack.length - 1];
-      if (parent) {
-        const r = parent.node.rollup;
-        const c = frame.node.rollup;
-        r.spanCount += c.spanCount;
-        r.inputTokens += c.inputTokens;
-        r.outputTokens += c.outputTokens;
-        r.costUsd += c.costUsd;
-        r.unpricedSpans += c.unpricedSpans;
-      }
+      if (frame.next < frame.kids.length) {
+        const child = frame.kids[frame.next++];
+        if (!visited.has(child.spanId)) push(child, depths[frame.at] + 1, frame.at, false);
+      } else stack.pop();
     }
   };
   for (const top of tops) walk(top);
   // Spans caught in a parent cycle are reachable from no top: show each as an orphan root.
-  for (const s of spans) if (!visited.has(s.spanId)) walk(s);
+  for (const s of spans) walk(s);
+
+  const counting = spendCounting(order, parents);
+  const nodes: TreeNode<T>[] = new Array(order.length);
+  const totals: Rollup = { spanCount: order.length, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedSpans: 0 };
+  for (let i = 0; i < order.length; i++) {
+    const span = order[i];
+    const own = counting.counts[i];
+    const elsewhere = counting.elsewhere[i];
+    nodes[i] = {
+      span,
+      depth: depths[i],
+      orphan: orphans[i],
+      rollup: {
+        spanCount: 1,
+        inputTokens: own ? span.inputTokens : 0,
+        outputTokens: own ? span.outputTokens : 0,
+        costUsd: own ? (span.costUsd ?? 0) : 0,
+        unpricedSpans: own && span.costUsd === null ? 1 : 0,
+      },
+      countsSpend: own,
+      spendCountedElsewhere: elsewhere ? { reason: elsewhere.reason, on: order[elsewhere.on] } : null,
+    };
+    if (own) {
+      totals.inputTokens += span.inputTokens;
+      totals.outputTokens += span.outputTokens;
+      totals.costUsd += span.costUsd ?? 0;
+      if (span.costUsd === null) totals.unpricedSpans++;
+    }
+  }
+  // Children follow their parent in depth-first order: summing from the end rolls every subtree up.
+  for (let i = order.length - 1; i > 0; i--) {
+    const p = parents[i];
+    if (p < 0) continue;
+    const r = nodes[p].rollup;
+    const c = nodes[i].rollup;
+    r.spanCount += c.spanCount;
+    r.inputTokens += c.inputTokens;
+    r.outputTokens += c.outputTokens;
+    r.costUsd += c.costUsd;
+    r.unpricedSpans += c.unpricedSpans;
+  }
   for (const n of nodes) n.rollup.costUsd = roundUsd(n.rollup.costUsd);
-  return { nodes, maxDepth };
+  totals.costUsd = roundUsd(totals.costUsd);
+  return { nodes, maxDepth, totals };
+}
+
+/** A model call that reports usage: tokens, or a positive explicit cost. */
+export function reportsUsage(span: TreeInput): boolean {
+  return span.countsUsage && (span.inputTokens > 0 || span.outputTokens > 0 || (span.costUsd ?? 0) > 0);
+}
+
+/**
+ * Which model calls count toward spend, so that a call reported by two or more instrumentations (a framework's
+ * span and the client's span for the same request) counts once; over spans in depth-first order with each one's
+ * parent position (-1 for a top). Only model calls (`countsUsage`) count, and of those:
+ *
+ * - Spans that report the same call form a group, which holds at most one span per instrumentation (`scope`:
+ *   an instrumentation reports each call once, so two parallel calls with equal usage stay two calls). Two
+ *   model calls with the same input and the same output tokens (not both 0) are the same call when
+ *   (a) one is nested below the other (the nearest usage-reporting model call above it): how a framework
+ *       instrumentation that makes its span active (Python's) stacks over the client's; or
+ *   (b) they sit side by side: from different instrumentations, one ran within the other's time (give or take
+ *       2 ms of clock error, CLOCK_SLACK_US), neither is an ancestor of the other, and one's parent is a proper
+ *       ancestor of the other. This is how the JS instrumentations stack: LangChain's span is never made
+ *       active, so the client's span attaches to the caller's span, beside LangChain's. Pairs closest in time
+ *       are joined first, so parallel calls with equal usage pair up call by call.
+ * - Of a group, one span counts: the innermost, i.e. one with no span of its group below it and, of those,
+ *   the shortest (the client's own span runs inside the framework's; its numbers are the provider's), then
+ *   the one that ended first, started later, has the greater id.
+ * - `below`: a model call with a usage-reporting model call below it that is not the same call (different
+ *   usage: the calls an agent-level span sums, or the provider's numbers where the framework estimated) does
+ *   not count, and neither does the rest of its group: the calls below count instead. A model call that
+ *   reports no usage does not count either when one below it does.
+ * - Any other model call counts, an outer one with no usage-reporting model call below it included.
+ * Each span that does not count names the span that counts its usage (`same-call` within its group, `below`
+ * otherwise). Which spans count depends only on the spans, never on the order they were read in. Linear in
+ * the spans, plus the comparisons of overlapping calls with equal usage from different instrumentations,
+ * capped per trace (SAME_CALL_BUDGET: a real stack makes a few per call, a fan-out of 200 identical parallel
+ * calls reported twice ~80,000; past the cap, as only crafted data gets, the remaining calls count as they are).
+ */
+const SAME_CALL_BUDGET = 100_000;
+
+export function spendCounting(
+  spans: readonly TreeInput[],
+  parents: readonly number[],
+): { counts: boolean[]; elsewhere: ({ reason: 'below' | 'same-call'; on: number } | null)[] } {
+  const n = spans.length;
+  const reports = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (reportsUsage(spans[i])) reports[i] = 1;
+  const earlier = (a: number, b: number) => spans[a].start - spans[b].start || idOrder(spans[a].spanId, spans[b].spanId);
+  const sameUsage = (a: number, b: number) => spans[a].inputTokens === spans[b].inputTokens && spans[a].outputTokens === spans[b].outputTokens;
+
+  // Subtree extents (a node's subtree is [i, end[i]) in depth-first order), the nearest usage-reporting model
+  // call above each node, and the earliest one below it.
+  const end = new Int32Array(n);
+  const firstBelow = new Int32Array(n).fill(-1);
+  for (let i = n - 1; i >= 0; i--) {
+    if (end[i] === 0) end[i] = i + 1;
+    const p = parents[i];
+    if (p < 0) continue;
+    if (end[i] > end[p]) end[p] = end[i];
+    const candidate = reports[i] ? i : firstBelow[i];
+    if (candidate >= 0 && (firstBelow[p] < 0 || earlier(candidate, firstBelow[p]) < 0)) firstBelow[p] = candidate;
+  }
+  const above = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const p = parents[i];
+    if (p >= 0) above[i] = reports[p] ? p : above[p];
+  }
+  const contains = (a: number, b: number) => a <= b && b < end[a];
+
+  // Groups of spans reporting the same call (union-find), each holding at most one span per instrumentation.
+  const group = new Int32Array(n);
+  for (let i = 0; i < n; i++) group[i] = i;
+  const scopes = new Map<number, (string | undefined)[]>();
+  const find = (i: number) => {
+    while (group[i] !== i) i = group[i] = group[group[i]];
+    return i;
+  };
+  const join = (a: number, b: number) => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra === rb) return;
+    const sa = scopes.get(ra) ?? [spans[ra].scope];
+    const sb = scopes.get(rb) ?? [spans[rb].scope];
+    if (sa.some((x) => sb.includes(x))) return; // an instrumentation reports each call once
+    const [keep, drop] = ra < rb ? [ra, rb] : [rb, ra];
+    group[drop] = keep;
+    scopes.set(keep, sa.concat(sb));
+    scopes.delete(drop);
+  };
+  // (a) nested: the nearest usage-reporting model call above, with the same usage.
+  const nested: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (reports[i] && above[i] >= 0 && spans[i].inputTokens + spans[i].outputTokens > 0 && sameUsage(i, above[i])) nested.push(i);
+  }
+  for (const i of nested.sort(earlier)) join(i, above[i]);
+  // (b) side by side: candidate pairs among calls with equal usage, closest in time joined first.
+  const byUsage = new Map<string, number[]>();
+  for (let i = 0; i < n; i++) {
+    const s = spans[i];
+    if (!reports[i] || s.inputTokens + s.outputTokens <= 0 || s.scope === undefined) continue;
+    const key = `${s.inputTokens}:${s.outputTokens}`;
+    const g = byUsage.get(key);
+    if (g) g.push(i);
+    else byUsage.set(key, [i]);
+  }
+  const keys = [...byUsage.keys()].filter((key) => {
+    const g = byUsage.get(key)!;
+    return g.length > 1 && g.some((i) => spans[i].scope !== spans[g[0]].scope);
+  });
+  // In order of usage, so that the budget runs out the same way whatever order the spans came in.
+  keys.sort((a, b) => {
+    const [ai, ao] = a.split(':').map(Number);
+    const [bi, bo] = b.split(':').map(Number);
+    return ai - bi || ao - bo;
+  });
+  const hangsOff = (y: number, x: number) => parents[y] >= 0 && parents[y] !== x && contains(parents[y], x);
+  // Every candidate pair, joined closest first, so parallel calls with equal usage pair up call by call.
+  let px = new Int32Array(64);
+  let py = new Int32Array(64);
+  let apart = new Float64Array(64);
+  let pairs = 0;
+  let budget = SAME_CALL_BUDGET;
+  for (const key of keys) {
+    const g = byUsage.get(key)!.sort(earlier);
+    for (let k = 0; k < g.length && budget > 0; k++) {
+      const x = g[k];
+      const sx = spans[x];
+      // Every call within X starts within X, give or take the slack: scan the calls that start there.
+      let lo = 0;
+      let hi = k;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (spans[g[mid]].start < sx.start - CLOCK_SLACK_US) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let j = lo; j < g.length && spans[g[j]].start <= sx.end + CLOCK_SLACK_US && budget > 0; j++, budget--) {
+        const y = g[j];
+        const sy = spans[y];
+        if (y === x || sy.scope === sx.scope || !within(sy, sx) || contains(x, y) || contains(y, x)) continue;
+        if (!hangsOff(y, x) && !hangsOff(x, y)) continue;
+        if (pairs === px.length) {
+          px = grow(px, new Int32Array(pairs * 2));
+          py = grow(py, new Int32Array(pairs * 2));
+          apart = grow(apart, new Float64Array(pairs * 2));
+        }
+        px[pairs] = x;
+        py[pairs] = y;
+        apart[pairs++] = Math.abs(sy.start - sx.start) + Math.abs(sy.end - sx.end);
+      }
+    }
+  }
+  const order = new Uint32Array(pairs);
+  for (let i = 0; i < pairs; i++) order[i] = i;
+  order.sort((a, b) => apart[a] - apart[b] || earlier(px[a], px[b]) || earlier(py[a], py[b]));
+  for (let i = 0; i < pairs; i++) join(px[order[i]], py[order[i]]);
+
+  // A span is covered when a usage-reporting model call below it is not of its group; the earliest such call
+  // names where its usage went. Per subtree, the earliest reporting call and the earliest of another group.
+  const roots = new Int32Array(n);
+  for (let i = 0; i < n; i++) roots[i] = find(i);
+  const best = new Int32Array(n).fill(-1);
+  const second = new Int32Array(n).fill(-1); // earliest whose group differs from best's
+  const offer = (p: number, c: number) => {
+    if (c < 0) return;
+    const b = best[p];
+    if (b < 0) best[p] = c;
+    else if (earlier(c, b) < 0) {
+      if (roots[c] !== roots[b]) second[p] = b; // else the earliest of another group is still `second`
+      best[p] = c;
+    } else if (roots[c] !== roots[b] && (second[p] < 0 || earlier(c, second[p]) < 0)) second[p] = c;
+  };
+  for (let i = n - 1; i >= 0; i--) {
+    const p = parents[i];
+    if (p < 0) continue;
+    if (reports[i]) offer(p, i);
+    offer(p, best[i]);
+    offer(p, second[i]);
+  }
+  const outside = (i: number) => (best[i] >= 0 && roots[best[i]] !== roots[i] ? best[i] : second[i] >= 0 && roots[second[i]] !== roots[i] ? second[i] : -1);
+  // Per group: a member that is covered (then the group's call counts below it), and the member that counts:
+  // one with no member of its group below it, then the earliest end, latest start, greatest id.
+  const groupCover = new Int32Array(n).fill(-1);
+  const coveredBy = new Int32Array(n).fill(-1);
+  const hasMemberBelow = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (!reports[i]) continue;
+    coveredBy[i] = outside(i);
+    if (coveredBy[i] >= 0 && groupCover[roots[i]] < 0) groupCover[roots[i]] = i;
+    if (above[i] >= 0 && roots[above[i]] === roots[i]) hasMemberBelow[above[i]] = 1;
+  }
+  const chosen = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    if (!reports[i] || hasMemberBelow[i]) continue;
+    const r = roots[i];
+    const c = chosen[r];
+    if (c < 0 || counter(spans[i], spans[c])) chosen[r] = i;
+  }
+
+  // Where each model call's usage goes: itself, or the next span to look at.
+  const next = new Int32Array(n).fill(-1);
+  const reason: ('below' | 'same-call' | null)[] = new Array(n).fill(null);
+  for (let i = 0; i < n; i++) {
+    if (!spans[i].countsUsage) continue;
+    const r = roots[i];
+    if (!reports[i]) {
+      if (firstBelow[i] >= 0) (next[i] = firstBelow[i]), (reason[i] = 'below');
+    } else if (groupCover[r] >= 0) {
+      const cover = groupCover[r];
+      next[i] = cover === i ? coveredBy[i] : cover;
+      reason[i] = 'below';
+    } else if (chosen[r] !== i) {
+      next[i] = chosen[r];
+      reason[i] = contains(i, chosen[r]) ? 'below' : 'same-call';
+    }
+  }
+  const counts: boolean[] = new Array(n);
+  for (let i = 0; i < n; i++) counts[i] = spans[i].countsUsage && reason[i] === null;
+  // Follow the hand-offs to a span that counts (each ends there but for data whose times contradict the tree;
+  // then the last span reached is named).
+  const target = new Int32Array(n).fill(-1);
+  const seen = new Int32Array(n).fill(-1);
+  const path: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (reason[i] === null || target[i] >= 0) continue;
+    path.length = 0;
+    path.push(i);
+    seen[i] = i;
+    let at = next[i];
+    let on: number;
+    for (;;) {
+      if (counts[at]) on = at;
+      else if (target[at] >= 0) on = target[at];
+      else if (seen[at] === i || next[at] < 0) on = at;
+      else {
+        seen[at] = i;
+        path.push(at);
+        at = next[at];
+        continue;
+      }
+      break;
+    }
+    for (const p of path) target[p] = on;
+  }
+  const elsewhere: ({ reason: 'below' | 'same-call'; on: number } | null)[] = new Array(n);
+  for (let i = 0; i < n; i++) elsewhere[i] = reason[i] === null ? null : { reason: reason[i]!, on: target[i] };
+  return { counts, elsewhere };
+}
+
+/**
+ * Of two spans of one call, whether `a` is taken over `b` as the one that counts: the shorter (a span that
+ * runs inside another is shorter, and durations are exact where start times may be rounded), then the one
+ * that ended first, started later, has the greater id.
+ */
+function counter(a: TreeInput, b: TreeInput): boolean {
+  const da = a.end - a.start;
+  const db = b.end - b.start;
+  if (da !== db) return da < db;
+  if (a.end !== b.end) return a.end < b.end;
+  if (a.start !== b.start) return a.start > b.start;
+  return a.spanId > b.spanId;
+}
+
+/**
+ * Clocks are only so exact: the OTel JS SDK stamps a span's start with Date.now() (whole milliseconds) and its
+ * end as start + a precise duration, so two spans' times are each up to 1 ms early. A call within this much of
+ * another's start and end is taken as within it.
+ */
+const CLOCK_SLACK_US = 2_000;
+
+const within = (a: TreeInput, b: TreeInput) => a.start >= b.start - CLOCK_SLACK_US && a.end <= b.end + CLOCK_SLACK_US;
+
+function grow<A extends Int32Array | Float64Array>(from: A, to: A): A {
+  to.set(from);
+  return to;
+}
+
+function idOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function roundUsd(x: number): number {

@@ -19,6 +19,8 @@ const schema = z.object({
   CANOPY_BATCH_MIN_ROWS: z.coerce.number().int().min(0).default(16_000),
   CANOPY_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(5_000).default(100),
   CANOPY_MAX_DECODING: z.coerce.number().int().min(1).default(32),
+  // Spans one export may hold: decoded spans, not bytes, are what an export costs in memory.
+  CANOPY_MAX_SPANS_PER_EXPORT: z.coerce.number().int().min(1).default(50_000),
   // Slow or stalled clients: a request must arrive whole within these times, and one address may hold
   // only so many connections, so a few trickling clients cannot hold the server's capacity.
   CANOPY_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(10_000),
@@ -55,6 +57,7 @@ export interface CanopyConfig {
   batchMinRows: number;
   batchLingerMs: number;
   maxDecoding: number;
+  maxSpansPerExport: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   maxConnectionsPerClient: number;
@@ -99,6 +102,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     batchMinRows: e.CANOPY_BATCH_MIN_ROWS,
     batchLingerMs: e.CANOPY_BATCH_LINGER_MS,
     maxDecoding: e.CANOPY_MAX_DECODING,
+    maxSpansPerExport: e.CANOPY_MAX_SPANS_PER_EXPORT,
     headersTimeoutMs: Math.min(e.CANOPY_HEADERS_TIMEOUT_MS, e.CANOPY_BODY_TIMEOUT_MS),
     bodyTimeoutMs: e.CANOPY_BODY_TIMEOUT_MS,
     maxConnectionsPerClient: e.CANOPY_MAX_CONNECTIONS_PER_CLIENT,

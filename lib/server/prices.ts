@@ -61,8 +61,6 @@ const Rule = z.strictObject({
 });
 const PriceFile = z.strictObject({ models: z.array(Rule) });
 
-export type PriceFileRule = z.infer<typeof Rule>;
-
 interface UserRule {
   test: (model: string) => boolean;
   provider: string; // lowercase, '' = any
@@ -214,7 +212,7 @@ function linearFrom(p: ModelPrice): Linear {
 }
 
 /** Reads and validates a user price file; the error names the file and what is wrong with it. */
-export function loadPriceFile(file: string): UserRule[] {
+function loadPriceFile(file: string): UserRule[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

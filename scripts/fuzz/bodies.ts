@@ -37,6 +37,8 @@ export interface BodyContext {
   maxBodyBytes: number;
   /** The server's API key, when it has one: most bodies carry it, some carry none or a wrong one (401). */
   apiKey?: string;
+  /** Also send ~0.5% valid exports of 1–15 MiB with up to ~220,000 spans (a memory stress, not malformed). */
+  flood?: boolean;
 }
 
 const bombs = new Map<string, Buffer>();
@@ -154,7 +156,9 @@ export function makeBody(index: number, ctx: BodyContext): FuzzBody {
   }
   const seed = rng.pick(ctx.corpus);
   const other = rng.pick(ctx.corpus);
-  const kind = rng.weighted([[4, 'control'], [6, 'garbage'], [0.5, 'flood'], [89.5, 'mutated']] as const);
+  // The same draw with or without flood, so every other body is the same either way.
+  let kind = rng.weighted([[4, 'control'], [6, 'garbage'], [0.5, 'flood'], [89.5, 'mutated']] as const);
+  if (kind === 'flood' && !ctx.flood) kind = 'mutated';
   let raw: Buffer;
   let mutations: string[];
   if (kind === 'control') {

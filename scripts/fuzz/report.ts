@@ -15,6 +15,7 @@ export function summaryMarkdown(s: FuzzSummary, command: string, maxRssMiB: numb
   const lines = [
     `- Run: ${s.startedAt} · \`${command}\` · seed **${s.seed}** · ${(s.durationMs / 1000).toFixed(1)} s total (${(s.fuzzMs / 1000).toFixed(1)} s sending, ${n(Math.round((s.bodies / Math.max(1, s.fuzzMs)) * 1000))} bodies/s)`,
     `- Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; fuzzer and Canopy on the same cores; ${s.concurrency} requests in flight, ${n(s.timeoutMs)} ms timeout each`,
+    ...(s.flood ? ['- With `--flood`: ~0.5% of bodies are valid exports of 1–15 MiB (up to ~220,000 spans each), a memory stress'] : []),
     ...(s.apiKey ? [`- With API keys (\`CANOPY_API_KEYS\`): ~5% of bodies carry no key or a wrong one and must get 401 in the request's encoding`] : []),
     `- Result: **${failures.length ? `FAIL: ${failures.join('; ')}` : 'PASS'}**`,
     '',
@@ -27,7 +28,7 @@ export function summaryMarkdown(s: FuzzSummary, command: string, maxRssMiB: numb
     `| statuses, protobuf bodies | ${hist(s.statusesByFormat.protobuf ?? {})} |`,
     `| statuses, JSON bodies | ${hist(s.statusesByFormat.json ?? {})} |`,
     `| 200 with partial success | ${n(s.acceptedWithRejections)} requests, ${n(s.rejectedSpans)} spans rejected |`,
-    `| valid exports mixed in (controls) | ${n(s.controls.accepted)} of ${n(s.controls.sent)} accepted |`,
+    `| valid exports mixed in (controls) | ${n(s.controls.accepted)} of ${n(s.controls.sent)} accepted${s.controls.deferred ? `, ${n(s.controls.deferred)} deferred (429/503 + Retry-After)` : ''} |`,
     `| 5xx other than backpressure | ${n(s.statuses ? Object.entries(s.statuses).filter(([k]) => /^5/.test(k) && k !== '503').reduce((a, [, v]) => a + v, 0) : 0)} |`,
     `| 429/503 with Retry-After (backpressure) | ${n(s.backpressure)} |`,
     `| answers in the wrong encoding / undecodable | ${n(s.wrongEncoding)} |`,

@@ -24,6 +24,8 @@ export interface FuzzOptions {
   env?: Record<string, string>;
   /** Run Canopy with this API key (CANOPY_API_KEYS): bodies carry it, ~5% carry none or a wrong one. */
   apiKey?: string;
+  /** Mix in large valid exports (BodyContext.flood). */
+  flood?: boolean;
   /** How many stored traces' details to read back after the fuzz (default 300). */
   readTraces?: number;
   /** Where bodies with a problem are written (with their headers), to reproduce them. */
@@ -59,7 +61,8 @@ export interface FuzzSummary {
   statuses: Record<string, number>;
   statusesByFormat: Record<string, Record<string, number>>;
   byFamily: Record<string, Record<string, number>>;
-  controls: { sent: number; accepted: number };
+  /** Valid exports mixed in: accepted, or deferred with 429/503 + Retry-After (allowed, counted). */
+  controls: { sent: number; accepted: number; deferred: number };
   acceptedWithRejections: number;
   rejectedSpans: number;
   backpressure: number;
@@ -81,6 +84,7 @@ export interface FuzzSummary {
   /** The read API over what the fuzz stored: the trace list and each seed export's trace detail. */
   readsAfter: { requests: number; traces: number; failures: string[] };
   apiKey?: string;
+  flood?: boolean;
   serverErrors: string[];
   dumpDir?: string;
 }
@@ -196,7 +200,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
   const startedAt = new Date().toISOString();
   const corpus = buildCorpus(opts.seed);
   const maxBodyBytes = Number(opts.env?.CANOPY_MAX_BODY_BYTES ?? 16 * MiB);
-  const ctx: BodyContext = { seed: opts.seed, corpus, maxBodyBytes, apiKey: opts.apiKey };
+  const ctx: BodyContext = { seed: opts.seed, corpus, maxBodyBytes, apiKey: opts.apiKey, flood: opts.flood };
   const auth: Record<string, string> = opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {};
   const getTrace = async (base: string, traceId: string): Promise<TraceDetailResponse | undefined> => {
     const res = await fetch(`${base}/api/traces/${traceId}`, { headers: auth, signal: AbortSignal.timeout(10_000) });
@@ -243,7 +247,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
     statuses: {},
     statusesByFormat: {},
     byFamily: {},
-    controls: { sent: 0, accepted: 0 },
+    controls: { sent: 0, accepted: 0, deferred: 0 },
     acceptedWithRejections: 0,
     rejectedSpans: 0,
     backpressure: 0,
@@ -264,6 +268,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
     knownTrace: { traceId: '', spans: 0, inputTokens: 0, outputTokens: 0, after: null, intact: false },
     readsAfter: { requests: 0, traces: 0, failures: [] },
     apiKey: opts.apiKey,
+    flood: opts.flood,
     serverErrors: [],
     dumpDir: opts.dumpDir,
   };
@@ -330,6 +335,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
           record(b, answer.status, v.problem);
         }
         if (b.control && answer.status === 200 && v.kind === 'ok') summary.controls.accepted++;
+        if (b.control && v.kind === 'backpressure') summary.controls.deferred++;
         if (answer.status === 200 && v.rejected > 0) {
           summary.acceptedWithRejections++;
           summary.rejectedSpans += v.rejected;
@@ -438,7 +444,8 @@ export function verdicts(s: FuzzSummary, maxRssMiB: number): string[] {
   if (s.rss.maxMiB > maxRssMiB) out.push(`RSS reached ${Math.round(s.rss.maxMiB)} MiB (bound ${maxRssMiB} MiB)`);
   if (s.serverErrors.length) out.push(`the server logged ${s.serverErrors.length} errors; first: ${s.serverErrors[0].slice(0, 500)}`);
   if (s.exitCode !== 0 && !s.crashes) out.push(`Canopy exited with ${s.exitCode} on SIGTERM after the fuzz`);
-  if (s.controls.sent !== s.controls.accepted) out.push(`${s.controls.sent - s.controls.accepted} of ${s.controls.sent} valid exports sent during the fuzz were not accepted`);
+  const lost = s.controls.sent - s.controls.accepted - s.controls.deferred;
+  if (lost) out.push(`${lost} of ${s.controls.sent} valid exports sent during the fuzz were neither accepted nor deferred with Retry-After`);
   return out;
 }
 

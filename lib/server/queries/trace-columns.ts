@@ -14,15 +14,11 @@ export const INDEX_COLUMNS = `
   leftUTF8(max(root_name), ${LIST_NAME_CHARS}) AS root,
   groupUniqArrayArray(services) AS service_set`;
 
-// Exact numbers come from the span rows themselves (FINAL collapses re-sent spans); only spans that are
-// model calls (counts_usage) add tokens and cost, so wrappers repeating their children's usage count once.
+// Exact numbers come from the span rows themselves (FINAL collapses re-sent spans). Tokens, cost and unpriced
+// calls are not summed here: each model call must count once even when two instrumentations report it, which
+// takes the tree (trace-stats.ts and trace-detail.ts sum them through lib/domain/tree.ts).
 export const STATS_COLUMNS = `
   trace_id,
   toString(count()) AS span_count,
   toString(countIf(status = 'error')) AS error_count,
-  toString(sumIf(input_tokens, counts_usage = 1)) AS in_tokens,
-  toString(sumIf(output_tokens, counts_usage = 1)) AS out_tokens,
-  sumIf(ifNull(cost_usd, 0), counts_usage = 1) AS cost,
-  toString(countIf(counts_usage = 1 AND cost_usd IS NULL)) AS unpriced,
   anyIf(service_name, parent_span_id = '') AS root_service`;
-

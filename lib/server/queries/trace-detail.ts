@@ -1,22 +1,23 @@
 import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { buildTree, type TreeInput } from '../../domain';
+import { buildTree, type TreeInput, type TreeNode } from '../../domain';
 import { toTraceSummary, type TraceIndexRow, type TraceStatsRow } from './trace-rows';
 import { INDEX_COLUMNS, STATS_COLUMNS } from './trace-columns';
+import { SCOPE_KEY, traceStats, withTotals } from './trace-stats';
 import { READ_TIME_LIMIT, queryBytes, rows, type ReadOptions } from './read';
 
 // The fields the tree needs, as tab-separated text ahead of each span's JSON (TabSeparatedRaw: ids are hex,
 // numbers plain, NULL is \N, and the JSON itself never holds a literal tab or newline).
-const TREE_COLUMNS = `toString(span_id), parent_span_id, toUnixTimestamp64Micro(start_time), input_tokens, output_tokens,
-    cost_usd, counts_usage`;
-const TREE_FIELDS = 7;
+const TREE_COLUMNS = `toString(span_id), parent_span_id, toUnixTimestamp64Micro(start_time), toUnixTimestamp64Micro(end_time),
+    input_tokens, output_tokens, cost_usd, counts_usage, ${SCOPE_KEY}`;
+const TREE_FIELDS = 9;
 const TAB = 9;
 const NEWLINE = 10;
 
 const iso = (column: string) =>
   `concat(substring(formatDateTime(toDateTime64(${column}, 6, 'UTC'), '%Y-%m-%dT%H:%i:%S.%f', 'UTC'), 1, 23), 'Z')`;
 
-// Every SpanView field but the tree's (depth, orphan, rollup), formatted as a JSON object by the engine:
+// Every SpanView field but the tree's (depth, orphan, rollup, countsSpend, spendCountedOn), formatted as a JSON object by the engine:
 // a 10,000-span trace is ~9 MiB of JSON, and parsing it into objects only to stringify it again cost more
 // than all the rest of the request (and most of it in garbage collection).
 const SPAN_JSON = `formatRowNoNewline('JSONEachRow',
@@ -54,41 +55,96 @@ export async function getTraceJson(client: ClickHouseClient, traceId: string, ma
     SELECT ${INDEX_COLUMNS} FROM traces WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id
     SETTINGS ${READ_TIME_LIMIT}`, { t: traceId });
   if (!index) return null;
-  // One scan gives both the tree's fields and the formatted spans. The trace's totals come from the same
-  // STATS_COLUMNS the list uses, so list and detail always agree.
+  // One scan gives both the tree's fields and the formatted spans.
   const text = await queryBytes(client, opts, `
     SELECT ${TREE_COLUMNS}, ${SPAN_JSON} FROM spans FINAL WHERE trace_id = {t:FixedString(32)}
     SETTINGS ${READ_TIME_LIMIT}, max_result_bytes = ${resultByteLimit(maxBytes)}, result_overflow_mode = 'break'
     FORMAT TabSeparatedRaw`, { t: traceId });
-  const [stats] = await rows<Omit<TraceStatsRow, 'span_ids' | 'parent_ids'>>(client, opts, `
-    SELECT ${STATS_COLUMNS} FROM spans FINAL WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id
-    SETTINGS ${READ_TIME_LIMIT}`, { t: traceId });
   const { spans, truncated } = parseTreeRows(text, maxBytes);
-  if ((spans.length === 0 && !truncated) || !stats) return null;
+  if (spans.length === 0 && !truncated) return null;
+  const tree = buildTree(spans);
+  // The trace's tokens and cost are the tree's totals, summed by the same function as the list's (trace-stats.ts),
+  // so list and detail always agree. A truncated detail has only part of the tree: its totals are read whole.
+  let stats: TraceStatsRow | undefined;
+  let maxDepth = tree.maxDepth;
+  if (truncated) {
+    const whole = (await traceStats(client, [traceId], opts)).get(traceId);
+    stats = whole?.row;
+    if (whole) maxDepth = whole.maxDepth;
+  } else {
+    const [counts] = await rows<Pick<TraceStatsRow, 'trace_id' | 'span_count' | 'error_count' | 'root_service'>>(client, opts, `
+      SELECT ${STATS_COLUMNS} FROM spans FINAL WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id
+      SETTINGS ${READ_TIME_LIMIT}`, { t: traceId });
+    stats = counts && withTotals(counts, tree.totals);
+  }
+  if (!stats) return null;
 
-  const { nodes, maxDepth } = buildTree(spans);
+  const { nodes } = tree;
   const head = `{"trace":${JSON.stringify(toTraceSummary(index, stats, maxDepth))},"truncated":${truncated},"spans":[`;
-  // Each span's JSON minus its closing brace, then the tree's fields: ASCII only (numbers print the same
-  // through a template as through JSON.stringify), so a tail's length is its byte length.
-  const tails: string[] = new Array(nodes.length);
+  // Each span's JSON minus its closing brace, then the tree's fields: ASCII (numbers print the same through a
+  // template as through JSON.stringify), but for the name of the span that counts a call's usage, copied as
+  // the engine formatted it in that span's JSON.
+  const tails: Tail[] = new Array(nodes.length);
   let size = Buffer.byteLength(head) + 2;
   for (let i = 0; i < nodes.length; i++) {
-    const { span, depth, orphan, rollup: r } = nodes[i];
-    tails[i] =
-      `,"depth":${depth},"orphan":${orphan},"rollup":{"spanCount":${r.spanCount},"inputTokens":${finite(r.inputTokens)},` +
-      `"outputTokens":${finite(r.outputTokens)},"costUsd":${finite(r.costUsd)},"unpricedSpans":${r.unpricedSpans}}}`;
-    size += span.jsonEnd - 1 - span.jsonStart + tails[i].length + (i > 0 ? 1 : 0);
+    const tail = tailOf(nodes[i], text);
+    tails[i] = tail;
+    size += nodes[i].span.jsonEnd - 1 - nodes[i].span.jsonStart + tail.head.length + tail.nameEnd - tail.nameStart + tail.rest.length + (i > 0 ? 1 : 0);
   }
   const out = Buffer.allocUnsafe(size);
   let at = out.write(head, 0, 'utf8');
   for (let i = 0; i < nodes.length; i++) {
     const span = nodes[i].span;
+    const tail = tails[i];
     if (i > 0) out[at++] = 0x2c; // ,
     at += text.copy(out, at, span.jsonStart, span.jsonEnd - 1);
-    at += out.write(tails[i], at, 'latin1');
+    at += out.write(tail.head, at, 'latin1');
+    at += text.copy(out, at, tail.nameStart, tail.nameEnd);
+    at += out.write(tail.rest, at, 'latin1');
   }
   at += out.write(']}', at, 'latin1');
   return out;
+}
+
+/** A span's tree fields as JSON: ASCII `head`, then bytes [nameStart, nameEnd) of the query output, then ASCII `rest`. */
+interface Tail {
+  head: string;
+  nameStart: number;
+  nameEnd: number;
+  rest: string;
+}
+
+function tailOf(node: TreeNode<TreeRow>, text: Buffer): Tail {
+  const { depth, orphan, rollup: r, countsSpend, spendCountedElsewhere: elsewhere } = node;
+  const tree =
+    `,"depth":${depth},"orphan":${orphan},"rollup":{"spanCount":${r.spanCount},"inputTokens":${finite(r.inputTokens)},` +
+    `"outputTokens":${finite(r.outputTokens)},"costUsd":${finite(r.costUsd)},"unpricedSpans":${r.unpricedSpans}}}`;
+  if (!elsewhere) return { head: `,"countsSpend":${countsSpend},"spendCountedOn":null`, nameStart: 0, nameEnd: 0, rest: tree };
+  const on = elsewhere.on;
+  on.nameRange ??= jsonNameRange(text, on.jsonStart, on.jsonEnd);
+  return {
+    head: `,"countsSpend":${countsSpend},"spendCountedOn":{"spanId":"${on.spanId}","name":`,
+    nameStart: on.nameRange[0],
+    nameEnd: on.nameRange[1],
+    rest: `,"reason":"${elsewhere.reason}"}${tree}`,
+  };
+}
+
+const NAME_KEY = Buffer.from('"name":');
+
+/**
+ * The bytes of the `name` string in a span's JSON (quotes included): the first `"name":` in the object is its
+ * key, as only hex ids or null come before it (SPAN_JSON), and the string ends at the first quote not escaped.
+ */
+function jsonNameRange(text: Buffer, start: number, end: number): [number, number] {
+  const key = text.indexOf(NAME_KEY, start);
+  const open = key + NAME_KEY.length;
+  if (key < 0 || open >= end || text[open] !== 0x22) return [0, 0];
+  for (let i = open + 1; i < end; i++) {
+    if (text[i] === 0x5c) i++; // a backslash escapes the next byte
+    else if (text[i] === 0x22) return [open, i + 1];
+  }
+  return [0, 0];
 }
 
 /** SETTINGS takes literals only, not parameters: the budget comes from configuration, checked to be an integer. */
@@ -106,6 +162,8 @@ interface TreeRow extends TreeInput {
   /** Byte range of the span's JSON object in the query's output. */
   jsonStart: number;
   jsonEnd: number;
+  /** Byte range of its JSON name string, once another span's detail needs it. */
+  nameRange?: [number, number];
 }
 
 /** The rows that end within `maxBytes`; `truncated` when the output holds (or the engine cut) more. */
@@ -132,10 +190,12 @@ function parseTreeRows(text: Buffer, maxBytes: number): { spans: TreeRow[]; trun
       spanId: f[0],
       parentSpanId: f[1] || null,
       start: Number(f[2]),
-      inputTokens: Number(f[3]),
-      outputTokens: Number(f[4]),
-      costUsd: f[5] === '\\N' ? null : Number(f[5]),
-      countsUsage: f[6] === '1',
+      end: Number(f[3]),
+      inputTokens: Number(f[4]),
+      outputTokens: Number(f[5]),
+      costUsd: f[6] === '\\N' ? null : Number(f[6]),
+      countsUsage: f[7] === '1',
+      scope: f[8],
       jsonStart: p,
       jsonEnd: end,
     });

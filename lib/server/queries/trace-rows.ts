@@ -1,6 +1,6 @@
 import { roundUsd, traceStatus, type TraceSummary } from '../../domain';
 
-// Rows exactly as the trace queries return them, and their one mapping to the API shape.
+// Rows as the trace queries return them, and their one mapping to the API shape.
 
 export interface TraceIndexRow {
   trace_id: string;
@@ -12,6 +12,7 @@ export interface TraceIndexRow {
   service_set: string[];
 }
 
+/** A trace's numbers: counts from the engine, tokens, cost and unpriced calls from the tree (trace-stats.ts). */
 export interface TraceStatsRow {
   trace_id: string;
   span_count: string;
@@ -21,15 +22,13 @@ export interface TraceStatsRow {
   cost: number;
   unpriced: string;
   root_service: string;
-  span_ids: string[];
-  parent_ids: string[];
 }
 
 export function nsToIso(ns: string): string {
   return new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
 }
 
-export function toTraceSummary(index: TraceIndexRow, stats: Omit<TraceStatsRow, 'span_ids' | 'parent_ids'>, maxDepth: number): TraceSummary {
+export function toTraceSummary(index: TraceIndexRow, stats: TraceStatsRow, maxDepth: number): TraceSummary {
   const lastSeenMs = Number(index.last_seen_ms);
   const errorCount = Number(stats.error_count);
   return {

@@ -1,28 +1,74 @@
 import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { buildTree } from '../../domain';
+import { buildTree, type Rollup, type TreeInput } from '../../domain';
 import type { TraceStatsRow } from './trace-rows';
 import { STATS_COLUMNS } from './trace-columns';
 import { READ_TIME_LIMIT, rows, type ReadOptions } from './read';
 
 export interface TraceStats {
+  /** The trace's numbers as `toTraceSummary` takes them; tokens, cost and unpriced calls from `totals`. */
   row: TraceStatsRow;
   maxDepth: number;
+  /** Every span, each model call counted once (lib/domain/tree.ts): the numbers the detail shows too. */
+  totals: Rollup;
 }
 
-/** Exact numbers (spans, errors, tokens, cost, depth) of a page of traces, read by primary key. */
+/** The tree's key for a span's instrumentation: compared, never shown, so a hash (short, and safe in any format). */
+export const SCOPE_KEY = 'toString(cityHash64(scope_name))';
+
+// What the tree needs of each model call (µs times, usage, instrumentation); other spans only place the tree.
+const CALL_FIELDS = `toString(span_id), toUnixTimestamp64Micro(start_time), toUnixTimestamp64Micro(end_time),
+    input_tokens, output_tokens, cost_usd, ${SCOPE_KEY}`;
+
+type CallTuple = [spanId: string, start: number, end: number, input: number, output: number, cost: number | null, scope: string];
+
+interface StatsQueryRow extends Pick<TraceStatsRow, 'trace_id' | 'span_count' | 'error_count' | 'root_service'> {
+  span_ids: string[];
+  parent_ids: string[];
+  calls: CallTuple[];
+}
+
+/**
+ * Exact numbers (spans, errors, tokens, cost, depth) of a page of traces, read by primary key. Tokens and cost
+ * go through the request tree, as in the detail, so that each model call counts once even when two
+ * instrumentations report it: every span's id and parent, and the model calls' usage, times and scope.
+ */
 export async function traceStats(client: ClickHouseClient, traceIds: string[], opts: ReadOptions): Promise<Map<string, TraceStats>> {
-  const stats = await rows<TraceStatsRow>(client, opts, `
-    SELECT ${STATS_COLUMNS}, groupArray(toString(span_id)) AS span_ids, groupArray(parent_span_id) AS parent_ids
+  const stats = await rows<StatsQueryRow>(client, opts, `
+    SELECT ${STATS_COLUMNS}, groupArray(toString(span_id)) AS span_ids, groupArray(parent_span_id) AS parent_ids,
+      groupArrayIf((${CALL_FIELDS}), counts_usage = 1) AS calls
     FROM spans FINAL
     WHERE trace_id IN {ids:Array(FixedString(32))}
     GROUP BY trace_id
-    SETTINGS ${READ_TIME_LIMIT}`, { ids: traceIds });
-  return new Map(stats.map((s) => [s.trace_id, { row: s, maxDepth: depthOf(s.span_ids, s.parent_ids) }]));
+    SETTINGS ${READ_TIME_LIMIT}, output_format_json_quote_64bit_integers = 0`, { ids: traceIds });
+  return new Map(stats.map((s) => {
+    const { maxDepth, totals } = buildTree(treeInputs(s));
+    return [s.trace_id, { row: withTotals(s, totals), maxDepth, totals }];
+  }));
 }
 
-function depthOf(spanIds: string[], parentIds: string[]): number {
-  return buildTree(
-    spanIds.map((spanId, i) => ({ spanId, parentSpanId: parentIds[i] || null, start: 0, inputTokens: 0, outputTokens: 0, costUsd: null, countsUsage: false })),
-  ).maxDepth;
+/** The summary row with the tree's totals in place of the engine's sums. */
+export function withTotals(s: Pick<TraceStatsRow, 'trace_id' | 'span_count' | 'error_count' | 'root_service'>, totals: Rollup): TraceStatsRow {
+  return {
+    trace_id: s.trace_id,
+    span_count: s.span_count,
+    error_count: s.error_count,
+    root_service: s.root_service,
+    in_tokens: String(totals.inputTokens),
+    out_tokens: String(totals.outputTokens),
+    cost: totals.costUsd,
+    unpriced: String(totals.unpricedSpans),
+  };
+}
+
+function treeInputs(s: StatsQueryRow): TreeInput[] {
+  const calls = new Map<string, CallTuple>();
+  for (const c of s.calls) calls.set(c[0], c);
+  return s.span_ids.map((spanId, i) => {
+    const c = calls.get(spanId);
+    const parentSpanId = s.parent_ids[i] || null;
+    return c
+      ? { spanId, parentSpanId, start: c[1], end: c[2], inputTokens: c[3], outputTokens: c[4], costUsd: c[5], countsUsage: true, scope: c[6] }
+      : { spanId, parentSpanId, start: 0, end: 0, inputTokens: 0, outputTokens: 0, costUsd: null, countsUsage: false, scope: '' };
+  });
 }

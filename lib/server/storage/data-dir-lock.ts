@@ -41,7 +41,7 @@ export function prepareDataDir(dataDir: string): void {
 }
 
 /** Throws the clear "in use" message when a live process holds the engine's lock on the directory. */
-export function assertNotLocked(dataDir: string): void {
+function assertNotLocked(dataDir: string): void {
   const pid = engineLockHolder(dataDir);
   // This process already has the engine open on it (a second openStorage in one process shares it).
   if (pid === null || pid === process.pid) return;
@@ -95,7 +95,7 @@ const ERRNO_TEXT: Record<string, string> = {
   ENOENT: 'it does not exist',
 };
 
-export function describeErrno(err: unknown): string {
+function describeErrno(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   return e.code ? `${e.code}: ${ERRNO_TEXT[e.code] ?? e.message}` : String(e?.message ?? err);
 }
@@ -106,7 +106,7 @@ export function describeErrno(err: unknown): string {
  * hides it) we cannot see the lock, and answer null so the engine's own refusal decides (see
  * `lockHolderAfterRefusal`).
  */
-export function engineLockHolder(dataDir: string): number | null {
+function engineLockHolder(dataDir: string): number | null {
   const file = path.join(dataDir, ENGINE_LOCK_FILE);
   let stat: fs.BigIntStats;
   let locks: string;

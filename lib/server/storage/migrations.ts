@@ -4,14 +4,14 @@ import type { ClickHouseClient } from '@clickhouse/client';
 
 const MIGRATION_FILE = /^(\d+)_[\w-]+\.sql$/;
 
-export interface Migration {
+interface Migration {
   version: number;
   name: string;
   statements: string[];
 }
 
 /** Numbered `.sql` files, in order. A file may hold several statements separated by `;` at line end. */
-export function readMigrations(dir: string): Migration[] {
+function readMigrations(dir: string): Migration[] {
   return fs
     .readdirSync(dir)
     .filter((f) => MIGRATION_FILE.test(f))

@@ -1,13 +1,13 @@
 import { Readable } from 'node:stream';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { CanopyConfig } from '../config';
 import { prepareDataDir, lockHolderAfterRefusal, removeLegacyPidFile, probeWritable, unwritableMessage, DataDirError, DataDirLockedError } from './data-dir-lock';
 import { WriteHealthMonitor, type WriteHealth } from './write-health';
+import { engineErrorCode } from './insert-errors';
 
 /** Storage cannot be opened for a reason the user can fix: the message says which and how. */
 export { DataDirError as StorageStartError };
-export type { WriteHealth };
 
 /**
  * The one handle on ClickHouse. Reads go through the official client on either backend; the bulk write
@@ -36,7 +36,7 @@ const JSON_EACH_ROW: RowEncoding = { format: 'JSONEachRow' };
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export async function openStorage(config: CanopyConfig): Promise<Storage> {
-  return config.clickhouse ? openServer(config.clickhouse) : openEmbedded(config.dataDir);
+  return config.clickhouse ? await openServer(config.clickhouse) : openEmbedded(config.dataDir);
 }
 
 function openEmbedded(dataDir: string): Storage {
@@ -55,7 +55,9 @@ function openEmbedded(dataDir: string): Storage {
     );
   }
   removeLegacyPidFile(dataDir);
-  const client = createClient({ connection } as Parameters<typeof createClient>[0]);
+  // Canopy logs every failure itself (insert_failed, api 503s); the client's own ERROR lines with stacks
+  // would only repeat them in the middle of the JSON log.
+  const client = createClient({ connection, log: { level: ClickHouseLogLevel.OFF } } as Parameters<typeof createClient>[0]);
   const health = new WriteHealthMonitor(embeddedProbe(client, dataDir), `the embedded ClickHouse at ${dataDir}`);
   return {
     backend: 'embedded',
@@ -107,15 +109,17 @@ function observed(health: WriteHealthMonitor, insert: Storage['insertRaw']): Sto
   };
 }
 
-function openServer(ch: NonNullable<CanopyConfig['clickhouse']>): Storage {
-  const client = createClient({
+async function openServer(ch: NonNullable<CanopyConfig['clickhouse']>): Promise<Storage> {
+  const options = {
     url: ch.url,
     username: ch.user,
     password: ch.password,
     database: ch.database,
     // A group commit is already one big insert; server-side async inserts would only add latency.
     clickhouse_settings: { date_time_input_format: 'best_effort' },
-  });
+  } as const;
+  await checkConnection(options, ch);
+  const client = createClient({ ...options, log: { level: ClickHouseLogLevel.OFF } });
   const where = `ClickHouse at ${ch.url}`;
   const health = new WriteHealthMonitor(async () => {
     // Reaches the server, authenticates, and passes its checks for writing to spans (the user's grant,
@@ -151,4 +155,31 @@ function openServer(ch: NonNullable<CanopyConfig['clickhouse']>): Storage {
       await client.close();
     },
   };
+}
+
+const UNKNOWN_DATABASE = 81;
+
+/**
+ * The server answers, takes the credentials, and has the database. Canopy creates its own tables in it, but
+ * not the database itself: a mistyped CLICKHOUSE_DATABASE would otherwise start Canopy on a new, empty one
+ * (its traces seemingly gone), and where a database lives (engine, cluster, the user's grants) is the
+ * server's administrator's choice.
+ */
+async function checkConnection(options: Parameters<typeof createClient>[0], ch: NonNullable<CanopyConfig['clickhouse']>): Promise<void> {
+  // Its own client, silent: the reason goes into one sentence, not after the client's logged stack.
+  const client = createClient({ ...options, log: { level: ClickHouseLogLevel.OFF } });
+  try {
+    await client.command({ query: 'SELECT 1' });
+  } catch (err) {
+    if (engineErrorCode(err) === UNKNOWN_DATABASE) {
+      throw new DataDirError(
+        `The database ${ch.database} does not exist in ClickHouse at ${ch.url}: create it (CREATE DATABASE ${ch.database}) ` +
+          `or set CLICKHOUSE_DATABASE to an existing database; Canopy creates its tables, not the database.`,
+      );
+    }
+    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0].trim().slice(0, 300);
+    throw new DataDirError(`Could not connect to ClickHouse at ${ch.url} (${reason}): check CLICKHOUSE_URL, CLICKHOUSE_USER and CLICKHOUSE_PASSWORD.`);
+  } finally {
+    await client.close();
+  }
 }

@@ -1,0 +1,35 @@
+// The runaway detector's decision side: pure rules over one tree snapshot (and its history). Storage,
+// ticks, alerts and delivery call `evaluateTree` and keep its findings, one alert per (tree, rule, branch).
+import type { AlertRule, Finding } from '../lib/domain';
+import type { Rule, RuleContext } from './rule';
+import { contextBloatRule } from './rules/context-bloat';
+import { costSpikeRule } from './rules/cost-spike';
+import { fanoutRule } from './rules/fanout';
+import { loopRule } from './rules/loop';
+import { pingpongRule } from './rules/pingpong';
+import { retryStormRule } from './rules/retry-storm';
+import { stallRule } from './rules/stall';
+import type { TreeSnapshot } from './snapshot';
+
+export const RULES: Readonly<Record<AlertRule, Rule>> = {
+  loop: loopRule,
+  pingpong: pingpongRule,
+  fanout: fanoutRule,
+  retry_storm: retryStormRule,
+  context_bloat: contextBloatRule,
+  cost_spike: costSpikeRule,
+  stall: stallRule,
+};
+
+/** Every enabled rule over one tree: at most one finding per (rule, branch). */
+export function evaluateTree(tree: TreeSnapshot, ctx: RuleContext): Finding[] {
+  const out: Finding[] = [];
+  for (const rule of Object.values(RULES)) for (const f of rule(tree, ctx)) out.push(f);
+  return out;
+}
+
+export { chooseBaseline, type Rule, type RuleContext } from './rule';
+export { buildSnapshot, detectorSpan, type DetectorSpan, type StoredSpanFields, type TreeSnapshot } from './snapshot';
+export { baselineKey, summariseHistory, treeStats, type RootBaseline, type TreeStats } from './baseline';
+export { DEFAULT_SETTINGS, detectorSettingsSchema, parseSettings, withSettings, type DetectorSettings, type DetectorSettingsInput } from './settings';
+export { serviceSpendAnomaly, type ServiceSpendAnomaly } from './rules/cost-spike';

@@ -1,0 +1,171 @@
+// loop: an agent redoing the same call. The same call signature (tool + canonical arguments, or model +
+// prompt) several times in a row on one branch, or many times by the same agent anywhere in the tree, or
+// the same call failing the same way again and again. Calls that recorded no arguments or prompt have no
+// comparable signature (snapshot.callSignature is null) and never count: three chat calls of one model
+// without captured content are not a loop.
+import { type AlertSeverity } from '../../lib/domain';
+import { branchId, branchName, callLabel, evidence, FindingSet, nearestAgents, severityOf, type Rule } from '../rule';
+import { commonAncestor, type TreeSnapshot } from '../snapshot';
+
+interface Candidate {
+  branch: number; // node index of the branch root (-1: the tree, when occurrences span orphaned tops)
+  signature: string;
+  /** Occurrences, in time order. */
+  indexes: number[];
+  inARow: number;
+  byAgent: number;
+  failures: number;
+  errorType: string | null;
+}
+
+/** A call counts as "again" only when it starts after the previous one ended: parallel duplicates are fan-out, not a loop. */
+const OVERLAP_TOLERANCE_MS = 1;
+
+export const loopRule: Rule = (tree, ctx) => {
+  const cfg = ctx.settings.loop;
+  if (!cfg.enabled || tree.nodes.length === 0) return [];
+  const candidates = new Map<string, Candidate>();
+  const candidate = (branch: number, signature: string, indexes: number[]): Candidate => {
+    const key = `${branch}\0${signature}`;
+    let c = candidates.get(key);
+    if (!c) candidates.set(key, (c = { branch, signature, indexes, inARow: 0, byAgent: 0, failures: 0, errorType: null }));
+    else if (indexes.length > c.indexes.length) c.indexes = indexes;
+    return c;
+  };
+
+  consecutiveRuns(tree, cfg.consecutive, (branch, signature, run) => {
+    const c = candidate(branch, signature, run);
+    c.inARow = Math.max(c.inARow, run.length);
+  });
+
+  // The same call by the same agent (by name) anywhere: one agent looping through sub-agents it respawns,
+  // or recursing into itself. Different agents making the same lookup is duplication, not a loop.
+  const agentOf = nearestAgents(tree);
+  const byAgent = new Map<string, number[]>();
+  const failing = new Map<string, number[]>();
+  for (let i = 0; i < tree.nodes.length; i++) {
+    const s = tree.nodes[i].span;
+    if (s.callSignature === null) continue;
+    const agent = agentOf[i] >= 0 ? (tree.nodes[agentOf[i]].span.agentName ?? tree.nodes[agentOf[i]].span.name) : '';
+    push(byAgent, `${agent}\0${s.callSignature}`, i);
+    if (s.status === 'error' && s.errorType !== 'killed') push(failing, `${s.errorType ?? s.statusMessage}\0${s.callSignature}`, i);
+  }
+  for (const list of byAgent.values()) {
+    if (list.length < cfg.anywhere) continue;
+    const seq = sequential(tree, list);
+    if (seq.length < cfg.anywhere) continue;
+    const c = candidate(commonAncestor(tree, seq), tree.nodes[seq[0]].span.callSignature as string, seq);
+    c.byAgent = Math.max(c.byAgent, seq.length);
+  }
+  for (const list of failing.values()) {
+    if (list.length < cfg.sameFailure) continue;
+    const c = candidate(commonAncestor(tree, list), tree.nodes[list[0]].span.callSignature as string, list);
+    c.failures = Math.max(c.failures, list.length);
+    c.errorType = tree.nodes[list[0]].span.errorType;
+  }
+
+  const out = new FindingSet('loop');
+  for (const c of candidates.values()) {
+    const levels: { sev: AlertSeverity | null; value: number; warningAt: number; metric: string }[] = [
+      { sev: severityOf(c.inARow, cfg.consecutive, cfg.critical), value: c.inARow, warningAt: cfg.consecutive, metric: 'identical calls in a row on one branch' },
+      { sev: severityOf(c.byAgent, cfg.anywhere, cfg.critical), value: c.byAgent, warningAt: cfg.anywhere, metric: 'identical calls by one agent in the tree' },
+      { sev: severityOf(c.failures, cfg.sameFailure, cfg.critical), value: c.failures, warningAt: cfg.sameFailure, metric: 'identical calls failing with the same error' },
+    ];
+    let best: (typeof levels)[number] | null = null;
+    for (const l of levels) {
+      if (!l.sev) continue;
+      if (!best || (l.sev === 'critical' && best.sev !== 'critical') || (l.sev === best.sev && l.value / l.warningAt > best.value / best.warningAt)) best = l;
+    }
+    if (!best || !best.sev) continue;
+    const first = tree.nodes[c.indexes[0]].span;
+    const label = callLabel(tree, c.indexes[0]);
+    const under = branchName(tree, c.branch);
+    const what = first.category === 'tool' ? 'with identical arguments' : 'with an identical prompt';
+    const n = Math.max(c.inARow, c.byAgent);
+    const title =
+      best === levels[2]
+        ? `${label} failed ${c.failures}× ${what} (${c.errorType ?? 'error'}) under ${under}`
+        : `${label} called ${n}× ${what}${c.inARow === n ? ' in a row' : ''} under ${under}`;
+    out.add(
+      branchId(tree, c.branch),
+      best.sev,
+      title,
+      evidence(tree, c.indexes, {
+        metric: best.metric,
+        value: best.value,
+        warningAt: best.warningAt,
+        criticalAt: cfg.critical,
+        names: [first.toolName ?? first.model ?? first.name, ...(c.branch >= 0 && c.branch !== c.indexes[0] ? [under] : [])],
+        details: {
+          callSignature: c.signature,
+          kind: first.category,
+          inARow: c.inARow,
+          byOneAgent: c.byAgent,
+          failures: c.failures,
+          errorType: c.errorType,
+        },
+      }),
+    );
+  }
+  return out.list();
+};
+
+/**
+ * Runs of the same signature among one parent's tool calls, and separately among its model calls (an
+ * agent thinks between actions: run_tests, think, run_tests is two run_tests in a row). Reports each run
+ * of at least `min` once it ends.
+ */
+function consecutiveRuns(tree: TreeSnapshot, min: number, report: (branch: number, signature: string, run: number[]) => void): void {
+  const runs: { sig: string | null; idx: number[]; lastEnd: number }[] = [
+    { sig: null, idx: [], lastEnd: -Infinity },
+    { sig: null, idx: [], lastEnd: -Infinity },
+  ];
+  for (let p = 0; p < tree.nodes.length; p++) {
+    const kids = tree.children[p];
+    if (kids.length < min) continue;
+    for (const r of runs) {
+      r.sig = null;
+      r.idx = [];
+    }
+    const flush = (r: (typeof runs)[number]) => {
+      if (r.sig !== null && r.idx.length >= min) report(p, r.sig, r.idx);
+    };
+    for (const c of kids) {
+      const s = tree.nodes[c].span;
+      const kind = s.category === 'tool' ? 0 : s.category === 'llm' || s.category === 'embedding' ? 1 : -1;
+      if (kind < 0) continue;
+      const r = runs[kind];
+      if (s.callSignature !== null && s.callSignature === r.sig) {
+        if (s.start + OVERLAP_TOLERANCE_MS >= r.lastEnd) r.idx.push(c);
+        r.lastEnd = Math.max(r.lastEnd, s.end);
+        continue;
+      }
+      flush(r);
+      r.sig = s.callSignature;
+      r.idx = s.callSignature === null ? [] : [c];
+      r.lastEnd = s.end;
+    }
+    for (const r of runs) flush(r);
+  }
+}
+
+/** The most occurrences that ran one after another (greedy interval scheduling, by end time). */
+function sequential(tree: TreeSnapshot, list: readonly number[]): number[] {
+  const byEnd = [...list].sort((a, b) => tree.nodes[a].span.end - tree.nodes[b].span.end);
+  const out: number[] = [];
+  let lastEnd = -Infinity;
+  for (const i of byEnd) {
+    const s = tree.nodes[i].span;
+    if (s.start + OVERLAP_TOLERANCE_MS >= lastEnd) {
+      out.push(i);
+      lastEnd = s.end;
+    }
+  }
+  return out.sort((a, b) => tree.nodes[a].span.start - tree.nodes[b].span.start);
+}
+
+function push(m: Map<string, number[]>, key: string, i: number): void {
+  const l = m.get(key);
+  if (l) l.push(i);
+  else m.set(key, [i]);
+}

@@ -1,0 +1,181 @@
+// pingpong: a cycle that keeps coming round. Agents taking turns (A→B→A→B… as sibling spans one after
+// another, or nested in each other: A calls B calls A …), or one branch's calls cycling through the same
+// few signatures (poll A, poll B, poll C, poll A, …). A cycle of length 1 is a loop, not a ping-pong.
+// Every framework's detector reads one agent's history; the tree shows the cycle between agents.
+import { branchId, branchName, evidence, FindingSet, severityOf, type Rule } from '../rule';
+import type { TreeSnapshot } from '../snapshot';
+
+/** Sibling turns are sequential: one starts after the previous ended (parallel siblings are a fan-out). */
+const OVERLAP_TOLERANCE_MS = 1;
+
+/**
+ * Tracks the longest periodic tail of a sequence for every cycle length: matches[p] counts consecutive
+ * positions k with seq[k] = seq[k − p]; a tail of matches[p] + p elements is the cycle repeated
+ * (matches[p] + p) / p times. `same` counts the tail of identical elements, to reject length-1 cycles.
+ */
+class CycleTracker {
+  readonly matches: Int32Array;
+  same = 0;
+  constructor(readonly maxCycle: number) {
+    this.matches = new Int32Array(maxCycle + 1);
+  }
+  reset(): void {
+    this.matches.fill(0);
+    this.same = 0;
+  }
+  copyFrom(o: CycleTracker): void {
+    this.matches.set(o.matches);
+    this.same = o.same;
+  }
+}
+
+interface Cycle {
+  length: number;
+  repeats: number;
+  /** Elements in the periodic tail (the cycle's turns so far). */
+  window: number;
+}
+
+/** Advances `t` (the state after seq[0..k-1]) to include seq[k]; `at(j)` reads seq[j]. */
+function advance<K>(t: CycleTracker, prev: CycleTracker | null, k: number, at: (j: number) => K, minCycle: number): Cycle | null {
+  const cur = at(k);
+  t.same = k >= 1 && at(k - 1) === cur ? (prev ? prev.same : t.same) + 1 : 0;
+  let best: Cycle | null = null;
+  for (let p = 1; p <= t.maxCycle; p++) {
+    const before = prev ? prev.matches[p] : t.matches[p];
+    t.matches[p] = k >= p && at(k - p) === cur ? before + 1 : 0;
+    if (p < minCycle) continue;
+    const window = t.matches[p] + p;
+    if (t.same + 1 >= window) continue; // all one element: a loop
+    const repeats = Math.floor(window / p);
+    if (repeats >= 2 && (!best || repeats > best.repeats)) best = { length: p, repeats, window };
+  }
+  return best;
+}
+
+export const pingpongRule: Rule = (tree, ctx) => {
+  const cfg = ctx.settings.pingpong;
+  if (!cfg.enabled || tree.nodes.length === 0) return [];
+  const out = new FindingSet('pingpong');
+  const report = (branch: number, turns: number[], cycle: Cycle, kind: string, label: (i: number) => string) => {
+    const severity = severityOf(cycle.repeats, cfg.repeats, cfg.critical);
+    if (!severity) return;
+    const names = turns.slice(0, cycle.length).map(label);
+    const where = kind === 'nested agents' ? `nested from ${branchName(tree, branch)}` : `under ${branchName(tree, branch)}`;
+    const title =
+      kind === 'call signatures'
+        ? `${names.join(' → ')} calls cycled ${cycle.repeats}× ${where}`
+        : `${names.join(' → ')} took turns ${turns.length} times (${cycle.repeats} rounds) ${where}`;
+    out.add(
+      branchId(tree, branch),
+      severity,
+      title,
+      evidence(tree, turns, {
+        metric: `repetitions of a ${cycle.length}-step cycle (${kind})`,
+        value: cycle.repeats,
+        warningAt: cfg.repeats,
+        criticalAt: cfg.critical,
+        names,
+        details: { kind, cycleLength: cycle.length, repeats: cycle.repeats, turns: turns.length },
+      }),
+    );
+  };
+  const agentLabel = (i: number) => tree.nodes[i].span.agentName ?? tree.nodes[i].span.name;
+  const t = new CycleTracker(cfg.maxCycle);
+
+  for (let p = 0; p < tree.nodes.length; p++) {
+    const kids = tree.children[p];
+    if (kids.length < 2 * cfg.minCycle) continue;
+
+    if (cfg.agents) {
+      // Sibling agents taking turns, one after another.
+      const seq: number[] = [];
+      const keys: string[] = [];
+      let best: { cycle: Cycle; end: number } | null = null;
+      t.reset();
+      let lastEnd = -Infinity;
+      for (const c of kids) {
+        const s = tree.nodes[c].span;
+        if (s.category !== 'agent') continue;
+        if (s.start + OVERLAP_TOLERANCE_MS < lastEnd) {
+          // Overlaps the previous turn: parallel work, not a hand-off. Start over from here.
+          if (best) report(p, seq.slice(best.end - best.cycle.window + 1, best.end + 1), best.cycle, 'sibling agents', agentLabel);
+          best = null;
+          seq.length = 0;
+          keys.length = 0;
+          t.reset();
+        }
+        lastEnd = Math.max(lastEnd, s.end);
+        seq.push(c);
+        keys.push(agentLabel(c));
+        const cycle = advance(t, null, keys.length - 1, (j) => keys[j], cfg.minCycle);
+        if (cycle && (!best || cycle.repeats >= best.cycle.repeats)) best = { cycle, end: seq.length - 1 };
+      }
+      if (best) report(p, seq.slice(best.end - best.cycle.window + 1, best.end + 1), best.cycle, 'sibling agents', agentLabel);
+    }
+
+    if (cfg.signatures) {
+      // One branch's tool calls, and separately its model calls, cycling through the same signatures.
+      for (const kind of ['tool', 'model'] as const) {
+        const seq: number[] = [];
+        const keys: (string | number)[] = [];
+        let best: { cycle: Cycle; end: number } | null = null;
+        t.reset();
+        for (const c of kids) {
+          const s = tree.nodes[c].span;
+          const isKind = kind === 'tool' ? s.category === 'tool' : s.category === 'llm' || s.category === 'embedding';
+          if (!isKind) continue;
+          seq.push(c);
+          // A call with no comparable signature equals nothing: it breaks every cycle through it.
+          keys.push(s.callSignature ?? -c - 1);
+          const cycle = advance(t, null, keys.length - 1, (j) => keys[j], cfg.minCycle);
+          if (cycle && (!best || cycle.repeats > best.cycle.repeats)) best = { cycle, end: seq.length - 1 };
+        }
+        if (best) {
+          const label = (i: number) => tree.nodes[i].span.toolName ?? tree.nodes[i].span.model ?? tree.nodes[i].span.name;
+          report(p, seq.slice(best.end - best.cycle.window + 1, best.end + 1), best.cycle, 'call signatures', label);
+        }
+      }
+    }
+  }
+
+  if (cfg.agents) nestedAgents(tree, cfg.minCycle, cfg.maxCycle, cfg.repeats, (turns, cycle) => report(turns[0], turns, cycle, 'nested agents', agentLabel));
+  return out.list();
+};
+
+/**
+ * Agents nested in each other along a path from the root (A calls B calls A calls B …): the sequence is
+ * the agent spans on the path, walked in pre-order with a stack, so the whole tree is one linear pass.
+ */
+function nestedAgents(
+  tree: TreeSnapshot,
+  minCycle: number,
+  maxCycle: number,
+  minRepeats: number,
+  report: (turns: number[], cycle: Cycle) => void,
+): void {
+  const stack: { idx: number; key: string; t: CycleTracker }[] = [];
+  const pool: CycleTracker[] = [];
+  // The best cycle per path start, reported once at the end (the deepest point of each chain wins).
+  const best = new Map<number, { turns: number[]; cycle: Cycle }>();
+  for (let i = 0; i < tree.nodes.length; i++) {
+    const s = tree.nodes[i].span;
+    if (s.category !== 'agent') continue;
+    while (stack.length > 0 && i >= tree.subtreeEnd[stack[stack.length - 1].idx]) pool.push(stack.pop()!.t);
+    const t = pool.pop() ?? new CycleTracker(maxCycle);
+    const prev = stack.length > 0 ? stack[stack.length - 1].t : null;
+    if (!prev) t.reset();
+    const key = s.agentName ?? s.name;
+    stack.push({ idx: i, key, t });
+    const k = stack.length - 1;
+    const cycle = advance(t, prev, k, (j) => stack[j].key, minCycle);
+    if (cycle && cycle.repeats >= minRepeats) {
+      const first = stack[k - cycle.window + 1].idx;
+      const had = best.get(first);
+      if (!had || cycle.repeats > had.cycle.repeats) {
+        best.set(first, { turns: stack.slice(k - cycle.window + 1).map((e) => e.idx), cycle });
+      }
+    }
+  }
+  for (const { turns, cycle } of best.values()) report(turns, cycle);
+}

@@ -1,0 +1,40 @@
+// Whether a stored call signature says anything about sameness. Ingest (ingest/normalise/signature.ts)
+// hashes a tool call as tool name + canonical arguments and a model call as model + recorded input; when
+// the span recorded no arguments or no input it still hashes *something* (the tool name with empty
+// arguments; the model and span name), so three chat calls of one model without captured content share a
+// signature. Those are not known to be identical and must never look like a loop: this module recognises
+// them by computing, with ingest's own function, the signature such an empty call gets.
+import { callSignature } from '../ingest/normalise/signature';
+import type { SpanCategory } from '../lib/domain';
+
+const emptyCache = new Map<string, string>();
+const MAX_CACHE = 10_000;
+
+/** The signature ingest gives a call of this tool / model / name that recorded no arguments or input. */
+export function emptyCallSignature(category: SpanCategory, name: string, model: string, toolName: string, agentName: string): string {
+  const key = `${category}\0${name}\0${model}\0${toolName}`;
+  let sig = emptyCache.get(key);
+  if (sig === undefined) {
+    sig = callSignature(category, {}, model, name, toolName, agentName);
+    if (emptyCache.size >= MAX_CACHE) emptyCache.clear();
+    emptyCache.set(key, sig);
+  }
+  return sig;
+}
+
+/**
+ * The signature when it identifies what was called with what; null for spans that are not tool or model
+ * calls (agents are compared by name, by the ping-pong rule) and for calls that recorded no content.
+ */
+export function comparableSignature(
+  signature: string,
+  category: SpanCategory,
+  name: string,
+  model: string,
+  toolName: string,
+  agentName: string,
+): string | null {
+  if (signature === '') return null;
+  if (category !== 'tool' && category !== 'llm' && category !== 'embedding') return null;
+  return signature === emptyCallSignature(category, name, model, toolName, agentName) ? null : signature;
+}

@@ -1,0 +1,372 @@
+// The input every rule sees: one tree's spans, as storage holds them, and the tree structure built once by
+// the shared builder (lib/domain/tree.ts: order, depth, which model calls count toward spend, totals) plus
+// the indexes the rules need (parent, children in start order, pre-order subtree ranges, the true root).
+// Building it is O(n log n) (sorting siblings); every rule after that is linear in the tree.
+import { buildTree, type Rollup, type SpanCategory, type SpanStatus, type TreeNode } from '../lib/domain';
+import { comparableSignature } from './signature';
+
+/** One span of the tree, in the detector's terms. Times are µs since the epoch, as the shared tree takes them. */
+export interface DetectorSpan {
+  spanId: string;
+  /** null for a root. */
+  parentSpanId: string | null;
+  name: string;
+  serviceName: string;
+  category: SpanCategory;
+  /** '' from storage becomes null. */
+  agentName: string | null;
+  toolName: string | null;
+  model: string | null;
+  /**
+   * spans.call_signature, or null when it says nothing about sameness: not a call, or a call that recorded
+   * no arguments / no prompt (ingest then hashes only the tool or model name, and such calls are never
+   * assumed identical). `comparableSignature` makes that decision; build spans with `detectorSpan`.
+   */
+  callSignature: string | null;
+  status: SpanStatus;
+  errorType: string | null;
+  /** The span's HTTP status (`http.response.status_code`), when it recorded one. */
+  httpStatus: number | null;
+  statusMessage: string;
+  /** Start and end, µs since the epoch (the tree orders siblings by start, and matches calls by both). */
+  start: number;
+  end: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** null: a model call with no known price (never counted as $0). */
+  costUsd: number | null;
+  /** The span is a model call (llm or embedding): its own tokens are a provider's usage. */
+  countsUsage: boolean;
+  /** Its instrumentation scope (spans.scope_name): the tree counts a call two instrumentations reported once. */
+  scope: string;
+}
+
+/** The fields a stored span row has (the `spans` table's columns, as ingest writes them). */
+export interface StoredSpanFields {
+  span_id: string;
+  parent_span_id: string;
+  service_name: string;
+  name: string;
+  category: SpanCategory;
+  model: string;
+  agent_name: string;
+  tool_name: string;
+  call_signature: string;
+  status: SpanStatus;
+  status_message: string;
+  error_type: string;
+  /** Unix nanoseconds as a decimal string (as ingest writes them and the table returns them). */
+  start_time: string;
+  end_time: string;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number | null;
+  counts_usage: number | boolean;
+  scope_name: string;
+  /** Only `http.response.status_code` / `http.status_code` are read. */
+  attributes?: Record<string, string>;
+}
+
+/** A stored span row → the detector's span (decides whether its call signature is comparable). */
+export function detectorSpan(row: StoredSpanFields): DetectorSpan {
+  const category = row.category;
+  const model = row.model || null;
+  const toolName = row.tool_name || null;
+  const http = row.attributes?.['http.response.status_code'] ?? row.attributes?.['http.status_code'];
+  const httpStatus = http === undefined || http === '' ? null : Number(http);
+  return {
+    spanId: row.span_id,
+    parentSpanId: row.parent_span_id || null,
+    name: row.name,
+    serviceName: row.service_name,
+    category,
+    agentName: row.agent_name || null,
+    toolName,
+    model,
+    callSignature: comparableSignature(row.call_signature, category, row.name, row.model, row.tool_name, row.agent_name),
+    status: row.status,
+    errorType: row.error_type || null,
+    httpStatus: httpStatus !== null && Number.isFinite(httpStatus) ? httpStatus : null,
+    statusMessage: row.status_message,
+    start: nanosToMicros(row.start_time),
+    end: nanosToMicros(row.end_time),
+    inputTokens: row.input_tokens,
+    outputTokens: row.output_tokens,
+    costUsd: row.cost_usd,
+    countsUsage: row.counts_usage === true || row.counts_usage === 1,
+    scope: row.scope_name,
+  };
+}
+
+/** 19-digit unix nanoseconds → µs (split so the µs part stays exact: a double holds ~15.9 digits). */
+export function nanosToMicros(ns: string): number {
+  if (ns.length > 3) return Number(ns.slice(0, -3)) + Number(ns.slice(-3)) / 1e3;
+  return Number(ns) / 1e3;
+}
+
+export interface SnapshotOptions {
+  traceId: string;
+  /** The detector's clock (ms since the epoch). */
+  now: number;
+  /**
+   * When storage last received a span of this tree (server ingest time, ms since the epoch). Defaults to
+   * the latest span end: offline, a span arrives when it ends.
+   */
+  lastSeenMs?: number;
+}
+
+export interface TreeSnapshot {
+  traceId: string;
+  now: number;
+  lastSeenMs: number;
+  /** Tree order (depth-first, children by start time), as buildTree returns them. */
+  nodes: TreeNode<DetectorSpan>[];
+  /** Index (into `nodes`) of each node's parent; -1 for a top (the root, or an orphan whose parent never arrived). */
+  parent: Int32Array;
+  /** Children of each node in start order (a shared empty array for leaves). */
+  children: readonly (readonly number[])[];
+  /** Pre-order: the subtree of node i is nodes[i .. subtreeEnd[i]). */
+  subtreeEnd: Int32Array;
+  /** 1 for a placeholder: a parent that has not arrived (still running, or lost), holding its children together. */
+  placeholder: Uint8Array;
+  /** Index of the root span (a top with no parent id), or -1 while it has not arrived. */
+  root: number;
+  /** The root span's id; while the root has not arrived, the id of the earliest top (usually the root's placeholder). */
+  rootSpanId: string;
+  /** The root span's name; '' until the root has arrived (a running tree's root name is not known yet). */
+  rootName: string;
+  /** The root's service, else the earliest span's. */
+  serviceName: string;
+  /** Levels: a lone root is 1 (as the trace list counts); the deepest span's depth is maxDepth − 1. */
+  maxDepth: number;
+  startMs: number;
+  /** Latest start or end of any span (ms since the epoch, as `startMs`). */
+  lastSpanMs: number;
+  /** No root span yet: exporters send a span when it ends, so the request is still going. */
+  running: boolean;
+  totals: TreeTotals;
+}
+
+export interface TreeTotals {
+  spans: number;
+  /** Model calls counted toward spend (a call two instrumentations reported counts once). */
+  modelCalls: number;
+  /** Tool and model calls. */
+  calls: number;
+  /** Tokens and USD of the whole tree, each model call counted once (the shared tree's totals). */
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  unpricedCalls: number;
+  errors: number;
+}
+
+const NO_CHILDREN: readonly number[] = Object.freeze([]);
+
+function placeholderSpan(spanId: string, child: DetectorSpan): DetectorSpan {
+  return {
+    spanId,
+    parentSpanId: null,
+    name: `span ${spanId.slice(0, 8)} (not received yet)`,
+    serviceName: child.serviceName,
+    category: 'other',
+    agentName: null,
+    toolName: null,
+    model: null,
+    callSignature: null,
+    status: 'unset',
+    errorType: null,
+    httpStatus: null,
+    statusMessage: '',
+    start: child.start,
+    end: child.end,
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: null,
+    countsUsage: false,
+    scope: '',
+  };
+}
+
+function firstService(nodes: readonly TreeNode<DetectorSpan>[], root: number): string {
+  if (root >= 0) return nodes[root].span.serviceName;
+  let best: DetectorSpan | null = null;
+  for (const node of nodes) if (!best || node.span.start < best.start) best = node.span;
+  return best ? best.serviceName : '';
+}
+
+export function isCall(s: DetectorSpan): boolean {
+  return s.category === 'tool' || s.category === 'llm' || s.category === 'embedding';
+}
+
+export function isModelCall(s: DetectorSpan): boolean {
+  return s.category === 'llm' || s.category === 'embedding';
+}
+
+/**
+ * Builds the snapshot of one tree from its spans in any order. Each span id once (storage reads `spans FINAL`;
+ * of duplicates the tree keeps one).
+ *
+ * Exporters send a span when it ends, so while a tree runs its open spans (the root, a looping agent) have
+ * not arrived and their children are orphans. Each missing parent gets a placeholder node (`placeholder[i]`
+ * = 1, no usage, category `other`) so its children stay together as one branch under the id the real span
+ * will have: a rule judging that branch reports the same span id before and after the parent arrives.
+ */
+export function buildSnapshot(spans: readonly DetectorSpan[], opts: SnapshotOptions): TreeSnapshot {
+  const present = new Set<string>();
+  for (const s of spans) present.add(s.spanId);
+  const missing = new Map<string, DetectorSpan>();
+  for (const s of spans) {
+    const p = s.parentSpanId;
+    if (p === null || p === s.spanId || present.has(p)) continue;
+    const holder = missing.get(p);
+    if (holder) {
+      if (s.start < holder.start) holder.start = s.start;
+      if (s.end > holder.end) holder.end = s.end;
+    } else missing.set(p, placeholderSpan(p, s));
+  }
+  const input = missing.size > 0 ? [...spans, ...missing.values()] : spans;
+  const built = buildTree(input);
+  const nodes = built.nodes;
+  const n = nodes.length;
+  const placeholder = new Uint8Array(n);
+
+  // Pre-order: a node's parent is the latest node one level up.
+  const parent = new Int32Array(n).fill(-1);
+  const childCount = new Int32Array(n);
+  const lastAt: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
+    if (missing.size > 0 && missing.has(node.span.spanId) && node.span.category === 'other' && node.span.scope === '') placeholder[i] = 1;
+    const d = node.depth;
+    lastAt[d] = i;
+    if (d === 0) continue;
+    const p = lastAt[d - 1];
+    parent[i] = p;
+    childCount[p]++;
+  }
+  const children: (readonly number[])[] = new Array(n);
+  for (let i = 0; i < n; i++) children[i] = childCount[i] > 0 ? [] : NO_CHILDREN;
+  // Pre-order visits children in start order, so pushing in node order keeps them sorted.
+  for (let i = 0; i < n; i++) if (parent[i] >= 0) (children[parent[i]] as number[]).push(i);
+
+  const subtreeEnd = new Int32Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    const kids = children[i];
+    subtreeEnd[i] = kids.length > 0 ? subtreeEnd[kids[kids.length - 1]] : i + 1;
+  }
+
+  let root = -1;
+  let earliestTop = -1;
+  let startUs = Infinity;
+  let lastUs = -Infinity;
+  let maxDepth = 0;
+  const t: Rollup = built.totals;
+  const totals: TreeTotals = {
+    spans: n - missing.size,
+    modelCalls: 0,
+    calls: 0,
+    inputTokens: t.inputTokens,
+    outputTokens: t.outputTokens,
+    costUsd: t.costUsd,
+    unpricedCalls: t.unpricedSpans,
+    errors: 0,
+  };
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
+    const s = node.span;
+    if (parent[i] < 0) {
+      if (s.parentSpanId === null && !placeholder[i] && (root < 0 || s.start < nodes[root].span.start)) root = i;
+      if (earliestTop < 0 || s.start < nodes[earliestTop].span.start) earliestTop = i;
+    }
+    if (placeholder[i]) continue;
+    // Depth counts real spans: a placeholder on top of a branch adds a level that may not be there.
+    if (node.depth + 1 > maxDepth) maxDepth = node.depth + 1;
+    if (s.start < startUs) startUs = s.start;
+    const last = Math.max(s.start, s.end);
+    if (last > lastUs) lastUs = last;
+    if (isCall(s)) totals.calls++;
+    if (s.status === 'error') totals.errors++;
+    if (node.countsSpend) totals.modelCalls++;
+  }
+  const top = root >= 0 ? nodes[root].span : earliestTop >= 0 ? nodes[earliestTop].span : null;
+  const startMs = n > 0 ? startUs / 1000 : opts.now;
+  const lastSpanMs = n > 0 ? lastUs / 1000 : opts.now;
+  return {
+    traceId: opts.traceId,
+    now: opts.now,
+    lastSeenMs: opts.lastSeenMs ?? lastSpanMs,
+    nodes,
+    parent,
+    children,
+    subtreeEnd,
+    placeholder,
+    root,
+    rootSpanId: top ? (root >= 0 || placeholder[earliestTop] ? top.spanId : (top.parentSpanId ?? top.spanId)) : '',
+    rootName: root >= 0 ? nodes[root].span.name : '',
+    serviceName: firstService(nodes, root),
+    maxDepth,
+    startMs,
+    lastSpanMs,
+    running: root < 0,
+    totals,
+  };
+}
+
+/** Lowest common ancestor of a set of nodes (indexes), or -1 when they sit in different top-level trees. */
+export function commonAncestor(tree: TreeSnapshot, indexes: readonly number[]): number {
+  if (indexes.length === 0) return -1;
+  // In pre-order, the LCA of a set is the LCA of its first and last members.
+  let lo = indexes[0];
+  let hi = indexes[0];
+  for (const i of indexes) {
+    if (i < lo) lo = i;
+    if (i > hi) hi = i;
+  }
+  let a = lo;
+  while (a >= 0 && tree.subtreeEnd[a] <= hi) a = tree.parent[a];
+  return a;
+}
+
+/**
+ * Most children of node `i` running at once (a sweep over their start/end times; a child that ends when
+ * another starts does not overlap it). A fan-out is width: 30 steps one after another are not 30 workers.
+ */
+export function concurrentChildren(tree: TreeSnapshot, i: number): number {
+  const kids = tree.children[i];
+  if (kids.length <= 1) return kids.length;
+  const starts = new Float64Array(kids.length);
+  const ends = new Float64Array(kids.length);
+  for (let k = 0; k < kids.length; k++) {
+    const s = tree.nodes[kids[k]].span;
+    starts[k] = s.start;
+    ends[k] = Math.max(s.end, s.start);
+  }
+  starts.sort();
+  ends.sort();
+  let peak = 0;
+  let open = 0;
+  for (let a = 0, b = 0; a < starts.length; ) {
+    if (starts[a] < ends[b]) {
+      open++;
+      a++;
+      if (open > peak) peak = open;
+    } else {
+      open--;
+      b++;
+    }
+  }
+  return peak;
+}
+
+/** The name a person would call a span by: its agent, its tool, else its span name. */
+export function displayName(s: DetectorSpan): string {
+  return s.agentName ?? s.toolName ?? s.name;
+}
+
+/** Evidence span ids: the first `max` (time order of the given list). */
+export function capIds(tree: TreeSnapshot, indexes: readonly number[], max: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < indexes.length && out.length < max; i++) out.push(tree.nodes[indexes[i]].span.spanId);
+  return out;
+}

@@ -1,0 +1,59 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BatchWriter } from './batch-writer';
+import { createTraceReceiver } from './receiver';
+import { ResourceRegistry } from './resource-registry';
+import { SPAN_ROWS_FORMAT } from './serialise';
+import type { PreparePool } from './prepare-pool';
+import type { CanopyConfig } from '../lib/server/config';
+import type { Metrics } from '../lib/server/metrics';
+import type { Storage } from '../lib/server/storage/storage';
+
+/** OTLP in, stored spans out: the receiver, the group-commit writer and the resource registry. */
+export interface Ingest {
+  /** POST /v1/traces; once stopping, refused with 503 so the exporter retries elsewhere or later. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Refuses an export before it is read (no key), in the request's encoding. */
+  refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers?: Record<string, string>): void;
+  /** Refuses new exports, answers those in flight, then stores everything accepted. */
+  stop(): Promise<void>;
+}
+
+export function startIngest(deps: { config: CanopyConfig; storage: Storage; pool: PreparePool; metrics: Metrics; log: (e: Record<string, unknown>) => void }): Ingest {
+  const { config, storage, metrics } = deps;
+  const writer = new BatchWriter((payload) => storage.insertRaw('spans', payload, SPAN_ROWS_FORMAT), {
+    maxQueueRows: config.queueMaxRows,
+    maxQueueBytes: config.queueMaxBytes,
+    maxBatchRows: config.batchMaxRows,
+    maxBatchBytes: config.batchMaxBytes,
+    minBatchRows: config.batchMinRows,
+    maxLingerMs: config.batchLingerMs,
+  }, metrics);
+  const resources = new ResourceRegistry((payload) => storage.insertRaw('resources', payload));
+  const receiver = createTraceReceiver({
+    writer, resources, pool: deps.pool, metrics, log: deps.log,
+    maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, maxReceivingBytes: config.maxReceivingBytes,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+  });
+
+  let stopping = false;
+  let active = 0;
+  const idle: (() => void)[] = [];
+  return {
+    refuse: receiver.refuse,
+    async handle(req, res) {
+      if (stopping) return receiver.refuse(req, res, 503, 'Canopy is shutting down; retry later', { 'retry-after': '5', connection: 'close' });
+      active++;
+      try {
+        await receiver.handle(req, res);
+      } finally {
+        if (--active === 0) idle.splice(0).forEach((f) => f());
+      }
+    },
+    async stop() {
+      stopping = true;
+      // Exports already being read or decoded still get their answer; then everything queued is flushed.
+      if (active > 0) await new Promise<void>((resolve) => idle.push(resolve));
+      await writer.close();
+    },
+  };
+}

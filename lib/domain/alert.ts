@@ -1,0 +1,73 @@
+// Alerts: what the runaway detector decides about a request tree (a finding), and the stored alert the
+// API, the UI and the webhook show. Shared by the detector (detector/), the server and the UI.
+
+/** The detector's rules, one module each under detector/rules/. */
+export type AlertRule = 'loop' | 'pingpong' | 'fanout' | 'retry_storm' | 'context_bloat' | 'cost_spike' | 'stall';
+export const ALERT_RULES: readonly AlertRule[] = ['loop', 'pingpong', 'fanout', 'retry_storm', 'context_bloat', 'cost_spike', 'stall'];
+
+export type AlertSeverity = 'warning' | 'critical';
+export const ALERT_SEVERITIES: readonly AlertSeverity[] = ['warning', 'critical'];
+
+export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
+export const ALERT_STATUSES: readonly AlertStatus[] = ['open', 'acknowledged', 'resolved'];
+
+/** At most this many span ids ride in one alert's evidence; `spanCount` says how many there were. */
+export const EVIDENCE_MAX_SPAN_IDS = 20;
+
+/** The history a finding was judged against (cost_spike, and the usual-p99 limits of the shape rules). */
+export interface AlertBaseline {
+  /** Finished trees of history behind the numbers. */
+  trees: number;
+  /** `rootName` or `service` (the service-wide fallback when the root name has too little history). */
+  scope: 'rootName' | 'service';
+  median?: number;
+  mad?: number;
+  p99?: number;
+}
+
+export interface AlertEvidence {
+  /** The spans that show the pattern, in time order, capped at EVIDENCE_MAX_SPAN_IDS. */
+  spanIds: string[];
+  /** How many spans show it in all (spanIds may be capped). */
+  spanCount: number;
+  /** What `value` measures, e.g. "identical calls in a row", "children", "robust z-score of cost". */
+  metric: string;
+  /** The measured value, compared with the two thresholds below. */
+  value: number;
+  warningAt: number;
+  criticalAt: number;
+  /** The repeated tool / agent / model names, or the error class, as the rule saw them. */
+  names: string[];
+  baseline: AlertBaseline | null;
+  /** Rule-specific numbers (cycle length, tree cost, retries, ...). Flat, JSON-safe. */
+  details: Record<string, string | number | boolean | null>;
+}
+
+/** One rule's verdict on one branch of one tree: at most one per (tree, rule, branch). */
+export interface Finding {
+  rule: AlertRule;
+  severity: AlertSeverity;
+  /** The root of the branch it concerns (the span a kill would stop). */
+  spanId: string;
+  /** One human sentence: "run_tests called 12× with identical arguments under CodingAgent". */
+  title: string;
+  evidence: AlertEvidence;
+}
+
+/** A finding as stored and served: one row per (traceId, rule, spanId), updated in place as evidence grows. */
+export interface Alert extends Finding {
+  id: string;
+  traceId: string;
+  status: AlertStatus;
+  firstSeen: string; // ISO-8601
+  lastSeen: string;
+}
+
+export function severityRank(s: AlertSeverity): number {
+  return s === 'critical' ? 2 : 1;
+}
+
+/** The stable identity of an alert: the detector updates this one row as the same finding grows. */
+export function alertKey(traceId: string, rule: AlertRule, spanId: string): string {
+  return `${traceId}/${rule}/${spanId}`;
+}
