@@ -4,11 +4,27 @@ import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useMemo, useState } from 'react';
 import type { TraceSummary } from '@/lib/domain';
-import { useTraces } from '@/lib/client/use-traces';
+import { isTraceSort, TRACE_SORT_LABELS, useTraces, type SortOrder, type TraceSort } from '@/lib/client/use-traces';
 import { TraceStatusBadge } from './badges';
 import { Cost } from './cost';
 import { formatAbsolute, formatDuration, formatInt, formatRelative, shortId } from './format';
 import { useDebounced, useNow } from './use-now';
+
+/** Exactly what `q` matches (GET /api/traces, lib/server/queries/trace-search.ts). */
+const SEARCH_HELP =
+  'Traces with a span whose name, agent, tool, model, service or error type contains this text (any case); ' +
+  '8 to 32 hex digits also match trace ids starting with them, 16 hex digits the span with that id.';
+
+// The search field's look, for the sort select next to it.
+const SELECT_STYLE = {
+  height: 30,
+  padding: '0 6px',
+  border: '1px solid var(--border-strong)',
+  borderRadius: 'var(--radius)',
+  background: 'var(--surface)',
+  font: 'inherit',
+  color: 'var(--text)',
+} as const;
 
 export function TraceList() {
   const searchParams = useSearchParams();
@@ -16,6 +32,11 @@ export function TraceList() {
 
   const [q, setQ] = useState(() => searchParams.get('q') ?? '');
   const [service, setService] = useState(() => searchParams.get('service') ?? '');
+  const [sort, setSort] = useState<TraceSort>(() => {
+    const s = searchParams.get('sort');
+    return isTraceSort(s) ? s : 'activity';
+  });
+  const [order, setOrder] = useState<SortOrder>(() => (searchParams.get('order') === 'asc' ? 'asc' : 'desc'));
   const debouncedQ = useDebounced(q.trim(), 300);
   const debouncedService = useDebounced(service.trim(), 300);
 
@@ -25,12 +46,14 @@ export function TraceList() {
     const next = new URLSearchParams();
     if (debouncedQ) next.set('q', debouncedQ);
     if (debouncedService) next.set('service', debouncedService);
+    if (sort !== 'activity') next.set('sort', sort);
+    if (order !== 'desc') next.set('order', order);
     const qs = next.toString();
     if (qs === window.location.search.replace(/^\?/, '')) return;
     window.history.replaceState(null, '', qs ? `${pathname}?${qs}` : pathname);
-  }, [debouncedQ, debouncedService, pathname]);
+  }, [debouncedQ, debouncedService, sort, order, pathname]);
 
-  const query = useTraces({ q: debouncedQ, service: debouncedService });
+  const query = useTraces({ q: debouncedQ, service: debouncedService, sort, order });
   const { traces } = query;
   const now = useNow(5000);
 
@@ -51,6 +74,9 @@ export function TraceList() {
   }, [traces]);
 
   const filtered = debouncedQ !== '' || debouncedService !== '';
+  const byTime = sort === 'activity' || sort === 'start';
+  const orderLabel = order === 'desc' ? (byTime ? 'Newest first' : 'Largest first') : byTime ? 'Oldest first' : 'Smallest first';
+  const ariaSort = (key: TraceSort) => (sort === key ? (order === 'desc' ? 'descending' : 'ascending') : undefined);
   const showInitialError = query.isError && traces.length === 0;
   const showRefreshError = query.isError && traces.length > 0;
 
@@ -63,10 +89,12 @@ export function TraceList() {
             <span className="sr-only">Search traces</span>
             <input
               type="search"
-              placeholder="Search name, trace id, model, tool…"
+              placeholder="Name, agent, tool, model, service, error type, id"
+              title={SEARCH_HELP}
               value={q}
               onChange={(e) => setQ(e.target.value)}
               aria-label="Search traces"
+              aria-description={SEARCH_HELP}
               spellCheck={false}
             />
           </label>
@@ -87,6 +115,31 @@ export function TraceList() {
               ))}
             </datalist>
           </label>
+          <label className="field">
+            <span className="sr-only">Sort by</span>
+            <select
+              value={sort}
+              onChange={(e) => setSort(e.target.value as TraceSort)}
+              aria-label="Sort by"
+              style={SELECT_STYLE}
+            >
+              {Object.entries(TRACE_SORT_LABELS).map(([value, label]) => (
+                <option key={value} value={value}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button
+            type="button"
+            className="btn btn-ghost"
+            onClick={() => setOrder(order === 'desc' ? 'asc' : 'desc')}
+            aria-label={`${orderLabel}; reverse the order`}
+            title={`${orderLabel}; click to reverse`}
+            data-order={order}
+          >
+            {order === 'desc' ? '↓' : '↑'}
+          </button>
           {filtered && (
             <button
               type="button"
@@ -165,14 +218,14 @@ export function TraceList() {
                   <th className="col-name">Trace</th>
                   <th>Service</th>
                   <th>Status</th>
-                  <th>Started</th>
-                  <th className="num">Duration</th>
-                  <th className="num">Spans</th>
+                  <th aria-sort={ariaSort('start')}>Started</th>
+                  <th className="num" aria-sort={ariaSort('duration')}>Duration</th>
+                  <th className="num" aria-sort={ariaSort('spans')}>Spans</th>
                   <th className="num">Depth</th>
-                  <th className="num">Tokens in</th>
-                  <th className="num">Tokens out</th>
-                  <th className="num">Cost</th>
-                  <th className="num">Errors</th>
+                  <th className="num" aria-sort={ariaSort('tokens')}>Tokens in</th>
+                  <th className="num" aria-sort={ariaSort('tokens')}>Tokens out</th>
+                  <th className="num" aria-sort={ariaSort('cost')}>Cost</th>
+                  <th className="num" aria-sort={ariaSort('errors')}>Errors</th>
                 </tr>
               </thead>
               <tbody>

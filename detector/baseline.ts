@@ -3,7 +3,7 @@
 // summary of the recent ones; this module computes both, so the eval, the backtest and the live detector
 // agree on what "usual" means.
 import type { AlertBaseline } from '../lib/domain';
-import { concurrentChildren, isCall, type TreeSnapshot } from './snapshot';
+import { concurrentChildren, type TreeSnapshot } from './snapshot';
 
 /** The numbers one finished tree contributes to its root name's history. */
 export interface TreeStats {
@@ -32,6 +32,8 @@ export interface RobustStats {
   logMad: number;
   /** The epsilon the logs were taken with (keeps $0 trees of unpriced models finite). */
   epsilon: number;
+  /** 99th percentile (nearest rank: with fewer than 100 trees, the maximum). */
+  p99: number;
 }
 
 /** Per-metric epsilon for the log scale: well below any value that matters. */
@@ -75,7 +77,7 @@ export function treeStats(tree: TreeSnapshot): TreeStats {
     const node = tree.nodes[i];
     if (node.depth > maxDepth) maxDepth = node.depth;
     const s = node.span;
-    if (s.countsUsage && isCall(s) && s.inputTokens > maxCall) maxCall = s.inputTokens;
+    if (node.countsSpend && s.category === 'llm' && s.inputTokens > maxCall) maxCall = s.inputTokens;
   }
   return {
     rootName: tree.rootName,
@@ -101,7 +103,14 @@ export function robust(values: readonly number[], epsilon: number): RobustStats 
   const m = median(values);
   const logs = values.map((v) => Math.log(Math.max(0, v) + epsilon));
   const lm = median(logs);
-  return { median: m, mad: median(values.map((v) => Math.abs(v - m))), logMedian: lm, logMad: median(logs.map((v) => Math.abs(v - lm))), epsilon };
+  return {
+    median: m,
+    mad: median(values.map((v) => Math.abs(v - m))),
+    logMedian: lm,
+    logMad: median(logs.map((v) => Math.abs(v - lm))),
+    epsilon,
+    p99: percentile(values, 0.99),
+  };
 }
 
 /** Nearest-rank percentile (p in 0..1): with fewer than 100 trees, the p99 is the maximum. */

@@ -103,11 +103,11 @@ export function minutes(ms: number): string {
   return m >= 10 ? `${m.toFixed(0)} min` : `${m.toFixed(1)} min`;
 }
 
-/** Which kind of call a span is, for titles: the tool name, or "<model> call". */
+/** What a call calls, for titles: the tool's name, or the model's. */
 export function callLabel(tree: TreeSnapshot, index: number): string {
   const s = tree.nodes[index].span;
   if (s.category === 'tool') return s.toolName ?? s.name;
-  return s.model ? `${s.model} call` : s.name;
+  return s.model ?? s.name;
 }
 
 /** The nearest agent span at or above each node (index, or -1), computed once per snapshot in pre-order. */

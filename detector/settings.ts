@@ -93,6 +93,11 @@ const costSpike = z.strictObject({
   zThreshold: positive().default(3.5),
   criticalZ: positive().default(7),
   /**
+   * ... and the value must also pass this multiple of the history's own p99 of it: a workflow's ordinary
+   * tail (the long-document request, 8–10× the median, one in ten) is a mode of its own, not an outlier.
+   */
+  p99Factor: z.number().min(0).default(3),
+  /**
    * Judge ln(x) rather than x: tree spend is log-normal (a product of token counts and prices), and on the
    * linear scale the ordinary long tail of a workflow (the one request in ten with a long document) reads as
    * a spike. On the log scale z = 3.5 means "this many times the median", scaled by the history's own spread.
@@ -105,7 +110,10 @@ const costSpike = z.strictObject({
   madFloorRatio: z.number().min(0).default(0.1),
   /** Trees spending less than this never page. */
   minCostUsd: z.number().min(0).default(0.25),
-  /** tokens/min is judged (for unpriced models) only on trees with at least this many tokens. */
+  /**
+   * tokens/min is judged only on trees with at least this many tokens, and on a tree under the $ floor only
+   * when its unpriced calls alone have this many (their spend is unknown).
+   */
   minTokens: count(0).default(250_000),
   /**
    * Overrun: a tree still going (or finished) after overrunFactor × the usual p99 duration that has spent at

@@ -121,7 +121,7 @@ export interface TreeSnapshot {
   lastSeenMs: number;
   /** Tree order (depth-first, children by start time), as buildTree returns them. */
   nodes: TreeNode<DetectorSpan>[];
-  /** Index (into `nodes`) of each node's parent; -1 for a top (the root, or an orphan whose parent never arrived). */
+  /** Index (into `nodes`) of each node's parent; -1 for a top (the root, a placeholder, or a span caught in a parent cycle). */
   parent: Int32Array;
   /** Children of each node in start order (a shared empty array for leaves). */
   children: readonly (readonly number[])[];
@@ -131,7 +131,10 @@ export interface TreeSnapshot {
   placeholder: Uint8Array;
   /** Index of the root span (a top with no parent id), or -1 while it has not arrived. */
   root: number;
-  /** The root span's id; while the root has not arrived, the id of the earliest top (usually the root's placeholder). */
+  /**
+   * The root span's id; while the root has not arrived, the earliest top's: the root's own id once any of its
+   * children arrived (its placeholder), else a running descendant's.
+   */
   rootSpanId: string;
   /** The root span's name; '' until the root has arrived (a running tree's root name is not known yet). */
   rootName: string;
@@ -139,6 +142,7 @@ export interface TreeSnapshot {
   serviceName: string;
   /** Levels: a lone root is 1 (as the trace list counts); the deepest span's depth is maxDepth − 1. */
   maxDepth: number;
+  /** Earliest span start, ms since the epoch. */
   startMs: number;
   /** Latest start or end of any span (ms since the epoch, as `startMs`). */
   lastSpanMs: number;
@@ -199,10 +203,6 @@ export function isCall(s: DetectorSpan): boolean {
   return s.category === 'tool' || s.category === 'llm' || s.category === 'embedding';
 }
 
-export function isModelCall(s: DetectorSpan): boolean {
-  return s.category === 'llm' || s.category === 'embedding';
-}
-
 /**
  * Builds the snapshot of one tree from its spans in any order. Each span id once (storage reads `spans FINAL`;
  * of duplicates the tree keeps one).
@@ -237,7 +237,7 @@ export function buildSnapshot(spans: readonly DetectorSpan[], opts: SnapshotOpti
   const lastAt: number[] = [];
   for (let i = 0; i < n; i++) {
     const node = nodes[i];
-    if (missing.size > 0 && missing.has(node.span.spanId) && node.span.category === 'other' && node.span.scope === '') placeholder[i] = 1;
+    if (missing.size > 0 && missing.get(node.span.spanId) === node.span) placeholder[i] = 1;
     const d = node.depth;
     lastAt[d] = i;
     if (d === 0) continue;
@@ -362,11 +362,4 @@ export function concurrentChildren(tree: TreeSnapshot, i: number): number {
 /** The name a person would call a span by: its agent, its tool, else its span name. */
 export function displayName(s: DetectorSpan): string {
   return s.agentName ?? s.toolName ?? s.name;
-}
-
-/** Evidence span ids: the first `max` (time order of the given list). */
-export function capIds(tree: TreeSnapshot, indexes: readonly number[], max: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < indexes.length && out.length < max; i++) out.push(tree.nodes[indexes[i]].span.spanId);
-  return out;
 }

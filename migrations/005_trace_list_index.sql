@@ -12,19 +12,25 @@
 -- blocks, because its reads are scattered point reads (a page's ids are random). Sort keys (spans, errors,
 -- tokens, cost) are sums over the spans of each insert with re-sent spans counted once per insert; a span
 -- re-sent in a later insert counts again in the key (never in the displayed numbers, which are exact: see
--- ARCHITECTURE.md). `terms` holds the lowercased span names, agents, tools, models, services and error types
--- the search matches (at most 1,000 distinct per trace), with an n-gram bloom filter for rare substrings.
+-- ARCHITECTURE.md).
+--
+-- trace_search: what the search matches, as text: per (trace, insert), the distinct lowercased span names,
+-- agents, tools, models, services and error types (at most 1,000), sorted and joined by newlines. Identical
+-- texts of one trace collapse on merge (ReplacingMergeTree). An n-gram bloom filter skips the granules that
+-- cannot hold a rare substring; ORDER BY trace_id makes "does this trace match" a primary-key read.
 --
 -- spans gets a bloom filter on span_id for the exact span-id search.
 --
--- The replaced `traces` table is rebuilt from `spans` (exact, FINAL), in 16 slices of the trace-id space so
--- that the rebuild's memory stays small; then the activity index gets one row per trace. Every statement
+-- `traces` (replaced) and `trace_search` are built from `spans` (exact, FINAL) in 16 slices of the trace-id space,
+-- so that the rebuild's memory stays small; then the activity index gets one row per trace. Every statement
 -- can run again after a crash (nothing is ingested while migrations run).
 
 DROP VIEW IF EXISTS traces_mv;
 DROP VIEW IF EXISTS trace_activity_mv;
+DROP VIEW IF EXISTS trace_search_mv;
 DROP TABLE IF EXISTS traces;
 DROP TABLE IF EXISTS trace_activity;
+DROP TABLE IF EXISTS trace_search;
 
 CREATE TABLE traces
 (
@@ -36,17 +42,28 @@ CREATE TABLE traces
     root_span_id SimpleAggregateFunction(max, String),
     root_name SimpleAggregateFunction(max, String),
     services SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
-    terms SimpleAggregateFunction(groupUniqArrayArray(1000), Array(String)),
     span_count SimpleAggregateFunction(sum, UInt64),
     error_count SimpleAggregateFunction(sum, UInt64),
     tokens SimpleAggregateFunction(sum, UInt64),
     cost_nanos SimpleAggregateFunction(sum, UInt64),
     retention_days SimpleAggregateFunction(max, UInt16),
-    INDEX terms_ngram arrayStringConcat(terms, '\n') TYPE ngrambf_v1(3, 8192, 2, 0) GRANULARITY 4,
     INDEX services_bloom services TYPE bloom_filter(0.01) GRANULARITY 4
 )
 ENGINE = AggregatingMergeTree
 ORDER BY trace_id
+TTL toDateTime(last_seen) + toIntervalDay(retention_days)
+SETTINGS index_granularity = 256, min_compress_block_size = 4096, max_compress_block_size = 16384;
+
+CREATE TABLE trace_search
+(
+    trace_id FixedString(32),
+    text String,
+    last_seen DateTime64(3),
+    retention_days UInt16,
+    INDEX text_ngram text TYPE ngrambf_v1(3, 8192, 2, 0) GRANULARITY 4
+)
+ENGINE = ReplacingMergeTree(last_seen)
+ORDER BY (trace_id, cityHash64(text))
 TTL toDateTime(last_seen) + toIntervalDay(retention_days)
 SETTINGS index_granularity = 256, min_compress_block_size = 4096, max_compress_block_size = 16384;
 
@@ -65,7 +82,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id < '1' GROUP BY trace_id;
@@ -74,7 +90,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '1' AND trace_id < '2' GROUP BY trace_id;
@@ -83,7 +98,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '2' AND trace_id < '3' GROUP BY trace_id;
@@ -92,7 +106,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '3' AND trace_id < '4' GROUP BY trace_id;
@@ -101,7 +114,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '4' AND trace_id < '5' GROUP BY trace_id;
@@ -110,7 +122,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '5' AND trace_id < '6' GROUP BY trace_id;
@@ -119,7 +130,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '6' AND trace_id < '7' GROUP BY trace_id;
@@ -128,7 +138,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '7' AND trace_id < '8' GROUP BY trace_id;
@@ -137,7 +146,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '8' AND trace_id < '9' GROUP BY trace_id;
@@ -146,7 +154,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '9' AND trace_id < 'a' GROUP BY trace_id;
@@ -155,7 +162,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= 'a' AND trace_id < 'b' GROUP BY trace_id;
@@ -164,7 +170,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= 'b' AND trace_id < 'c' GROUP BY trace_id;
@@ -173,7 +178,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= 'c' AND trace_id < 'd' GROUP BY trace_id;
@@ -182,7 +186,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= 'd' AND trace_id < 'e' GROUP BY trace_id;
@@ -191,7 +194,6 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
 FROM spans FINAL WHERE trace_id >= 'e' AND trace_id < 'f' GROUP BY trace_id;
@@ -200,16 +202,79 @@ INSERT INTO traces
 SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_at),
     maxIf(toString(span_id), parent_span_id = ''), maxIf(name, parent_span_id = ''),
     groupUniqArray(toString(service_name)),
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])),
     count(), countIf(status = 'error'), sumIf(input_tokens + output_tokens, counts_usage = 1),
     sumIf(toUInt64(greatest(0, round(ifNull(cost_usd, 0) * 1e9))), counts_usage = 1), max(retention_days)
+FROM spans FINAL WHERE trace_id >= 'f' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id < '1' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= '1' AND trace_id < '2' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= '2' AND trace_id < '3' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= '3' AND trace_id < '4' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= '4' AND trace_id < '5' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= '5' AND trace_id < '6' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= '6' AND trace_id < '7' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= '7' AND trace_id < '8' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= '8' AND trace_id < '9' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= '9' AND trace_id < 'a' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= 'a' AND trace_id < 'b' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= 'b' AND trace_id < 'c' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= 'c' AND trace_id < 'd' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= 'd' AND trace_id < 'e' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+FROM spans FINAL WHERE trace_id >= 'e' AND trace_id < 'f' GROUP BY trace_id;
+
+INSERT INTO trace_search
+SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= 'f' GROUP BY trace_id;
 
 INSERT INTO trace_activity
 SELECT max(last_seen), trace_id, max(retention_days) FROM traces GROUP BY trace_id;
 
--- From here on every insert into spans feeds both indexes. Re-sent copies of a span inside one insert count
--- once (LIMIT 1 BY); the attributes and other wide columns are not read.
+-- From here on every insert into spans feeds the three indexes. Re-sent copies of a span inside one insert
+-- count once in the sort keys (LIMIT 1 BY); the attributes and other wide columns are not read.
 CREATE MATERIALIZED VIEW traces_mv TO traces AS
 SELECT
     trace_id,
@@ -220,7 +285,6 @@ SELECT
     maxIf(toString(span_id), parent_span_id = '') AS root_span_id,
     maxIf(name, parent_span_id = '') AS root_name,
     groupUniqArray(toString(service_name)) AS services,
-    groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)])) AS terms,
     count() AS span_count,
     countIf(status = 'error') AS error_count,
     sumIf(input_tokens + output_tokens, counts_usage = 1) AS tokens,
@@ -228,11 +292,20 @@ SELECT
     max(retention_days) AS retention_days
 FROM
 (
-    SELECT trace_id, span_id, parent_span_id, service_name, name, status, start_time, end_time, model, input_tokens,
-        output_tokens, cost_usd, counts_usage, agent_name, tool_name, error_type, retention_days, ingested_at
+    SELECT trace_id, span_id, parent_span_id, service_name, name, status, start_time, end_time, input_tokens,
+        output_tokens, cost_usd, counts_usage, retention_days, ingested_at
     FROM spans
     LIMIT 1 BY trace_id, span_id
 )
+GROUP BY trace_id;
+
+CREATE MATERIALIZED VIEW trace_search_mv TO trace_search AS
+SELECT
+    trace_id,
+    arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n') AS text,
+    max(ingested_at) AS last_seen,
+    max(retention_days) AS retention_days
+FROM spans
 GROUP BY trace_id;
 
 CREATE MATERIALIZED VIEW trace_activity_mv TO trace_activity AS

@@ -25,7 +25,8 @@ import { buildWorkload, variant, type Body, type Workload } from './bench/worklo
 import { OtlpClient, closedLoop, openLoop, percentile } from './bench/client';
 import { ForeignLoad, MetricsScraper, Prober, RssSampler, histogram, httpGet, readCpuSeconds, readProcStatus, waitForQuiet } from './bench/monitor';
 import { prepareRows, batches, usPerSpan, insertSpans, ROW_ENCODING, SERIALISER_NAME, type StageTimes } from './bench/pipeline';
-import { BIG_TRACE_ID, generateReadDataset } from './bench/dataset';
+import { BIG_TRACE_ID, generateHistory, generateReadDataset, spanIdOf, traceIdOf } from './bench/dataset';
+import { measureSearchOptions, type SearchOption } from './bench/search-options';
 import zlib from 'node:zlib';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -40,19 +41,21 @@ const CANOPY_ENV = Object.fromEntries(
   }),
 );
 const WRITE_DOC = WRITE && (argv.includes('--write') || Object.keys(CANOPY_ENV).length === 0);
+// --reads-only: phase 4 alone, printed as JSON (for working on the reads; writes nothing).
+const READS_ONLY = argv.includes('--reads-only');
 const WAIT_QUIET_S = Number(argv.find((a) => a.startsWith('--wait-quiet='))?.split('=')[1] ?? (QUICK ? 0 : 180));
 // What a browser (the UI) sends. Canopy gzips for remote clients only: this bench runs on loopback.
 const BROWSER_HEADERS = { 'accept-encoding': 'gzip, deflate, br', accept: 'application/json' };
 
 const CFG = QUICK
-  ? { p1Bodies: 240, p1Warmup: 16, p1MaxMs: 10_000, concurrency: 32, p3Ms: 6_000, p3Sockets: 64, traces: 10_000, bigTrace: 10_000, readRuns: 5 }
-  : { p1Bodies: 1_600, p1Warmup: 32, p1MaxMs: 25_000, concurrency: 32, p3Ms: 20_000, p3Sockets: 64, traces: 100_000, bigTrace: 10_000, readRuns: 10 };
+  ? { p1Bodies: 240, p1Warmup: 16, p1MaxMs: 10_000, concurrency: 32, p3Ms: 6_000, p3Sockets: 64, traces: 10_000, largeTraces: 100_000, bigTrace: 10_000, readRuns: 5, listRuns: 10 }
+  : { p1Bodies: 1_600, p1Warmup: 32, p1MaxMs: 25_000, concurrency: 32, p3Ms: 20_000, p3Sockets: 64, traces: 100_000, largeTraces: 1_000_000, bigTrace: 10_000, readRuns: 10, listRuns: 40 };
 // --p3-seconds=N: a longer/shorter overload phase (e.g. to watch memory settle with --quick).
 const P3_SECONDS = argv.find((a) => a.startsWith('--p3-seconds='));
 if (P3_SECONDS) CFG.p3Ms = Number(P3_SECONDS.split('=')[1]) * 1000;
 const SPANS_PER_TRACE = 50;
 const BATCH_ROWS = 100_000; // the server's default CANOPY_BATCH_MAX_ROWS
-const TARGET = { spansPerS: 50_000, ratio: 0.5, rssMiB: 1024, readMs: 300 };
+const TARGET = { spansPerS: 50_000, ratio: 0.5, rssMiB: 1024, readMs: 300, listP99Ms: 150, listRatio: 1.5 };
 
 const tempDirs: string[] = [];
 const running = new Set<RunningCanopy>();
@@ -380,29 +383,42 @@ async function phase3(work: Workload, rate: number): Promise<Phase3> {
 
 interface ReadStat {
   p50: number;
+  p99: number;
   max: number;
+  runs: number;
   ok: boolean;
   note: string;
+  bytes: number;
 }
 
-interface Phase4 {
+/** The reads timed at each store size; `list*`, `search*`: GET /api/traces, `detail*`: GET /api/traces/<id>. */
+const READS = ['list', 'listPage2', 'listService', 'listQ', 'searchRare', 'searchSpanId', 'searchTraceId', 'searchMedium', 'sortCost', 'listPlain', 'detail', 'detailPlain'] as const;
+type ReadName = (typeof READS)[number];
+/** The reads with the list's latency target (p99 at 1 M traces, and the 1 M ÷ 100 k ratio). */
+const LIST_TARGETS: ReadName[] = ['list', 'listService', 'listQ', 'searchRare', 'searchSpanId', 'searchTraceId'];
+
+interface ReadSet {
+  traces: number;
   spans: number;
   genS: number;
   settleS: number;
-  list: ReadStat;
-  listService: ReadStat;
-  detail: ReadStat;
-  detailPlain: ReadStat;
-  listPlain: ReadStat;
-  detailBytes: number;
+  mergesLeft: number;
+  reads: Record<ReadName, ReadStat>;
   foreignCores: number;
-  service: string;
-  diag: Record<string, unknown> | null;
   peakRssMiB: number;
+  diag: Record<string, unknown> | null;
+}
+
+interface Phase4 {
+  small: ReadSet;
+  large: ReadSet;
+  service: string;
+  searchOptions: SearchOption[] | null;
 }
 
 interface ReadCase {
-  url: string;
+  /** The URL of run `i` (some reads vary per run: a search typed anew, not a repeated one). */
+  url: (i: number) => string;
   headers: Record<string, string>;
   check: (body: unknown) => string;
   times: number[];
@@ -418,7 +434,7 @@ async function timeReads(cases: ReadCase[], runs: number): Promise<void> {
   for (let i = 0; i < runs + 2; i++) {
     for (const c of cases) {
       if (c.note) continue;
-      const r = await httpGet(c.url, c.headers);
+      const r = await httpGet(c.url(i), c.headers);
       c.bytes = r.wireBytes;
       if (r.status !== 200) {
         c.note = `HTTP ${r.status}: ${r.body.slice(0, 200)}`;
@@ -430,53 +446,68 @@ async function timeReads(cases: ReadCase[], runs: number): Promise<void> {
   }
 }
 
-const readStat = (c: ReadCase): ReadStat & { bytes: number } => ({
+const readStat = (c: ReadCase): ReadStat => ({
   p50: percentile(c.times, 50),
+  p99: percentile(c.times, 99),
   max: c.times.length ? Math.max(...c.times) : NaN,
+  runs: c.times.length,
   ok: c.note === '' && c.times.length > 0,
   note: c.note,
   bytes: c.bytes,
 });
 
-async function phase4(): Promise<Phase4> {
-  const dir = tempDir('p4');
-  log(`phase 4: generating ${fmt(CFG.traces * SPANS_PER_TRACE + CFG.bigTrace)} spans inside ClickHouse`);
-  const t0 = performance.now();
-  let genS = 0;
-  const t1 = { v: 0 };
-  const spans = await withStorage(dir, async (s) => {
-    await migrate(s.client, path.join(ROOT, 'migrations'));
-    const n = await generateReadDataset(s.client, { traces: CFG.traces, spansPerTrace: SPANS_PER_TRACE, bigTraceSpans: CFG.bigTrace });
-    genS = (performance.now() - t0) / 1000;
-    t1.v = performance.now();
-    // A store that has been running has merged its backlog; a just-bulk-loaded one has not. Let the merges
-    // the load queued finish (bounded) so the reads see a settled store, not one busy merging 5M rows.
-    await waitForMerges(s, 90_000);
-    return n;
+/** `word` with its letters' case varied by the bits of `i`: the same search, never a repeated query text. */
+function caseVariant(word: string, i: number): string {
+  let bit = 0;
+  return [...word].map((ch) => (/[a-z]/.test(ch) ? ((i >> bit++) & 1 ? ch.toUpperCase() : ch) : ch)).join('');
+}
+
+async function countMerges(dir: string): Promise<number> {
+  return withStorage(dir, async (s) => {
+    const r = await s.client.query({ query: 'SELECT count() AS n FROM system.merges', format: 'JSONEachRow' });
+    return Number((await r.json<{ n: string }>())[0]!.n);
   });
-  const settleS = (performance.now() - t1.v) / 1000;
-  await settle('phase 4');
+}
+
+/** Starts Canopy on the store, times every read, stops it, and times the query module directly. */
+async function timeStore(dir: string, traces: number, numbered: number, service: string): Promise<Omit<ReadSet, 'spans' | 'genS' | 'settleS' | 'mergesLeft'>> {
+  await settle(`phase 4 (${fmt(traces)} traces)`);
   const canopy = await start(dir);
   const rss = new RssSampler(canopy.process.pid!).start(100);
   const foreign = new ForeignLoad(() => [canopy.process.pid!]).start();
-  const service = 'billing-agent';
-  log(`phase 4: timing GET /api/traces, /api/traces?service=${service}, /api/traces/<10k-span trace> (${CFG.readRuns} runs each after 2 warm-up)`);
-  const listCheck = (b: unknown) => ((b as { traces?: unknown[] }).traces?.length === 50 ? '' : `expected 50 traces, got ${(b as { traces?: unknown[] }).traces?.length}`);
+  const api = `${canopy.url}/api/traces`;
+  const count = (b: unknown) => (b as { traces?: unknown[] }).traces?.length;
+  const expect = (n: number) => (b: unknown) => (count(b) === n ? '' : `expected ${n} traces, got ${count(b)}`);
   const detailCheck = (b: unknown) => {
     const n = (b as { spans?: unknown[] }).spans?.length;
     return n === CFG.bigTrace ? '' : `expected ${CFG.bigTrace} spans, got ${n}`;
   };
-  const read = (url: string, check: ReadCase['check'], headers: Record<string, string> = BROWSER_HEADERS): ReadCase => ({ url, headers, check, times: [], note: '', bytes: 0 });
-  const cases = {
-    list: read(`${canopy.url}/api/traces?limit=50`, listCheck),
-    listService: read(`${canopy.url}/api/traces?limit=50&service=${service}`, listCheck),
-    detail: read(`${canopy.url}/api/traces/${BIG_TRACE_ID}`, detailCheck),
+  const read = (url: (i: number) => string, check: ReadCase['check'], headers: Record<string, string> = BROWSER_HEADERS): ReadCase => ({ url, headers, check, times: [], note: '', bytes: 0 });
+  // The second page continues from a first page read once (the cursor carries that list's time).
+  const first = await httpGet(`${api}?limit=50`, BROWSER_HEADERS);
+  const cursor = (JSON.parse(first.body) as { nextCursor?: string }).nextCursor ?? '';
+  // A different trace each run for the id lookups, across the whole store.
+  const tOf = (i: number) => (i * 7919 + 13) % numbered;
+  const cases: Record<ReadName, ReadCase> = {
+    list: read(() => `${api}?limit=50`, expect(50)),
+    listPage2: read(() => `${api}?limit=50&cursor=${cursor}`, expect(50)),
+    listService: read(() => `${api}?limit=50&service=${service}`, expect(50)),
+    listQ: read(() => `${api}?limit=50&q=ratelimit`, expect(50)),
+    searchRare: read((i) => `${api}?limit=50&q=${caseVariant('run_tests', i)}`, expect(Math.min(50, Math.ceil((traces - 777) / 10_000)))),
+    searchSpanId: read((i) => `${api}?limit=50&q=${spanIdOf(tOf(i), 7)}`, expect(1)),
+    searchTraceId: read((i) => `${api}?limit=50&q=${traceIdOf(tOf(i)).slice(0, 12)}`, expect(1)),
+    searchMedium: read((i) => `${api}?limit=50&q=${caseVariant('run_migrations', i)}`, expect(50)),
+    sortCost: read(() => `${api}?limit=50&sort=cost`, expect(50)),
     // The same without compression (what a non-browser client sees), to separate gzip from the rest.
-    listPlain: read(`${canopy.url}/api/traces?limit=50`, listCheck, {}),
-    detailPlain: read(`${canopy.url}/api/traces/${BIG_TRACE_ID}`, detailCheck, {}),
+    listPlain: read(() => `${api}?limit=50`, expect(50), {}),
+    detail: read(() => `${api}/${BIG_TRACE_ID}`, detailCheck),
+    detailPlain: read(() => `${api}/${BIG_TRACE_ID}`, detailCheck, {}),
   };
-  await timeReads(Object.values(cases), CFG.readRuns);
-  const [list, listService, detail, listPlain, detailPlain] = [cases.list, cases.listService, cases.detail, cases.listPlain, cases.detailPlain].map(readStat);
+  log(`phase 4: ${fmt(traces)} traces: timing ${READS.length} reads (${CFG.listRuns} runs of each list read, ${CFG.readRuns} of the detail, after 2 warm-up)`);
+  const detailReads: ReadName[] = ['detail', 'detailPlain'];
+  await timeReads(READS.filter((n) => !detailReads.includes(n)).map((n) => cases[n]), CFG.listRuns);
+  await timeReads(detailReads.map((n) => cases[n]), CFG.readRuns);
+  const reads = Object.fromEntries(READS.map((n) => [n, readStat(cases[n])])) as Record<ReadName, ReadStat>;
   const foreignCores = foreign.read();
   rss.stop();
   await stop(canopy);
@@ -486,11 +517,65 @@ async function phase4(): Promise<Phase4> {
   const r = spawnSync(
     process.execPath,
     ['--conditions=react-server', '--import', 'tsx', path.join(ROOT, 'scripts/bench/read-diag.ts'), dir, BIG_TRACE_ID, String(CFG.readRuns), service],
-    { cwd: ROOT, encoding: 'utf8', timeout: 180_000 },
+    { cwd: ROOT, encoding: 'utf8', timeout: 300_000 },
   );
   if (r.status === 0) diag = JSON.parse(r.stdout.trim().split('\n').pop()!);
   else log(`read diagnosis failed: ${r.stderr.slice(0, 500)}`);
-  return { spans, genS, settleS, list: list!, listService: listService!, detail: detail!, detailPlain: detailPlain!, listPlain: listPlain!, detailBytes: detailPlain!.bytes, foreignCores, service, diag, peakRssMiB: mib(rss.peakKiB) };
+  return { traces, reads, foreignCores, peakRssMiB: mib(rss.peakKiB), diag };
+}
+
+/**
+ * Reads at CFG.traces traces stored, then the same store grown to CFG.largeTraces by older traces (a longer
+ * history at the same rate), read again: the ratio shows what history costs a read.
+ */
+async function phase4(): Promise<Phase4> {
+  const dir = tempDir('p4');
+  const service = 'billing-agent';
+  log(`phase 4: generating ${fmt(CFG.traces * SPANS_PER_TRACE + CFG.bigTrace)} spans inside ClickHouse`);
+  let t0 = performance.now();
+  let genS = 0;
+  let t1 = 0;
+  const spans = await withStorage(dir, async (s) => {
+    await migrate(s.client, path.join(ROOT, 'migrations'));
+    const n = await generateReadDataset(s.client, { traces: CFG.traces, spansPerTrace: SPANS_PER_TRACE, bigTraceSpans: CFG.bigTrace });
+    genS = (performance.now() - t0) / 1000;
+    t1 = performance.now();
+    // A store that has been running has merged its backlog; a just-bulk-loaded one has not. Let the merges
+    // the load queued finish (bounded) so the reads see a settled store, not one busy merging 5M rows.
+    await waitForMerges(s, 90_000);
+    return n;
+  });
+  const smallSettleS = (performance.now() - t1) / 1000;
+  const smallMerges = await countMerges(dir);
+  const small = await timeStore(dir, CFG.traces + 1, CFG.traces, service);
+
+  const more = CFG.largeTraces - CFG.traces - 1;
+  log(`phase 4: adding ${fmt(more)} older traces (${fmt(more * SPANS_PER_TRACE)} spans) inside ClickHouse`);
+  t0 = performance.now();
+  let historyS = 0;
+  const added = await withStorage(dir, async (s) => {
+    const n = await generateHistory(s.client, { fromTrace: CFG.traces, traces: more, spansPerTrace: SPANS_PER_TRACE, recentTraces: CFG.traces, retentionDays: 120 });
+    historyS = (performance.now() - t0) / 1000;
+    t1 = performance.now();
+    await waitForMerges(s, 150_000);
+    return n;
+  });
+  const largeSettleS = (performance.now() - t1) / 1000;
+  const largeMerges = await countMerges(dir);
+  const large = await timeStore(dir, CFG.largeTraces, CFG.largeTraces - 1, service);
+  log('phase 4: search index options on the 1 M-trace index');
+  let searchOptions: SearchOption[] | null = null;
+  try {
+    searchOptions = await withStorage(dir, (s) => measureSearchOptions(s.client, QUICK ? 3 : 7, log));
+  } catch (err) {
+    log(`search options failed: ${String(err).slice(0, 300)}`);
+  }
+  return {
+    small: { ...small, spans, genS, settleS: smallSettleS, mergesLeft: smallMerges },
+    large: { ...large, spans: spans + added, genS: historyS, settleS: largeSettleS, mergesLeft: largeMerges },
+    service,
+    searchOptions,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -520,6 +605,13 @@ async function main() {
   }
   const load = os.loadavg();
 
+  if (READS_ONLY) {
+    // Development: phase 4 alone, printed (the report needs every phase).
+    const p4 = await phase4();
+    process.stdout.write(JSON.stringify({ small: p4.small.reads, large: p4.large.reads, options: p4.searchOptions, diag: p4.large.diag }, null, 1) + '\n');
+    return;
+  }
+
   log(`building the workload (${CFG.p1Bodies} requests of ~1,000 spans, SDK-recorded, protobuf, gzip)`);
   const work = await buildWorkload({ count: CFG.p1Bodies, spansPerBody: 1000, templateCount: QUICK ? 8 : 24 });
   log(`workload: ${fmt(work.bodies.length)} bodies, ${fmt(work.spansPerBody)} spans each, ${fmt(work.protoBytesPerSpan)} B/span protobuf, ${fmt(work.gzBytesPerSpan)} B/span gzipped (${fmt(work.recordMs / 1000, 1)} s SDK, ${fmt(work.gzipMs / 1000, 1)} s gzip)`);
@@ -542,6 +634,16 @@ async function main() {
   const refused3 = (p3.status['429'] ?? 0) + (p3.status['503'] ?? 0);
   const readRow = (name: string, r: ReadStat) =>
     `| ${name} | ${r.ok ? `p50 ${fmt(r.p50)} ms, max ${fmt(r.max)} ms` : r.note} | ≤ ${TARGET.readMs} ms (every run) | ${pass(r.ok && r.max <= TARGET.readMs)} |`;
+  const { small, large } = p4;
+  const ratioOf = (n: ReadName) => large.reads[n].p50 / small.reads[n].p50;
+  const listRow = (n: ReadName, label: string) => {
+    const a = small.reads[n];
+    const b = large.reads[n];
+    const targeted = LIST_TARGETS.includes(n);
+    const cell = (r: ReadStat) => (r.ok ? `${fmt(r.p50)} / ${fmt(r.p99)}` : r.note);
+    const ok = a.ok && b.ok && b.p99 <= TARGET.listP99Ms && (n !== 'list' || ratioOf(n) <= TARGET.listRatio);
+    return `| ${label} | ${cell(a)} | ${cell(b)} | ${a.ok && b.ok ? fmt(ratioOf(n), 2) : 'n/a'} | ${targeted ? `p99 ≤ ${TARGET.listP99Ms} ms at 1 M${n === 'list' ? `; ratio ≤ ${TARGET.listRatio}` : ''}` : '—'} | ${targeted ? pass(ok) : '—'} |`;
+  };
   const s = p2.stages;
   const table = [
     '| metric | value | target | result |',
@@ -557,13 +659,38 @@ async function main() {
     `| Peak RSS under 2× overload | ${fmt(p3.peakRssMiB)} MiB (VmHWM ${fmt(p3.hwmMiB)} MiB; at the peak ${fmt(p3.peakAnonMiB)} MiB anonymous + ${fmt(p3.peakFileMiB)} MiB file-backed) | ≤ 1 GiB | ${pass(p3.peakRssMiB <= TARGET.rssMiB && p3.hwmMiB <= TARGET.rssMiB)} |`,
     `| Ack latency under overload (first send → 200, incl. Retry-After waits) | p50 ${fmt(p3.p50)} ms, p99 ${fmt(p3.p99)} ms | — | — |`,
     `| Spans lost (acknowledged − \`count() FROM spans FINAL\`) | phase 1: ${fmt(lost1)} of ${fmt(p1.ackedSpansTotal)}; overload: ${fmt(lost3)} of ${fmt(p3.acked)} | 0 | ${pass(lost1 === 0 && lost3 === 0)} |`,
-    readRow(`Trace list \`GET /api/traces?limit=50\`, ${fmt(p4.spans)} spans stored`, p4.list),
-    readRow(`Trace list filtered \`?service=${p4.service}\``, p4.listService),
-    readRow(`Trace detail \`GET /api/traces/<id>\`, ${fmt(CFG.bigTrace)}-span trace (gzip accepted; loopback is answered uncompressed)`, p4.detail),
-    `| Same reads without \`accept-encoding\` (no gzip): list / detail | p50 ${fmt(p4.listPlain.p50)} / ${fmt(p4.detailPlain.p50)} ms, max ${fmt(p4.listPlain.max)} / ${fmt(p4.detailPlain.max)} ms (detail body ${fmt(p4.detailBytes / 2 ** 20, 1)} MiB) | — | — |`,
+    readRow(`Trace detail \`GET /api/traces/<id>\`, ${fmt(CFG.bigTrace)}-span trace, ${fmt(large.spans)} spans stored (gzip accepted; loopback is answered uncompressed)`, large.reads.detail),
+    `| Same reads without \`accept-encoding\` (no gzip): list / detail, 1 M traces | p50 ${fmt(large.reads.listPlain.p50)} / ${fmt(large.reads.detailPlain.p50)} ms, max ${fmt(large.reads.listPlain.max)} / ${fmt(large.reads.detailPlain.max)} ms (detail body ${fmt(large.reads.detailPlain.bytes / 2 ** 20, 1)} MiB) | — | — |`,
   ].join('\n');
 
-  const diag = p4.diag as Record<string, { totalMs: number; queryMs: number[]; jsMs: number }> | null;
+  const q = (x: string) => `\`${x}\``;
+  const lists = [
+    `Reads of \`GET /api/traces\` (limit 50, gzip accepted) with ${fmt(small.traces)} and ${fmt(large.traces)} traces stored (${fmt(small.spans)} and ${fmt(large.spans)} spans; the larger store is the smaller one plus ${fmt(large.traces - small.traces)} older traces, a longer history at the same rate). p50 / p99 in ms over ${CFG.listRuns} runs each; ratio = p50 at ${fmt(large.traces)} ÷ p50 at ${fmt(small.traces)}.`,
+    '',
+    `| read | ${fmt(small.traces)} traces | ${fmt(large.traces)} traces | ratio | target | result |`,
+    '|---|---|---|---|---|---|',
+    listRow('list', `List, newest activity first ${q('?limit=50')}`),
+    listRow('listService', `Filtered by service ${q(`?service=${p4.service}`)} (1 trace in 3)`),
+    listRow('listQ', `Filtered by search ${q('?q=ratelimit')} (an error type, ~1 trace in 6)`),
+    listRow('searchRare', `Search ${q('?q=run_tests')} (a tool in 1 trace in 10,000; letter case varied per run)`),
+    listRow('searchSpanId', 'Search by span id (16 hex digits; another trace each run)'),
+    listRow('searchTraceId', 'Search by trace id prefix (12 hex digits; another trace each run)'),
+    listRow('searchMedium', `Search ${q('?q=run_migrations')} (a tool in 1 trace in 200)`),
+    listRow('listPage2', 'Second page (the cursor of a first page)'),
+    listRow('sortCost', `Sorted by cost ${q('?sort=cost')} (scans the trace index)`),
+    listRow('detail', `Trace detail ${q('/api/traces/<id>')} (${fmt(CFG.bigTrace)} spans)`),
+  ].join('\n');
+  const so = p4.searchOptions;
+  const options = so
+    ? [
+        `Search index options, measured on the ${fmt(large.traces)}-trace index's search text (one row per trace, ${so[0]?.queries.map((x) => x.label).join(', ')}): the candidate query \`SELECT DISTINCT trace_id … LIMIT 2001\`, p50 / max of ${QUICK ? 3 : 7} runs in ms, query condition cache off. Canopy uses \`ngrambf\` (substring semantics, an index of bloom filters any ClickHouse has).`,
+        '',
+        `| index | size | build | ${so[0]?.queries.map((x) => x.label).join(' | ')} |`,
+        `|---|---|---|${so[0]?.queries.map(() => '---').join('|')}|`,
+        ...so.map((o) => `| ${o.kind} | ${fmt(o.indexBytes / 2 ** 20, 1)} MiB | ${fmt(o.buildS, 1)} s | ${o.queries.map((x) => `${fmt(x.p50)} / ${fmt(x.max)} (${fmt(x.matches)}${x.matches > 2000 ? '+' : ''})`).join(' | ')} |`),
+      ].join('\n')
+    : '';
+  const diag = large.diag as Record<string, { totalMs: number; queryMs: number[]; jsMs: number }> | null;
   const diagLine = (name: string, label: string) => {
     const d = diag?.[name];
     if (!d) return `| ${label} | n/a | | |`;
@@ -583,18 +710,20 @@ async function main() {
     ...(p2.atServerBatch ? [`| Raw insert in the server's batch size (~${fmt(p2.atServerBatch.batchRows)} rows) | ${fmt(p2.atServerBatch.rowsPerS)} rows/s; engine RSS growth ${fmt(p2.atServerBatch.rssGrowthMiB)} MiB |`] : []),
     `| Server CPU, phase 1 (all threads: JS + ClickHouse) | ${fmt(p1.serverCpuUsPerSpan, 1)} µs/span; ${fmt(p1.serverCores, 2)} of 2 cores busy |`,
     `| Load generator CPU (same machine) | ${fmt(p1.clientCpuUsPerSpan, 1)} µs/span |`,
-    `| Other processes' CPU during the run (not Canopy, not the bench) | phase 1 ${fmt(p1.foreignCores, 2)}, phase 3 ${fmt(p3.foreignCores, 2)}, phase 4 ${fmt(p4.foreignCores, 2)} cores |`,
+    `| Other processes' CPU during the run (not Canopy, not the bench) | phase 1 ${fmt(p1.foreignCores, 2)}, phase 3 ${fmt(p3.foreignCores, 2)}, phase 4 ${fmt(small.foreignCores, 2)} / ${fmt(large.foreignCores, 2)} cores (100 k / 1 M) |`,
     `| Canopy memory: main thread's V8 heap total (max) phase 1 / phase 3; external (phase 3) | ${fmt(p1.heapTotalMaxMiB)} / ${fmt(p3.heapTotalMaxMiB)} MiB; ${fmt(p3.externalMaxMiB)} MiB — the rest of RSS is the ingest worker's heap, the engine (chDB) and code |`,
     `| Group commit, phase 1 | mean ${fmt(p1.meanBatchRows)} rows/insert, ${fmt(p1.insertMeanMs)} ms/insert, inserting ${fmt(p1.insertBusy * 100)}% of the time |`,
     `| Overload: queue peak / in-flight peak / drain after offering stopped | ${fmt(p3.queueRowsMax)} rows / ${fmt(p3.maxInFlight)} requests / ${fmt(p3.drainS, 1)} s |`,
     `| Overload: event-loop lag (worst 1 s window); \`GET /api/health\` latency | lag p99 ${fmt(p3.lagP99Ms)} ms, max ${fmt(p3.lagMaxMs)} ms; health p50 ${fmt(p3.health.p50)} ms, p99 ${fmt(p3.health.p99)} ms |`,
-    `| Read data set: generated in ClickHouse | ${fmt(p4.spans)} spans in ${fmt(p4.genS, 1)} s, then ${fmt(p4.settleS, 1)} s until no merge was running; Canopy peak RSS while reading ${fmt(p4.peakRssMiB)} MiB |`,
+    `| Read data set: generated in ClickHouse (INSERT … SELECT from numbers(): full span rows through the materialized views) | ${fmt(small.spans)} spans in ${fmt(small.genS, 1)} s, then ${fmt(small.settleS, 1)} s waiting for merges (${small.mergesLeft} still running); history: ${fmt(large.spans - small.spans)} more spans in ${fmt(large.genS, 1)} s, then ${fmt(large.settleS, 1)} s waiting (${large.mergesLeft} still running); Canopy peak RSS while reading ${fmt(small.peakRssMiB)} / ${fmt(large.peakRssMiB)} MiB |`,
   ].join('\n');
   const readDiag = [
-    '| read, called in-process (median) | ClickHouse queries (query + JSON parse, each) | query-module JS | total |',
+    `| read, called in-process (median), ${fmt(large.traces)} traces | ClickHouse queries (query + JSON parse, each) | query-module JS | total |`,
     '|---|---|---|---|',
     diagLine('list', 'listTraces (limit 50)'),
     diagLine('list_service', `listTraces (service=${p4.service})`),
+    diagLine('list_q', 'listTraces (q=ratelimit)'),
+    diagLine('search_rare', 'listTraces (q=run_tests)'),
     diagLine('detail', `getTrace (${fmt(CFG.bigTrace)} spans)`),
   ].join('\n');
   const errors = diag ? Object.entries(diag).filter(([k]) => k.endsWith('_error')) : [];
@@ -606,10 +735,10 @@ async function main() {
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? '?'}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, ${os.type()} ${os.release()}; load average at start ${load.map((l) => l.toFixed(2)).join(' ')}`,
     `Software: Node ${process.version}, chdb ${npm} (ClickHouse ${engine}); load generator on the same 2 cores as Canopy${Object.keys(CANOPY_ENV).length ? `; Canopy env overrides: ${Object.entries(CANOPY_ENV).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}`,
     `Workload: agent trees (invoke_agent / chat / execute_tool with gen_ai.* attributes, 6 services, 7 models incl. one unpriced, ~1.5% errors) recorded with the OTel SDK and encoded by \`ProtobufTraceSerializer\`; ${fmt(work.spansPerBody)} spans per request, ${fmt(work.protoBytesPerSpan)} B/span protobuf, ${fmt(work.gzBytesPerSpan)} B/span gzipped; every request has its own trace ids.`,
-    `Offered: phase 1 closed loop, ${CFG.concurrency} keep-alive connections, ${fmt(p1.spans)} spans after ${CFG.p1Warmup} warm-up requests; phase 3 open loop at ${fmt(p3.offeredPerS)} spans/s (${fmt(p3.offeredSpans)} spans), ≤${CFG.p3Sockets} connections, Retry-After honoured; phase 4 ${fmt(CFG.traces)} traces × ${SPANS_PER_TRACE} spans + one ${fmt(CFG.bigTrace)}-span trace, ${CFG.readRuns} timed runs per read after 2 warm-up.`,
+    `Offered: phase 1 closed loop, ${CFG.concurrency} keep-alive connections, ${fmt(p1.spans)} spans after ${CFG.p1Warmup} warm-up requests; phase 3 open loop at ${fmt(p3.offeredPerS)} spans/s (${fmt(p3.offeredSpans)} spans), ≤${CFG.p3Sockets} connections, Retry-After honoured; phase 4 ${fmt(CFG.traces)} traces × ${SPANS_PER_TRACE} spans + one ${fmt(CFG.bigTrace)}-span trace, then ${fmt(CFG.largeTraces)} traces, ${CFG.listRuns} timed runs per list read and ${CFG.readRuns} per detail read, after 2 warm-up.`,
   ];
 
-  const out = [header.map((l) => `- ${l}`).join('\n'), '', table, '', details, '', readDiag, ...(errors.length ? ['', ...errors.map(([k, v]) => `- \`${k.replace('_error', '')}\` fails as written: ${String(v).trim()}`)] : [])].join('\n');
+  const out = [header.map((l) => `- ${l}`).join('\n'), '', table, '', lists, '', details, '', readDiag, ...(options ? ['', options] : []), ...(errors.length ? ['', ...errors.map(([k, v]) => `- \`${k.replace('_error', '')}\` fails as written: ${String(v).trim()}`)] : [])].join('\n');
   process.stdout.write('\n' + out + '\n');
 
   if (WRITE_DOC) {

@@ -7,7 +7,7 @@
 //   npm run eval -- --seeds 1-3 --normal 100 --runaways 5 --huge 1 --no-write
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_EVAL, formatExamples, formatResult, runEvaluation, type EvalOptions } from '../detector/testing/evaluate';
+import { DEFAULT_EVAL, formatExamples, formatMargins, formatResult, runEvaluation, type EvalOptions } from '../detector/testing/evaluate';
 
 const DOC = path.join(import.meta.dirname, '..', 'docs', 'DETECTION.md');
 const START = '<!-- eval:start -->';
@@ -57,14 +57,17 @@ function main(): void {
   const { opts, write } = parsed;
   const result = runEvaluation({ ...opts, log: (line) => process.stderr.write(`${line}\n`) });
   const table = formatResult(result, opts);
-  process.stdout.write(`${table}\n\nExamples (the first title per scenario and rule):\n${formatExamples(result)}\n`);
+  const margins = formatMargins(result);
+  process.stdout.write(`${table}\n\nHow close normal traffic came to each threshold:\n\n${margins}\n\nExamples (the first title per scenario and rule):\n${formatExamples(result)}\n`);
 
   if (write) {
     const doc = fs.readFileSync(DOC, 'utf8');
     const a = doc.indexOf(START);
     const b = doc.indexOf(END);
     if (a < 0 || b < a) throw new Error(`${DOC} has no ${START} … ${END} section`);
-    const body = `${START}\n${table}\n\nExample titles (the first per scenario and rule):\n\n${formatExamples(result)}\n${END}`;
+    const body =
+      `${START}\n${table}\n\nHow close the normal trees came to each default (largest value on any normal tree, finished or live):\n\n${margins}\n\n` +
+      `Example titles (the first per scenario and rule):\n\n${formatExamples(result)}\n${END}`;
     fs.writeFileSync(DOC, doc.slice(0, a) + body + doc.slice(b + END.length));
     process.stderr.write(`wrote the table into ${path.relative(process.cwd(), DOC)}\n`);
   }

@@ -13,8 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SpanView, TraceDetailResponse } from '../lib/domain';
+import { context, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { startCanopy, type RunningCanopy } from './helpers/canopy';
 import { findTrace, waitForTrace } from './helpers/api';
+import { exporterFor, sendOk } from './helpers/otel';
 
 const CALL = { inputTokens: 1000, outputTokens: 100, costUsd: 0.0014 };
 const SCOPE = {
@@ -199,6 +203,56 @@ describe('each model call counted once, with the published instrumentations', ()
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('each model call counted once, for every shape of stack (spans sent through the stock exporter)', () => {
+  it('nested, side by side and an agent-level sum, with names that need escaping', async () => {
+    const memory = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'shapes' }),
+      spanProcessors: [new SimpleSpanProcessor(memory)],
+    });
+    const app = provider.getTracer('app');
+    const framework = provider.getTracer('framework');
+    const client = provider.getTracer('client');
+    const chat = (input: number, output: number): Attributes => ({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.usage.input_tokens': input,
+      'gen_ai.usage.output_tokens': output,
+    });
+    const under = (parent: Span) => trace.setSpan(context.active(), parent);
+    const root = app.startSpan('agent');
+    // Nested (as Python's LangChain instrumentation does it): the client's span is the framework's child.
+    const outer = framework.startSpan('chat "outer" \\ ünïcode', { attributes: chat(1000, 100) }, under(root));
+    const inner = client.startSpan('chat "inner" \\ 名前 ✓', { attributes: chat(1000, 100) }, under(outer));
+    inner.end();
+    outer.end();
+    // Side by side (as the JS instrumentations do it): both children of the caller's span.
+    const lc = framework.startSpan('ChatOpenAI', { attributes: chat(1000, 100) }, under(root));
+    const oa = client.startSpan('OpenAI "Chat" Completions', { attributes: chat(1000, 100) }, under(root));
+    oa.end();
+    lc.end();
+    // An agent-level model span summing two calls below it.
+    const sum = framework.startSpan('agent llm', { attributes: chat(2000, 200) }, under(root));
+    for (let i = 0; i < 2; i++) client.startSpan(`call ${i}`, { attributes: chat(1000, 100) }, under(sum)).end();
+    sum.end();
+    root.end();
+    await sendOk(exporterFor(canopy.otlpUrl), memory.getFinishedSpans());
+
+    const id = (s: Span) => s.spanContext().spanId;
+    const detail = await waitForTrace(canopy.url, root.spanContext().traceId, 8);
+    const span = (s: Span) => detail.spans.find((x) => x.spanId === id(s))!;
+    expect(detail.trace).toMatchObject({ spanCount: 8, ...calls(4) });
+    expect(await findTrace(canopy.url, root.spanContext().traceId)).toEqual(detail.trace);
+    expect(span(outer)).toMatchObject({ countsSpend: false, spendCountedOn: { spanId: id(inner), name: 'chat "inner" \\ 名前 ✓', reason: 'below' } });
+    expect(span(inner)).toMatchObject({ countsSpend: true, spendCountedOn: null, rollup: { ...calls(1), spanCount: 1 } });
+    expect(span(outer).rollup).toMatchObject(calls(1));
+    expect(span(lc)).toMatchObject({ countsSpend: false, spendCountedOn: { spanId: id(oa), name: 'OpenAI "Chat" Completions', reason: 'same-call' } });
+    expect(span(oa).countsSpend).toBe(true);
+    expect(span(sum)).toMatchObject({ countsSpend: false, spendCountedOn: { reason: 'below', name: 'call 0' }, rollup: { ...calls(2), spanCount: 3 } });
+    expect(span(root).rollup).toMatchObject({ ...calls(4), spanCount: 8 });
   });
 });
 

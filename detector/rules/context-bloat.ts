@@ -5,7 +5,7 @@ import { evidenceBaseline } from '../baseline';
 import { branchName, evidence, FindingSet, severityOf, tokens, trusted, type Rule } from '../rule';
 
 /** Calls are consecutive turns only when one starts after the previous ended: parallel calls share no context. */
-const OVERLAP_TOLERANCE_MS = 1;
+const OVERLAP_TOLERANCE_US = 1_000; // span times are µs
 
 export const contextBloatRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.context_bloat;
@@ -23,7 +23,8 @@ export const contextBloatRule: Rule = (tree, ctx) => {
     const big: number[] = [];
     for (const c of kids) {
       const s = tree.nodes[c].span;
-      if (s.category !== 'llm' || !s.countsUsage || s.inputTokens <= 0) continue;
+      // Model calls counted once: a call two instrumentations reported is one turn, not two.
+      if (s.category !== 'llm' || !tree.nodes[c].countsSpend || s.inputTokens <= 0) continue;
       calls.push(c);
       if (s.inputTokens > callLimit) big.push(c);
     }
@@ -34,7 +35,7 @@ export const contextBloatRule: Rule = (tree, ctx) => {
       const s = tree.nodes[calls[k]].span;
       if (k > 0) {
         const prev = tree.nodes[calls[k - 1]].span;
-        if (!(s.start + OVERLAP_TOLERANCE_MS >= prev.end && s.inputTokens > prev.inputTokens)) runStart = k;
+        if (!(s.start + OVERLAP_TOLERANCE_US >= prev.end && s.inputTokens > prev.inputTokens)) runStart = k;
       }
       const len = k - runStart + 1;
       const first = tree.nodes[calls[runStart]].span.inputTokens;

@@ -6,6 +6,7 @@
 import { evidenceBaseline, rateMinutes, round, type RobustStats } from '../baseline';
 import { evidence, FindingSet, minutes, severityOf, tokens, trusted, usd, type Rule } from '../rule';
 import type { DetectorSettings } from '../settings';
+import type { TreeSnapshot } from '../snapshot';
 import { stripVerb } from './fanout';
 
 /** Robust z-score of x against a history, on the configured scale, with the MAD floor. */
@@ -26,6 +27,12 @@ interface Measured {
   z: number;
 }
 
+/** The z-score, or 0 when the value does not also pass p99Factor × the history's p99 (the workflow's own tail). */
+function judged(m: Omit<Measured, 'z'>, cfg: DetectorSettings['cost_spike']): Measured {
+  const z = robustZ(m.value, m.stats, cfg);
+  return { ...m, z: m.value > cfg.p99Factor * m.stats.p99 ? z : Math.min(z, 0) };
+}
+
 export const costSpikeRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.cost_spike;
   if (!cfg.enabled || tree.nodes.length === 0 || !tree.rootSpanId) return [];
@@ -40,12 +47,15 @@ export const costSpikeRule: Rule = (tree, ctx) => {
   const own = ctx.baseline && ctx.baseline.scope === 'rootName' ? trusted(ctx.baseline, ctx) : null;
   if (own) {
     const measured: Measured[] = [];
-    if (cost >= cfg.minCostUsd) {
-      measured.push({ metric: 'cost', label: 'spend', value: cost, stats: own.cost, z: robustZ(cost, own.cost, cfg) });
-      measured.push({ metric: 'costRate', label: 'spend per minute', value: cost / mins, stats: own.costRate, z: robustZ(cost / mins, own.costRate, cfg) });
+    const priced = cost >= cfg.minCostUsd;
+    if (priced) {
+      measured.push(judged({ metric: 'cost', label: 'spend', value: cost, stats: own.cost }, cfg));
+      measured.push(judged({ metric: 'costRate', label: 'spend per minute', value: cost / mins, stats: own.costRate }, cfg));
     }
-    if (tokensUsed >= cfg.minTokens) {
-      measured.push({ metric: 'tokenRate', label: 'tokens per minute', value: tokensUsed / mins, stats: own.tokenRate, z: robustZ(tokensUsed / mins, own.tokenRate, cfg) });
+    // Tokens/min: on every tree past the $ floor, and on trees whose unpriced calls alone pass the token
+    // floor (their spend is unknown, so tokens stand in for dollars; a cheap tree still never pages).
+    if (tokensUsed >= cfg.minTokens && (priced || unpricedTokens(tree) >= cfg.minTokens)) {
+      measured.push(judged({ metric: 'tokenRate', label: 'tokens per minute', value: tokensUsed / mins, stats: own.tokenRate }, cfg));
     }
     let strongest: Measured | null = null;
     for (const m of measured) if (!strongest || m.z > strongest.z) strongest = m;
@@ -65,8 +75,9 @@ export const costSpikeRule: Rule = (tree, ctx) => {
           warningAt: cfg.zThreshold,
           criticalAt: cfg.criticalZ,
           names: [tree.rootName],
-          baseline: evidenceBaseline(own, top.stats),
+          baseline: evidenceBaseline(own, top.stats, top.stats.p99),
           details: {
+            scope: 'tree',
             costUsd: round(cost),
             costPerMinute: round(cost / mins),
             tokens: tokensUsed,
@@ -77,6 +88,7 @@ export const costSpikeRule: Rule = (tree, ctx) => {
             zCostRate: measured[1] ? round(measured[1].z, 2) : null,
             zTokenRate: measured.find((m) => m.metric === 'tokenRate') ? round(measured.find((m) => m.metric === 'tokenRate')!.z, 2) : null,
             minCostUsd: cfg.minCostUsd,
+            p99Limit: round(cfg.p99Factor * top.stats.p99),
           },
         }),
       );
@@ -100,13 +112,20 @@ export const costSpikeRule: Rule = (tree, ctx) => {
           criticalAt: round((cfg.overrunCritical * p99) / 60_000, 2),
           names: [tree.rootName || tree.serviceName],
           baseline: evidenceBaseline(durationBase, undefined, p99),
-          details: { costUsd: round(cost), costPerMinute: round(cost / mins), running: tree.running, minCostUsd: cfg.minCostUsd },
+          details: { scope: 'tree', costUsd: round(cost), costPerMinute: round(cost / mins), running: tree.running, minCostUsd: cfg.minCostUsd },
         }),
       );
     }
   }
   return out.list();
 };
+
+/** Tokens of the model calls with no known price (counted once). */
+function unpricedTokens(tree: TreeSnapshot): number {
+  let sum = 0;
+  for (const node of tree.nodes) if (node.countsSpend && node.span.costUsd === null) sum += node.span.inputTokens + node.span.outputTokens;
+  return sum;
+}
 
 /** The service-level spend chart's verdict on its latest bucket. */
 export interface ServiceSpendAnomaly {

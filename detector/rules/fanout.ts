@@ -77,7 +77,7 @@ export const fanoutRule: Rule = (tree, ctx) => {
       out.add(
         tree.rootSpanId,
         severity,
-        `${stripVerb(tree.rootName)} grew to ${tree.totals.spans} spans at ${Math.round(rate)} spans/min, ${round(rate / base.spanRateP99, 1)}× its usual p99`,
+        `${stripVerb(tree.rootName) || 'The tree'} grew to ${tree.totals.spans.toLocaleString('en-US')} spans at ${Math.round(rate).toLocaleString('en-US')} spans/min, ${round(rate / base.spanRateP99, 1)}× ${base.scope === 'service' ? "its service's" : 'its'} usual p99`,
         evidence(tree, [], {
           metric: 'spans per minute',
           value: round(rate, 1),
@@ -85,7 +85,7 @@ export const fanoutRule: Rule = (tree, ctx) => {
           criticalAt: round(cfg.criticalFactor * limit, 1),
           names: [tree.rootName],
           baseline: evidenceBaseline(base, undefined, base.spanRateP99),
-          details: { spans: tree.totals.spans, ageMs: Math.round(ageMs) },
+          details: { scope: 'tree', spans: tree.totals.spans, ageMs: Math.round(ageMs) },
         }),
       );
     }

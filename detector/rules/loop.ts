@@ -19,7 +19,7 @@ interface Candidate {
 }
 
 /** A call counts as "again" only when it starts after the previous one ended: parallel duplicates are fan-out, not a loop. */
-const OVERLAP_TOLERANCE_MS = 1;
+const OVERLAP_TOLERANCE_US = 1_000; // span times are µs
 
 export const loopRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.loop;
@@ -52,7 +52,7 @@ export const loopRule: Rule = (tree, ctx) => {
   }
   for (const list of byAgent.values()) {
     if (list.length < cfg.anywhere) continue;
-    const seq = sequential(tree, list);
+    const seq = sequentialCalls(tree, list);
     if (seq.length < cfg.anywhere) continue;
     const c = candidate(commonAncestor(tree, seq), tree.nodes[seq[0]].span.callSignature as string, seq);
     c.byAgent = Math.max(c.byAgent, seq.length);
@@ -136,7 +136,7 @@ function consecutiveRuns(tree: TreeSnapshot, min: number, report: (branch: numbe
       if (kind < 0) continue;
       const r = runs[kind];
       if (s.callSignature !== null && s.callSignature === r.sig) {
-        if (s.start + OVERLAP_TOLERANCE_MS >= r.lastEnd) r.idx.push(c);
+        if (s.start + OVERLAP_TOLERANCE_US >= r.lastEnd) r.idx.push(c);
         r.lastEnd = Math.max(r.lastEnd, s.end);
         continue;
       }
@@ -150,13 +150,13 @@ function consecutiveRuns(tree: TreeSnapshot, min: number, report: (branch: numbe
 }
 
 /** The most occurrences that ran one after another (greedy interval scheduling, by end time). */
-function sequential(tree: TreeSnapshot, list: readonly number[]): number[] {
+export function sequentialCalls(tree: TreeSnapshot, list: readonly number[]): number[] {
   const byEnd = [...list].sort((a, b) => tree.nodes[a].span.end - tree.nodes[b].span.end);
   const out: number[] = [];
   let lastEnd = -Infinity;
   for (const i of byEnd) {
     const s = tree.nodes[i].span;
-    if (s.start + OVERLAP_TOLERANCE_MS >= lastEnd) {
+    if (s.start + OVERLAP_TOLERANCE_US >= lastEnd) {
       out.push(i);
       lastEnd = s.end;
     }

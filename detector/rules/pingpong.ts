@@ -6,7 +6,7 @@ import { branchId, branchName, evidence, FindingSet, severityOf, type Rule } fro
 import type { TreeSnapshot } from '../snapshot';
 
 /** Sibling turns are sequential: one starts after the previous ended (parallel siblings are a fan-out). */
-const OVERLAP_TOLERANCE_MS = 1;
+const OVERLAP_TOLERANCE_US = 1_000; // span times are µs
 
 /**
  * Tracks the longest periodic tail of a sequence for every cycle length: matches[p] counts consecutive
@@ -97,7 +97,7 @@ export const pingpongRule: Rule = (tree, ctx) => {
       for (const c of kids) {
         const s = tree.nodes[c].span;
         if (s.category !== 'agent') continue;
-        if (s.start + OVERLAP_TOLERANCE_MS < lastEnd) {
+        if (s.start + OVERLAP_TOLERANCE_US < lastEnd) {
           // Overlaps the previous turn: parallel work, not a hand-off. Start over from here.
           if (best) report(p, seq.slice(best.end - best.cycle.window + 1, best.end + 1), best.cycle, 'sibling agents', agentLabel);
           best = null;
@@ -156,8 +156,9 @@ function nestedAgents(
 ): void {
   const stack: { idx: number; key: string; t: CycleTracker }[] = [];
   const pool: CycleTracker[] = [];
-  // The best cycle per path start, reported once at the end (the deepest point of each chain wins).
-  const best = new Map<number, { turns: number[]; cycle: Cycle }>();
+  const agentAbove = new Map<number, number>();
+  // The best cycle per chain start, reported once at the end (the deepest point of each chain wins).
+  const best = new Map<number, { end: number; cycle: Cycle }>();
   for (let i = 0; i < tree.nodes.length; i++) {
     const s = tree.nodes[i].span;
     if (s.category !== 'agent') continue;
@@ -165,17 +166,23 @@ function nestedAgents(
     const t = pool.pop() ?? new CycleTracker(maxCycle);
     const prev = stack.length > 0 ? stack[stack.length - 1].t : null;
     if (!prev) t.reset();
-    const key = s.agentName ?? s.name;
-    stack.push({ idx: i, key, t });
+    else agentAbove.set(i, stack[stack.length - 1].idx);
+    stack.push({ idx: i, key: s.agentName ?? s.name, t });
     const k = stack.length - 1;
     const cycle = advance(t, prev, k, (j) => stack[j].key, minCycle);
     if (cycle && cycle.repeats >= minRepeats) {
       const first = stack[k - cycle.window + 1].idx;
       const had = best.get(first);
-      if (!had || cycle.repeats > had.cycle.repeats) {
-        best.set(first, { turns: stack.slice(k - cycle.window + 1).map((e) => e.idx), cycle });
-      }
+      if (!had || cycle.repeats >= had.cycle.repeats) best.set(first, { end: i, cycle });
     }
   }
-  for (const { turns, cycle } of best.values()) report(turns, cycle);
+  for (const { end, cycle } of best.values()) {
+    // Walk the chain back up from its deepest agent: O(window) once per finding, not per node.
+    const turns: number[] = [end];
+    for (let at = end; turns.length < cycle.window; ) {
+      at = agentAbove.get(at) as number;
+      turns.push(at);
+    }
+    report(turns.reverse(), cycle);
+  }
 }

@@ -81,7 +81,7 @@ export const retryStormRule: Rule = (tree, ctx) => {
         warningAt: Math.max(cfg.minRetries, Math.floor(cfg.retryBudget * calls) + 1),
         criticalAt: cfg.treeCritical,
         names: top.map(([k]) => k),
-        details: { calls, retries, retryShare: Math.round((1000 * retries) / calls) / 1000, retryBudget: cfg.retryBudget },
+        details: { scope: 'tree', calls, retries, retryShare: Math.round((1000 * retries) / calls) / 1000, retryBudget: cfg.retryBudget },
       }),
     );
   }

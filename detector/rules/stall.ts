@@ -28,7 +28,7 @@ export const stallRule: Rule = (tree, ctx) => {
       criticalAt: Math.round((cfg.criticalFactor * limit) / 600) / 100,
       names: [tree.rootName || tree.serviceName],
       baseline: base ? evidenceBaseline(base, undefined, base.durationP99Ms) : null,
-      details: { lastSeenMs: Math.round(tree.lastSeenMs), spans: tree.totals.spans, startMs: Math.round(tree.startMs) },
+      details: { scope: 'tree', lastSeenMs: Math.round(tree.lastSeenMs), spans: tree.totals.spans, startMs: Math.round(tree.startMs) },
     }),
   );
   return out.list();

@@ -10,10 +10,12 @@ import { treeRng } from '../../sim/random';
 import type { Scenario, ScenarioContext } from '../../sim/scenario';
 import { scenarioByName } from '../../sim/scenarios/index';
 import { planNormal } from '../../sim/scenarios/normal';
-import { baselineKey, summariseHistory, treeStats, type RootBaseline, type TreeStats } from '../baseline';
-import { evaluateTree } from '../index';
+import { baselineKey, rateMinutes, summariseHistory, treeStats, type RootBaseline, type TreeStats } from '../baseline';
+import { evaluateTree, RULES } from '../index';
+import { sequentialCalls } from '../rules/loop';
 import { chooseBaseline, type RuleContext } from '../rule';
-import { DEFAULT_SETTINGS, type DetectorSettings } from '../settings';
+import { DEFAULT_SETTINGS, withSettings, type DetectorSettings } from '../settings';
+import type { TreeSnapshot } from '../snapshot';
 import { planSnapshot } from './from-plan';
 
 export interface EvalOptions {
@@ -89,7 +91,28 @@ export interface RowResult {
   spans: number;
 }
 
+/** How close healthy traffic came to each threshold: the largest value seen on any normal tree (finished or live). */
+export interface Margins {
+  loopInARow: number;
+  loopByOneAgent: number;
+  /** The issue's literal reading: identical calls anywhere in the tree, by any agents (one after another). */
+  loopAnyAgent: number;
+  pingpongRounds: number;
+  concurrentChildren: number;
+  depth: number;
+  risingCalls: number;
+  callInputTokens: number;
+  /** Largest robust z of a normal tree past the $ floor (spend, $/min or tokens/min, whichever is highest), before the p99 guard. */
+  costZ: number;
+  /** Largest spend (or $/min) of a normal tree past the $ floor, over its history's p99 of it. */
+  costOverP99: number;
+  /** Largest run time / usual p99 of a normal tree past the $ floor. */
+  overrun: number;
+  failures: number;
+}
+
 export interface EvalResult {
+  margins: Margins;
   rows: RowResult[];
   perRule: Record<AlertRule, { tp: number; fp: number; fn: number; precision: number | null; recall: number | null }>;
   ms: number;
@@ -107,7 +130,7 @@ function ctxFor(seed: number, scenario: Scenario, index: number, baselineTrees: 
   };
 }
 
-class History {
+export class History {
   private readonly byKey = new Map<string, TreeStats[]>();
   private readonly byService = new Map<string, TreeStats[]>();
   private readonly cache = new Map<string, RootBaseline | null>();
@@ -152,20 +175,76 @@ interface Judged {
   spans: number;
 }
 
+/** Settings that let every rule report what it measured on healthy trees (for the margins), not what it alerts on. */
+function probeSettings(settings: DetectorSettings): DetectorSettings {
+  return withSettings(settings, {
+    loop: { consecutive: 2, anywhere: 2, sameFailure: 2, critical: 1_000_000 },
+    pingpong: { repeats: 2, critical: 1_000_000 },
+    context_bloat: { risingCalls: 3, criticalFactor: 1_000_000 },
+    cost_spike: { zThreshold: 1e-9, criticalZ: 1e9, p99Factor: 0 },
+  });
+}
+
+function updateMargins(m: Margins, tree: TreeSnapshot, ctx: RuleContext, probe: DetectorSettings): void {
+  const pctx: RuleContext = { settings: probe, baseline: ctx.baseline };
+  for (const f of RULES.loop(tree, pctx)) {
+    m.loopInARow = Math.max(m.loopInARow, Number(f.evidence.details.inARow ?? 0));
+    m.loopByOneAgent = Math.max(m.loopByOneAgent, Number(f.evidence.details.byOneAgent ?? 0));
+  }
+  for (const f of RULES.pingpong(tree, pctx)) m.pingpongRounds = Math.max(m.pingpongRounds, f.evidence.value);
+  for (const f of RULES.context_bloat(tree, pctx)) if (f.evidence.metric.startsWith('consecutive')) m.risingCalls = Math.max(m.risingCalls, f.evidence.value);
+  for (const f of RULES.cost_spike(tree, pctx)) {
+    if (f.evidence.metric.startsWith('robust z')) m.costZ = Math.max(m.costZ, f.evidence.value);
+  }
+  const base = ctx.baseline && ctx.baseline.trees >= probe.baseline.minTrees ? ctx.baseline : null;
+  if (base && base.scope === 'rootName' && tree.totals.costUsd >= probe.cost_spike.minCostUsd) {
+    const age = (tree.running ? tree.now : tree.lastSpanMs) - tree.startMs;
+    const rate = tree.totals.costUsd / rateMinutes(age);
+    m.costOverP99 = Math.max(m.costOverP99, tree.totals.costUsd / base.cost.p99, rate / base.costRate.p99);
+  }
+  if (base && base.durationP99Ms > 0 && tree.totals.costUsd >= probe.cost_spike.minCostUsd) {
+    const age = (tree.running ? tree.now : tree.lastSpanMs) - tree.startMs;
+    m.overrun = Math.max(m.overrun, age / base.durationP99Ms);
+  }
+  const bySignature = new Map<string, number[]>();
+  for (let i = 0; i < tree.nodes.length; i++) {
+    const sig = tree.nodes[i].span.callSignature;
+    if (sig === null) continue;
+    const l = bySignature.get(sig);
+    if (l) l.push(i);
+    else bySignature.set(sig, [i]);
+  }
+  for (const l of bySignature.values()) if (l.length > m.loopAnyAgent) m.loopAnyAgent = Math.max(m.loopAnyAgent, sequentialCalls(tree, l).length);
+  const stats = treeStats(tree);
+  m.concurrentChildren = Math.max(m.concurrentChildren, stats.maxChildren);
+  m.depth = Math.max(m.depth, stats.maxDepth);
+  m.callInputTokens = Math.max(m.callInputTokens, stats.maxCallInputTokens);
+  m.failures = Math.max(m.failures, tree.totals.errors);
+}
+
 /** Judges one plan: finished, and at each live moment, against `history` (root name known only once the root arrived). */
-export function judgePlan(plan: TreePlan, history: History, settings: DetectorSettings, liveAt: readonly number[]): Judged {
+export function judgePlan(plan: TreePlan, history: History, settings: DetectorSettings, liveAt: readonly number[], margins?: Margins): Judged {
   const anchor = 1_750_000_000_000;
   const ctxOf = (rootName: string, service: string): RuleContext => ({
     settings,
     baseline: chooseBaseline(rootName ? history.rootName(service, rootName) : null, history.service(service), settings),
   });
+  const probe = margins ? probeSettings(settings) : null;
   const tree = planSnapshot(plan, { anchorMs: anchor });
-  const finished = evaluateTree(tree, ctxOf(tree.rootName, tree.serviceName));
+  const treeCtx = ctxOf(tree.rootName, tree.serviceName);
+  const finished = evaluateTree(tree, treeCtx);
+  if (margins && probe) updateMargins(margins, tree, treeCtx, probe);
   const live: Finding[][] = [];
   for (const f of liveAt) {
     const at = plan.durationMs * f;
     const snap = planSnapshot(plan, { anchorMs: anchor, endedBy: at, now: anchor + at });
-    live.push(snap.nodes.length === 0 ? [] : evaluateTree(snap, ctxOf(snap.rootName, snap.serviceName)));
+    if (snap.nodes.length === 0) {
+      live.push([]);
+      continue;
+    }
+    const snapCtx = ctxOf(snap.rootName, snap.serviceName);
+    live.push(evaluateTree(snap, snapCtx));
+    if (margins && probe) updateMargins(margins, snap, snapCtx, probe);
   }
   return { finished, live, spans: tree.totals.spans };
 }
@@ -184,6 +263,7 @@ export function runEvaluation(opts: EvalOptions): EvalResult {
   }
   let spansJudged = 0;
   let snapshotsJudged = 0;
+  const margins: Margins = { loopInARow: 0, loopByOneAgent: 0, loopAnyAgent: 0, pingpongRounds: 0, concurrentChildren: 0, depth: 0, risingCalls: 0, callInputTokens: 0, costZ: 0, costOverP99: 0, overrun: 0, failures: 0 };
 
   const record = (row: string, judged: Judged) => {
     const r = rows.get(row)!;
@@ -223,7 +303,7 @@ export function runEvaluation(opts: EvalOptions): EvalResult {
     const history = new History();
     for (let i = 0; i < opts.historyPerSeed; i++) history.add(treeStats(planSnapshot(planNormal(treeRng(seed, 'normal', 'history', i)))));
 
-    for (let i = 0; i < opts.normalPerSeed; i++) record('normal', judgePlan(planNormal(treeRng(seed, 'normal', 'tree', i)), history, settings, opts.liveAt));
+    for (let i = 0; i < opts.normalPerSeed; i++) record('normal', judgePlan(planNormal(treeRng(seed, 'normal', 'tree', i)), history, settings, opts.liveAt, margins));
     log(`seed ${seed}: ${opts.normalPerSeed} normal trees judged`);
 
     for (const e of EXPECTATIONS) {
@@ -274,7 +354,7 @@ export function runEvaluation(opts: EvalOptions): EvalResult {
       recall: primaryTrees > 0 ? (primaryTrees - fn) / primaryTrees : null,
     };
   }
-  return { rows: [...rows.values()], perRule, ms: Date.now() - started, spansJudged, snapshotsJudged };
+  return { margins, rows: [...rows.values()], perRule, ms: Date.now() - started, spansJudged, snapshotsJudged };
 }
 
 const RULE_HEADERS: Record<AlertRule, string> = {
@@ -325,6 +405,27 @@ export function formatResult(result: EvalResult, opts: EvalOptions): string {
   return lines.join('\n');
 }
 
+/** How close the normal trees came to each default threshold. */
+export function formatMargins(result: EvalResult, settings: DetectorSettings = DEFAULT_SETTINGS): string {
+  const m = result.margins;
+  const s = settings;
+  const rows: [string, string, string, string][] = [
+    ['loop', 'identical calls in a row on one branch', `${s.loop.consecutive}`, `${m.loopInARow}`],
+    ['loop', 'identical calls by one agent (one after another)', `${s.loop.anywhere}`, `${m.loopByOneAgent}`],
+    ['(loop, literal)', 'identical calls by any agents in the tree (one after another)', `(${s.loop.anywhere})`, `${m.loopAnyAgent}`],
+    ['pingpong', 'rounds of a 2–5 step cycle', `${s.pingpong.repeats}`, m.pingpongRounds >= 2 ? `${m.pingpongRounds}` : 'none came round twice'],
+    ['fanout', 'children of one span running at once', `> ${s.fanout.minChildren}`, `${m.concurrentChildren}`],
+    ['fanout', 'depth (edges from the root)', `> ${s.fanout.maxDepth}`, `${m.depth}`],
+    ['context_bloat', 'consecutive calls with rising input (×1.5, last ≥ 5k)', `${s.context_bloat.risingCalls}`, `${m.risingCalls}`],
+    ['context_bloat', 'input tokens of one call', `> ${s.context_bloat.callTokens.toLocaleString('en-US')}`, m.callInputTokens.toLocaleString('en-US')],
+    ['cost_spike', `robust z (log) of a tree past $${s.cost_spike.minCostUsd}`, `${s.cost_spike.zThreshold}`, m.costZ.toFixed(2)],
+    ['cost_spike', `spend (or $/min) over its history's p99, of a tree past $${s.cost_spike.minCostUsd}`, `${s.cost_spike.p99Factor}`, m.costOverP99.toFixed(2)],
+    ['cost_spike', `run time / usual p99 of a tree past $${s.cost_spike.minCostUsd}`, `${s.cost_spike.overrunFactor}`, m.overrun.toFixed(2)],
+    ['retry_storm', 'failed spans in a tree', `${s.retry_storm.branchErrors} on a branch`, `${m.failures}`],
+  ];
+  return ['| rule | measure | default threshold | closest normal tree |', '|---|---|---:|---:|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
 export function formatExamples(result: EvalResult): string {
   const lines: string[] = [];
   for (const r of result.rows) {
@@ -337,7 +438,7 @@ export function formatExamples(result: EvalResult): string {
 }
 
 function pct(x: number): string {
-  return `${(100 * x).toFixed(x >= 0.995 || x === 0 ? 0 : 1)}%`;
+  return `${(100 * x).toFixed(x === 1 || x === 0 ? 0 : 1)}%`;
 }
 
 function median(xs: number[]): number {

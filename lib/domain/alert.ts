@@ -39,7 +39,11 @@ export interface AlertEvidence {
   /** The repeated tool / agent / model names, or the error class, as the rule saw them. */
   names: string[];
   baseline: AlertBaseline | null;
-  /** Rule-specific numbers (cycle length, tree cost, retries, ...). Flat, JSON-safe. */
+  /**
+   * Rule-specific numbers (cycle length, tree cost, retries, ...). Flat, JSON-safe. `scope: 'tree'` marks a
+   * finding about the whole tree (spend, stall, growth, retry budget): its spanId is the root's, or while the
+   * root has not arrived the earliest top's, so storage may key it by trace and rule alone.
+   */
   details: Record<string, string | number | boolean | null>;
 }
 

@@ -39,10 +39,10 @@ export interface SpanView {
   /** This span's own tokens and cost are in the rollups and the trace's totals: true on each model call counted once. */
   countsSpend: boolean;
   /**
-   * On a model call that does not count (its call is reported again by another instrumentation): why, and the
-   * span that counts its usage. `below`: model calls below it report the usage (a client's span nested in a
-   * framework's, or the calls an agent-level span sums); `same-call`: another instrumentation's span for the
-   * same call, beside it in the tree (lib/domain/tree.ts `spendCounting`). Null on every other span.
+   * On a model call that does not count: the span that counts its usage, and why. `below`: model calls below it
+   * report the usage (a client's span nested in a framework's, the calls an agent-level span sums);
+   * `same-call`: another instrumentation reported the same call beside it in the tree (lib/domain/tree.ts
+   * `spendCounting` has the rule). Null on every other span.
    */
   spendCountedOn: { spanId: string; name: string; reason: 'below' | 'same-call' } | null;
 }

@@ -14,7 +14,7 @@ export interface Rollup {
 export interface TreeInput {
   spanId: string;
   parentSpanId: string | null;
-  /** Start and end, µs since the epoch: siblings are ordered by start, and a call is placed inside another by both. */
+  /** Start and end, µs since the epoch: siblings are ordered by start; two calls are matched by both (with 2 ms of slack). */
   start: number;
   end: number;
   inputTokens: number;
@@ -25,16 +25,16 @@ export interface TreeInput {
   /**
    * Which instrumentation made the span (its scope name, or any stable key of it): one instrumentation never
    * reports a call twice. Pass it for model calls: without it a call is never matched as the same call as
-   * another instrumentation's (rule 2 of `spendCounting`), and totals would differ from the reads'.
+   * another instrumentation's span beside it (`spendCounting`), and totals would differ from the reads'.
    */
   scope?: string;
 }
 
 /**
- * Why a model call's own usage is not counted, and where it is:
- * - `below`: a model call below it in the tree reports usage (a second instrumentation nested inside, or the
- *   calls an agent-level span sums); `on` is the first of them in tree order that counts.
- * - `same-call`: another instrumentation reported this very call beside it (see `spendCounting`); `on` counts it.
+ * Why a model call's own usage is not counted, and the span that counts it (`spendCounting` has the rule):
+ * - `below`: model calls below it report the usage (the same call reported again by a client instrumentation
+ *   nested inside, the calls an agent-level span sums, or the provider's numbers where the framework estimated).
+ * - `same-call`: another instrumentation reported this very call beside it in the tree.
  */
 export interface SpendCountedElsewhere<T> {
   reason: 'below' | 'same-call';
@@ -179,14 +179,16 @@ export function reportsUsage(span: TreeInput): boolean {
  *   model calls with the same input and the same output tokens (not both 0) are the same call when
  *   (a) one is nested below the other (the nearest usage-reporting model call above it): how a framework
  *       instrumentation that makes its span active (Python's) stacks over the client's; or
- *   (b) they sit side by side: from different instrumentations, one ran within the other's time (give or take
- *       2 ms of clock error, CLOCK_SLACK_US), neither is an ancestor of the other, and one's parent is a proper
- *       ancestor of the other. This is how the JS instrumentations stack: LangChain's span is never made
- *       active, so the client's span attaches to the caller's span, beside LangChain's. Pairs closest in time
- *       are joined first, so parallel calls with equal usage pair up call by call.
- * - Of a group, one span counts: the innermost, i.e. one with no span of its group below it and, of those,
- *   the shortest (the client's own span runs inside the framework's; its numbers are the provider's), then
- *   the one that ended first, started later, has the greater id.
+ *   (b) they sit side by side: from different instrumentations, their times overlap (give or take 2 ms of
+ *       clock error, CLOCK_SLACK_US), neither is an ancestor of the other, and one's parent is a proper ancestor
+ *       of the other. This is how the JS instrumentations stack: LangChain's span is never made active, so the
+ *       client's span attaches to the caller's span, beside LangChain's (and LangChain runs its callbacks in
+ *       the background, so its span may start after the client's). Pairs that ended closest together are
+ *       joined first, so parallel calls with equal usage pair up call by call.
+ * - Of a group, one span counts: the innermost, i.e. one with no span of its group below it; of those, one
+ *   nested inside another span of its group (it can only be a client's span); then the one that ended first
+ *   (the client's own span, with the provider's numbers, ends before the framework's), or the shorter when
+ *   the ends are within 1 ms (see `counter`).
  * - `below`: a model call with a usage-reporting model call below it that is not the same call (different
  *   usage: the calls an agent-level span sums, or the provider's numbers where the framework estimated) does
  *   not count, and neither does the rest of its group: the calls below count instead. A model call that
@@ -229,10 +231,19 @@ export function spendCounting(
   }
   const contains = (a: number, b: number) => a <= b && b < end[a];
 
-  // Groups of spans reporting the same call (union-find), each holding at most one span per instrumentation.
+  // Groups of spans reporting the same call (union-find), each holding at most one span per instrumentation:
+  // the instrumentations of a group as bits (the first 31 of the trace; a span of any other is never joined).
   const group = new Int32Array(n);
   for (let i = 0; i < n; i++) group[i] = i;
-  const scopes = new Map<number, (string | undefined)[]>();
+  const scopeBits = new Int32Array(n);
+  const scopeIds = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const scope = spans[i].scope;
+    if (!reports[i] || scope === undefined) continue;
+    let id = scopeIds.get(scope);
+    if (id === undefined) scopeIds.set(scope, (id = scopeIds.size));
+    if (id < 31) scopeBits[i] = 1 << id;
+  }
   const find = (i: number) => {
     while (group[i] !== i) i = group[i] = group[group[i]];
     return i;
@@ -240,14 +251,10 @@ export function spendCounting(
   const join = (a: number, b: number) => {
     const ra = find(a);
     const rb = find(b);
-    if (ra === rb) return;
-    const sa = scopes.get(ra) ?? [spans[ra].scope];
-    const sb = scopes.get(rb) ?? [spans[rb].scope];
-    if (sa.some((x) => sb.includes(x))) return; // an instrumentation reports each call once
+    if (ra === rb || scopeBits[ra] === 0 || scopeBits[rb] === 0 || (scopeBits[ra] & scopeBits[rb]) !== 0) return; // an instrumentation reports each call once
     const [keep, drop] = ra < rb ? [ra, rb] : [rb, ra];
     group[drop] = keep;
-    scopes.set(keep, sa.concat(sb));
-    scopes.delete(drop);
+    scopeBits[keep] |= scopeBits[drop];
   };
   // (a) nested: the nearest usage-reporting model call above, with the same usage.
   const nested: number[] = [];
@@ -256,25 +263,23 @@ export function spendCounting(
   }
   for (const i of nested.sort(earlier)) join(i, above[i]);
   // (b) side by side: candidate pairs among calls with equal usage, closest in time joined first.
-  const byUsage = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) {
+  const byUsage = new Map<number, Map<number, number[]>>();
+  for (let i = 0; i < n && scopeIds.size > 1; i++) {
     const s = spans[i];
     if (!reports[i] || s.inputTokens + s.outputTokens <= 0 || s.scope === undefined) continue;
-    const key = `${s.inputTokens}:${s.outputTokens}`;
-    const g = byUsage.get(key);
+    let byOutput = byUsage.get(s.inputTokens);
+    if (!byOutput) byUsage.set(s.inputTokens, (byOutput = new Map()));
+    const g = byOutput.get(s.outputTokens);
     if (g) g.push(i);
-    else byUsage.set(key, [i]);
+    else byOutput.set(s.outputTokens, [i]);
   }
-  const keys = [...byUsage.keys()].filter((key) => {
-    const g = byUsage.get(key)!;
-    return g.length > 1 && g.some((i) => spans[i].scope !== spans[g[0]].scope);
-  });
+  const candidates: number[][] = [];
+  for (const byOutput of byUsage.values()) {
+    for (const g of byOutput.values()) if (g.length > 1 && g.some((i) => spans[i].scope !== spans[g[0]].scope)) candidates.push(g);
+  }
   // In order of usage, so that the budget runs out the same way whatever order the spans came in.
-  keys.sort((a, b) => {
-    const [ai, ao] = a.split(':').map(Number);
-    const [bi, bo] = b.split(':').map(Number);
-    return ai - bi || ao - bo;
-  });
+  const usageOf = (g: number[]) => spans[g[0]];
+  candidates.sort((a, b) => usageOf(a).inputTokens - usageOf(b).inputTokens || usageOf(a).outputTokens - usageOf(b).outputTokens);
   const hangsOff = (y: number, x: number) => parents[y] >= 0 && parents[y] !== x && contains(parents[y], x);
   // Every candidate pair, joined closest first, so parallel calls with equal usage pair up call by call.
   let px = new Int32Array(64);
@@ -282,23 +287,16 @@ export function spendCounting(
   let apart = new Float64Array(64);
   let pairs = 0;
   let budget = SAME_CALL_BUDGET;
-  for (const key of keys) {
-    const g = byUsage.get(key)!.sort(earlier);
+  for (const g of candidates) {
+    g.sort(earlier);
     for (let k = 0; k < g.length && budget > 0; k++) {
       const x = g[k];
       const sx = spans[x];
-      // Every call within X starts within X, give or take the slack: scan the calls that start there.
-      let lo = 0;
-      let hi = k;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (spans[g[mid]].start < sx.start - CLOCK_SLACK_US) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let j = lo; j < g.length && spans[g[j]].start <= sx.end + CLOCK_SLACK_US && budget > 0; j++, budget--) {
+      // The calls that overlap X and start with or after it (the others meet X when they are scanned).
+      for (let j = k + 1; j < g.length && spans[g[j]].start <= sx.end + CLOCK_SLACK_US && budget > 0; j++, budget--) {
         const y = g[j];
         const sy = spans[y];
-        if (y === x || sy.scope === sx.scope || !within(sy, sx) || contains(x, y) || contains(y, x)) continue;
+        if (sy.scope === sx.scope || contains(x, y) || contains(y, x)) continue;
         if (!hangsOff(y, x) && !hangsOff(x, y)) continue;
         if (pairs === px.length) {
           px = grow(px, new Int32Array(pairs * 2));
@@ -307,7 +305,7 @@ export function spendCounting(
         }
         px[pairs] = x;
         py[pairs] = y;
-        apart[pairs++] = Math.abs(sy.start - sx.start) + Math.abs(sy.end - sx.end);
+        apart[pairs++] = Math.abs(sy.end - sx.end) + Math.abs(sy.start - sx.start) / 1024;
       }
     }
   }
@@ -339,8 +337,7 @@ export function spendCounting(
     offer(p, second[i]);
   }
   const outside = (i: number) => (best[i] >= 0 && roots[best[i]] !== roots[i] ? best[i] : second[i] >= 0 && roots[second[i]] !== roots[i] ? second[i] : -1);
-  // Per group: a member that is covered (then the group's call counts below it), and the member that counts:
-  // one with no member of its group below it, then the earliest end, latest start, greatest id.
+  // Per group: a member that is covered (then the group's call counts below it), and the member that counts.
   const groupCover = new Int32Array(n).fill(-1);
   const coveredBy = new Int32Array(n).fill(-1);
   const hasMemberBelow = new Uint8Array(n);
@@ -355,7 +352,13 @@ export function spendCounting(
     if (!reports[i] || hasMemberBelow[i]) continue;
     const r = roots[i];
     const c = chosen[r];
-    if (c < 0 || counter(spans[i], spans[c])) chosen[r] = i;
+    if (c < 0) chosen[r] = i;
+    else {
+      // Nested inside another span of its call, it is a client's span for sure; else the times tell.
+      const nestedI = above[i] >= 0 && roots[above[i]] === r;
+      const nestedC = above[c] >= 0 && roots[above[c]] === r;
+      if (nestedI !== nestedC ? nestedI : counter(spans[i], spans[c])) chosen[r] = i;
+    }
   }
 
   // Where each model call's usage goes: itself, or the next span to look at.
@@ -409,11 +412,20 @@ export function spendCounting(
 }
 
 /**
- * Of two spans of one call, whether `a` is taken over `b` as the one that counts: the shorter (a span that
- * runs inside another is shorter, and durations are exact where start times may be rounded), then the one
- * that ended first, started later, has the greater id.
+ * Clocks are only so exact: the OTel JS SDK stamps a span's start with Date.now() (whole milliseconds) and its
+ * end as start + a precise duration, so two spans' times are each up to 1 ms early. Calls this close are
+ * taken as overlapping.
+ */
+const CLOCK_SLACK_US = 2_000;
+
+/**
+ * Of two spans of one call, whether `a` is taken over `b` as the one that counts, i.e. as the inner one (the
+ * client's span runs inside the framework's): the one that ended first, when the ends are further apart than
+ * rounded start times can blur (a framework ends after the client returns); else the shorter (durations are
+ * exact, but a framework may record its start late); then the later start, then the greater id.
  */
 function counter(a: TreeInput, b: TreeInput): boolean {
+  if (Math.abs(a.end - b.end) > CLOCK_SLACK_US / 2) return a.end < b.end;
   const da = a.end - a.start;
   const db = b.end - b.start;
   if (da !== db) return da < db;
@@ -421,15 +433,6 @@ function counter(a: TreeInput, b: TreeInput): boolean {
   if (a.start !== b.start) return a.start > b.start;
   return a.spanId > b.spanId;
 }
-
-/**
- * Clocks are only so exact: the OTel JS SDK stamps a span's start with Date.now() (whole milliseconds) and its
- * end as start + a precise duration, so two spans' times are each up to 1 ms early. A call within this much of
- * another's start and end is taken as within it.
- */
-const CLOCK_SLACK_US = 2_000;
-
-const within = (a: TreeInput, b: TreeInput) => a.start >= b.start - CLOCK_SLACK_US && a.end <= b.end + CLOCK_SLACK_US;
 
 function grow<A extends Int32Array | Float64Array>(from: A, to: A): A {
   to.set(from);

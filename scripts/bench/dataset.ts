@@ -1,8 +1,15 @@
 // Phase 4's data set, generated inside ClickHouse: `traces` × `spansPerTrace` agent-shaped spans (a binary tree of
 // agent spans, each with chat and tool children; two services per trace; tokens, costs, an unpriced model,
 // ~1% errors; attributes maps like the normaliser writes) spread over the last 7 days of ingestion, plus one
-// large trace. Constant SQL, no user values. The `traces` materialized view fills as the rows go in.
+// large trace; then, for the reads at 1 M traces, more of the same traces going further back in time at the
+// same rate (`generateHistory`). Rows are the full span rows the server writes, inserted into `spans` with
+// INSERT … SELECT from numbers(), so the materialized views (the list's indexes) fill exactly as under ingest,
+// one insert block at a time. Constant SQL, no user values.
+//
+// Search terms by rarity: every trace has the common ones (agents, models, tools, services); ~18% of traces a
+// `RateLimitError`; 1 trace in 200 runs the tool `run_migrations` and 1 in 10,000 the tool `run_tests`.
 
+import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 
 export const BIG_TRACE_ID = 'b16b16b16b16b16b16b16b16b16b16b1';
@@ -16,7 +23,7 @@ const COLUMNS = `trace_id, span_id, parent_span_id, service_name, name, kind, st
  * Rows for spans [first, first + count) of traces with `spansPerTrace` spans each. `traceIdExpr` maps the trace
  * number `t` to its 32-hex id; `t0Expr` is the trace's start in unix ns; `spreadNs` spaces traces apart.
  */
-function selectSql(opts: { count: number; spansPerTrace: number; traceIdExpr: string; t0Expr: string }): string {
+function selectSql(opts: { count: number; spansPerTrace: number; traceIdExpr: string; t0Expr: string; firstTrace?: number; retentionDays?: number }): string {
   const { count, spansPerTrace } = opts;
   return `
 SELECT
@@ -60,12 +67,12 @@ SELECT
         'gen_ai.conversation.id', concat('conv_', toString(t)))) AS attributes,
   substring(lower(hex(MD5(concat(toString(service_name), '/ip-10-0-', toString(t % 256))))), 1, 16) AS resource_id,
   'canopy-bench.agents' AS scope_name,
-  30 AS retention_days,
+  ${opts.retentionDays ?? 30} AS retention_days,
   fromUnixTimestamp64Milli(toInt64(intDiv(start_ns + dur_ns, 1000000) + 50)) AS ingested_at
 FROM
 (
   SELECT
-    intDiv(number, ${spansPerTrace}) AS t,
+    intDiv(number, ${spansPerTrace}) + ${opts.firstTrace ?? 0} AS t,
     number % ${spansPerTrace} AS i,
     cityHash64(t, i) AS h,
     h % 100 = 7 AS err,
@@ -76,7 +83,8 @@ FROM
     multiIf(i = 0, 0, i % 5 = 1, if(k = 0, 0, 1 + 5 * intDiv(k - 1, 2)), 1 + 5 * k) AS p,
     arrayElement(['Orchestrator', 'Researcher', 'Coder', 'Reviewer', 'Planner', 'Summarizer', 'Triage'], toUInt32((t + k) % 7) + 1) AS agent,
     arrayElement(['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'claude-haiku-4-5', 'gemini-2.5-flash', 'acme-triage-ft-v3'], toUInt32((t + i) % 6) + 1) AS model_,
-    arrayElement(['web_search', 'read_file', 'run_sql', 'get_ticket', 'send_email', 'vector_search'], toUInt32(h % 6) + 1) AS tool,
+    multiIf(t % 10000 = 777, 'run_tests', t % 200 = 7, 'run_migrations',
+            arrayElement(['web_search', 'read_file', 'run_sql', 'get_ticket', 'send_email', 'vector_search'], toUInt32(h % 6) + 1)) AS tool,
     ${opts.t0Expr} + i * 150000000 AS start_ns,
     -- the root spans the whole tree; agents span their block; calls take 0.1-3 s
     multiIf(i = 0, ${spansPerTrace} * 150000000 + 500000000, cat = 'agent', 5 * 150000000, 100000000 + (h % 2900) * 1000000) AS dur_ns
@@ -109,7 +117,43 @@ export async function generateReadDataset(
       spansPerTrace: opts.bigTraceSpans,
       traceIdExpr: `'${BIG_TRACE_ID}'`,
       t0Expr: `(${nowNs} - 3600000000000 - ${opts.bigTraceSpans} * 150000000)`,
-    }).replace(/intDiv\(number, \d+\) AS t/, `toUInt64(987654321) AS t`)}`,
+    }).replace(/intDiv\(number, \d+\) \+ 0 AS t/, `toUInt64(987654321) AS t`)}`,
   });
   return total + opts.bigTraceSpans;
+}
+
+/** A trace number's id (the same function as the SQL's). */
+export function traceIdOf(t: number): string {
+  return createHash('md5').update(`t${t}`).digest('hex');
+}
+
+/** A span id of trace `t` (span `i`), as the SQL makes it. */
+export function spanIdOf(t: number, i: number): string {
+  return createHash('md5').update(`s${t}:${i}`).digest('hex').slice(0, 16);
+}
+
+/**
+ * More traces, numbered from `fromTrace`, continuing backwards in time from where `generateReadDataset`'s
+ * began (7 days ago) at the same rate: the same recent activity, a longer history. Kept for `retentionDays`
+ * from their ingest time, so none of it expires while the bench reads it. Returns the spans inserted.
+ */
+export async function generateHistory(
+  client: ClickHouseClient,
+  opts: { fromTrace: number; traces: number; spansPerTrace: number; recentTraces: number; retentionDays: number },
+): Promise<number> {
+  const total = opts.traces * opts.spansPerTrace;
+  const nowNs = `toUInt64(toUnixTimestamp64Nano(now64(9)))`;
+  const spread = Math.floor((7 * 86400e9) / opts.recentTraces);
+  await client.command({
+    query: `INSERT INTO spans (${COLUMNS}) ${selectSql({
+      count: total,
+      spansPerTrace: opts.spansPerTrace,
+      firstTrace: opts.fromTrace,
+      retentionDays: opts.retentionDays,
+      traceIdExpr: `lower(hex(MD5(concat('t', toString(t)))))`,
+      t0Expr: `(${nowNs} - ${7 * 86400}000000000 - (t - ${opts.fromTrace - 1}) * ${spread})`,
+    })}`,
+    clickhouse_settings: { max_insert_threads: '2', max_threads: 2 },
+  });
+  return total;
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { openStorage } from '../../lib/server/storage/storage';
 import { loadConfig } from '../../lib/server/config';
-import { listTraces } from '../../lib/server/queries/trace-list';
+import { listTraces, type TraceListQuery } from '../../lib/server/queries/trace-list';
 import { getTraceJson } from '../../lib/server/queries/trace-detail';
 
 const [dataDir, traceId, runsArg, service] = process.argv.slice(2);
@@ -54,14 +54,17 @@ function timedClient(client: ClickHouseClient, calls: Call[]): ClickHouseClient 
   });
 }
 
+const list = (q: Partial<TraceListQuery>): TraceListQuery => ({ limit: 50, cursor: null, service: '', q: '', sort: 'activity', order: 'desc', ...q });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 
 async function main() {
   const storage = await openStorage(loadConfig({ CANOPY_DATA_DIR: path.resolve(dataDir!) }));
   const out: Record<string, unknown> = {};
   const cases: [string, (c: ClickHouseClient) => Promise<unknown>][] = [
-    ['list', (c) => listTraces(c, { limit: 50, cursor: null, service: '', q: '' })],
-    ['list_service', (c) => listTraces(c, { limit: 50, cursor: null, service: service!, q: '' })],
+    ['list', (c) => listTraces(c, list({}))],
+    ['list_service', (c) => listTraces(c, list({ service: service! }))],
+    ['list_q', (c) => listTraces(c, list({ q: 'ratelimit' }))],
+    ['search_rare', (c) => listTraces(c, list({ q: 'run_tests' }))],
     ['detail', (c) => getTraceJson(c, traceId!, 64 * 1024 * 1024)],
   ];
   for (const [name, run] of cases) {
@@ -90,7 +93,7 @@ async function main() {
   // Where the list query's time goes: EXPLAIN of its first (index) query and the traces table's shape.
   const q = async (sql: string) => (await storage.client.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, unknown>>();
   out.tracesTable = (await q(`SELECT count() AS rows, uniqExact(trace_id) AS traces FROM traces`))[0];
-  out.parts = await q(`SELECT table, count() AS parts, sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND table IN ('spans', 'traces') GROUP BY table`);
+  out.parts = await q(`SELECT table, count() AS parts, sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND table IN ('spans', 'traces', 'trace_activity') GROUP BY table`);
   await storage.close();
   process.stdout.write(JSON.stringify(out) + '\n');
 }

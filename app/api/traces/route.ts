@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getRuntime } from '@/lib/server/runtime';
 import { apiRoute, json, jsonError } from '@/lib/server/http';
-import { decodeCursor, listTraces } from '@/lib/server/queries/trace-list';
+import { decodeCursor, listTraces, SORT_ORDERS, TRACE_SORTS } from '@/lib/server/queries/trace-list';
 
 export const dynamic = 'force-dynamic';
 
@@ -10,6 +10,8 @@ const params = z.object({
   cursor: z.string().max(200).optional(),
   service: z.string().max(256).default(''),
   q: z.string().max(256).default(''),
+  sort: z.enum(TRACE_SORTS).default('activity'),
+  order: z.enum(SORT_ORDERS).default('desc'),
 });
 
 export const GET = apiRoute(async (request: Request) => {
@@ -17,8 +19,11 @@ export const GET = apiRoute(async (request: Request) => {
   if (!parsed.success) {
     return jsonError(400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   }
-  const { limit, cursor, service, q } = parsed.data;
+  const { limit, cursor, service, q, sort, order } = parsed.data;
   const decodedCursor = cursor ? decodeCursor(cursor) : null;
   if (cursor && !decodedCursor) return jsonError(400, 'cursor: not a cursor returned by this API');
-  return json(await listTraces(getRuntime().storage.client, { limit, cursor: decodedCursor, service, q }, { signal: request.signal }));
+  if (decodedCursor && (decodedCursor.sort !== sort || decodedCursor.order !== order)) {
+    return jsonError(400, `cursor: it continues a list sorted by ${decodedCursor.sort} ${decodedCursor.order}, not ${sort} ${order}`);
+  }
+  return json(await listTraces(getRuntime().storage.client, { limit, cursor: decodedCursor, service, q, sort, order }, { signal: request.signal }));
 }, { heavy: true });

@@ -122,8 +122,9 @@ function tailOf(node: TreeNode<TreeRow>, text: Buffer): Tail {
   if (!elsewhere) return { head: `,"countsSpend":${countsSpend},"spendCountedOn":null`, nameStart: 0, nameEnd: 0, rest: tree };
   const on = elsewhere.on;
   on.nameRange ??= jsonNameRange(text, on.jsonStart, on.jsonEnd);
+  const found = on.nameRange[1] > on.nameRange[0];
   return {
-    head: `,"countsSpend":${countsSpend},"spendCountedOn":{"spanId":"${on.spanId}","name":`,
+    head: `,"countsSpend":${countsSpend},"spendCountedOn":{"spanId":"${on.spanId}","name":${found ? '' : '""'}`,
     nameStart: on.nameRange[0],
     nameEnd: on.nameRange[1],
     rest: `,"reason":"${elsewhere.reason}"}${tree}`,

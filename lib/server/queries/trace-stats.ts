@@ -6,7 +6,7 @@ import { STATS_COLUMNS } from './trace-columns';
 import { READ_TIME_LIMIT, rows, type ReadOptions } from './read';
 
 export interface TraceStats {
-  /** The trace's numbers as `toTraceSummary` takes them; tokens, cost and unpriced calls from `totals`. */
+  /** The trace's numbers as `toTraceSummary` takes them; tokens, cost and unpriced calls are `totals`'. */
   row: TraceStatsRow;
   maxDepth: number;
   /** Every span, each model call counted once (lib/domain/tree.ts): the numbers the detail shows too. */
@@ -31,7 +31,8 @@ interface StatsQueryRow extends Pick<TraceStatsRow, 'trace_id' | 'span_count' | 
 /**
  * Exact numbers (spans, errors, tokens, cost, depth) of a page of traces, read by primary key. Tokens and cost
  * go through the request tree, as in the detail, so that each model call counts once even when two
- * instrumentations report it: every span's id and parent, and the model calls' usage, times and scope.
+ * instrumentations report it (lib/domain/tree.ts): every span's id and parent, and the model calls' usage,
+ * times and instrumentation.
  */
 export async function traceStats(client: ClickHouseClient, traceIds: string[], opts: ReadOptions): Promise<Map<string, TraceStats>> {
   const stats = await rows<StatsQueryRow>(client, opts, `
