@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SpanView, TraceDetailResponse } from '../lib/domain';
-import { context, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { context, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { startCanopy, type RunningCanopy } from './helpers/canopy';
@@ -139,11 +139,15 @@ describe('each model call counted once, with the published instrumentations', ()
       // Every instrumentation reports the call's full usage: that is what used to be counted 2 or 4 times.
       for (const s of modelCalls) expect(usageOf(s)).toEqual(CALL);
 
-      // Per call: the client's own span counts, once per call; every other span says where its usage went.
+      // Per call: one span counts, the client's own; every other span says where its usage went. Side by side,
+      // the inner span is told by the times, which the OTel JS SDK rounds (starts to whole ms): when LangChain's
+      // span started late and the two end within 1 ms, LangChain's may be the one counted (same tokens, same cost).
       const counted = detail.spans.filter((s) => s.countsSpend);
       expect(counted).toHaveLength(3);
+      const framework = c.instrumentations.find((i) => i.endsWith('langchain'));
+      const mayCount = c.spansPerCall === 2 && framework ? [c.counted, SCOPE[camel(framework)]] : [c.counted];
       for (const s of counted) {
-        expect(scopeOf(s)).toBe(c.counted);
+        expect(mayCount).toContain(scopeOf(s));
         expect(s.spendCountedOn).toBeNull();
       }
       const countedIds = new Set(counted.map((s) => s.spanId));
@@ -176,8 +180,8 @@ describe('each model call counted once, with the published instrumentations', ()
     const { chromium } = await import('playwright-core');
     const stacked = details.get(CASES[2].name);
     expect(stacked).toBeDefined();
-    const { run, detail } = stacked!;
-    const langchain = detail.spans.find((s) => run.scopes[s.spanId] === SCOPE.traceloopLangChain)!;
+    const { detail, run } = stacked!;
+    const langchain = detail.spans.find((s) => s.spendCountedOn !== null)!; // LangChain's span, as a rule
     const inner = detail.spans.find((s) => s.spanId === langchain.spendCountedOn!.spanId)!;
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
     try {
@@ -223,22 +227,26 @@ describe('each model call counted once, for every shape of stack (spans sent thr
       'gen_ai.usage.output_tokens': output,
     });
     const under = (parent: Span) => trace.setSpan(context.active(), parent);
-    const root = app.startSpan('agent');
+    // Times as ms since the epoch, so the calls' order does not depend on how fast this test runs.
+    const t0 = Date.now() - 10_000;
+    const start = (tracer: Tracer, name: string, parent: Span | null, at: number, attributes: Attributes = {}) =>
+      tracer.startSpan(name, { attributes, startTime: t0 + at }, parent ? under(parent) : undefined);
+    const root = start(app, 'agent', null, 0);
     // Nested (as Python's LangChain instrumentation does it): the client's span is the framework's child.
-    const outer = framework.startSpan('chat "outer" \\ ünïcode', { attributes: chat(1000, 100) }, under(root));
-    const inner = client.startSpan('chat "inner" \\ 名前 ✓', { attributes: chat(1000, 100) }, under(outer));
-    inner.end();
-    outer.end();
+    const outer = start(framework, 'chat "outer" \\ ünïcode', root, 100, chat(1000, 100));
+    const inner = start(client, 'chat "inner" \\ 名前 ✓', outer, 105, chat(1000, 100));
+    inner.end(t0 + 190);
+    outer.end(t0 + 195);
     // Side by side (as the JS instrumentations do it): both children of the caller's span.
-    const lc = framework.startSpan('ChatOpenAI', { attributes: chat(1000, 100) }, under(root));
-    const oa = client.startSpan('OpenAI "Chat" Completions', { attributes: chat(1000, 100) }, under(root));
-    oa.end();
-    lc.end();
+    const lc = start(framework, 'ChatOpenAI', root, 200, chat(1000, 100));
+    const oa = start(client, 'OpenAI "Chat" Completions', root, 205, chat(1000, 100));
+    oa.end(t0 + 290);
+    lc.end(t0 + 295);
     // An agent-level model span summing two calls below it.
-    const sum = framework.startSpan('agent llm', { attributes: chat(2000, 200) }, under(root));
-    for (let i = 0; i < 2; i++) client.startSpan(`call ${i}`, { attributes: chat(1000, 100) }, under(sum)).end();
-    sum.end();
-    root.end();
+    const sum = start(framework, 'agent llm', root, 300, chat(2000, 200));
+    for (let i = 0; i < 2; i++) start(client, `call ${i}`, sum, 310 + 50 * i, chat(1000, 100)).end(t0 + 340 + 50 * i);
+    sum.end(t0 + 400);
+    root.end(t0 + 500);
     await sendOk(exporterFor(canopy.otlpUrl), memory.getFinishedSpans());
 
     const id = (s: Span) => s.spanContext().spanId;

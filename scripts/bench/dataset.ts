@@ -1,8 +1,8 @@
 // Phase 4's data set, generated inside ClickHouse: `traces` × `spansPerTrace` agent-shaped spans (a binary tree of
 // agent spans, each with chat and tool children; two services per trace; tokens, costs, an unpriced model,
 // ~1% errors; attributes maps like the normaliser writes) spread over the last 7 days of ingestion, plus one
-// large trace; then, for the reads at 1 M traces, more of the same traces going further back in time at the
-// same rate (`generateHistory`). Rows are the full span rows the server writes, inserted into `spans` with
+// large trace; then, for the reads at 1 M traces, more of the same traces ingested over the 23 days before those
+// (`generateHistory`): a month of traces, what the default retention keeps. Rows are the full span rows the server writes, inserted into `spans` with
 // INSERT … SELECT from numbers(), so the materialized views (the list's indexes) fill exactly as under ingest,
 // one insert block at a time. Constant SQL, no user values.
 //
@@ -133,17 +133,18 @@ export function spanIdOf(t: number, i: number): string {
 }
 
 /**
- * More traces, numbered from `fromTrace`, continuing backwards in time from where `generateReadDataset`'s
- * began (7 days ago) at the same rate: the same recent activity, a longer history. Kept for `retentionDays`
- * from their ingest time, so none of it expires while the bench reads it. Returns the spans inserted.
+ * More traces, numbered from `fromTrace`, ingested before `generateReadDataset`'s (which span the last 7 days):
+ * spread over the `days` before those, so that the store holds them all within the default retention (30 days)
+ * as a store that has kept a month of traces does. Kept for `retentionDays` from their ingest time, so none of
+ * them expires while the bench reads them. Returns the spans inserted.
  */
 export async function generateHistory(
   client: ClickHouseClient,
-  opts: { fromTrace: number; traces: number; spansPerTrace: number; recentTraces: number; retentionDays: number },
+  opts: { fromTrace: number; traces: number; spansPerTrace: number; days: number; retentionDays: number },
 ): Promise<number> {
   const total = opts.traces * opts.spansPerTrace;
   const nowNs = `toUInt64(toUnixTimestamp64Nano(now64(9)))`;
-  const spread = Math.floor((7 * 86400e9) / opts.recentTraces);
+  const spread = Math.floor((opts.days * 86400e9) / opts.traces);
   await client.command({
     query: `INSERT INTO spans (${COLUMNS}) ${selectSql({
       count: total,

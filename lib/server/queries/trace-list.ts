@@ -173,7 +173,7 @@ async function pageOfCandidates(client: ClickHouseClient, query: TraceListQuery,
   // stored when it was read (or the newest it shows, if a trace was touched during the read).
   if (!c) {
     const first = await placed('1', `, toString((${LATEST_ACTIVITY})) AS latest_ms`);
-    const asOfMs = first.length ? Math.max(...first.map((r) => Math.max(Number(r.latest_ms), Number(r.key)))) : null;
+    const asOfMs = first.length ? first.reduce((m, r) => Math.max(m, Number(r.latest_ms), Number(r.key)), 0) : null;
     return { items: first.map(({ traceId, key }) => ({ traceId, key })), asOfMs };
   }
   // Later pages: traces last touched before the list's time by their last activity; those touched since by
@@ -189,7 +189,7 @@ async function pageOfCandidates(client: ClickHouseClient, query: TraceListQuery,
     SETTINGS ${READ_TIME_LIMIT}`, { ...filter.params, as_of: asOfMs });
   const items: Placed[] = settled.map(({ traceId, key }) => ({ traceId, key }));
   if (touched.length) {
-    const firstMs = Math.min(...touched.map((t) => Number(t.first_seen_ms)));
+    const firstMs = touched.reduce((m, t) => Math.min(m, Number(t.first_seen_ms)), Infinity);
     const then = await positionsAsOf(client, touched.map((t) => t.trace_id), asOfMs, firstMs, opts);
     for (const t of touched) {
       const ms = then.get(t.trace_id);
@@ -301,7 +301,7 @@ async function pageByActivity(client: ClickHouseClient, query: TraceListQuery, f
         else place(r, Number(r.last_seen_ms));
       }
       if (touched.length) {
-        const firstMs = Math.min(...touched.map((t) => firstRow.get(t.trace_id)!));
+        const firstMs = touched.reduce((m, t) => Math.min(m, firstRow.get(t.trace_id)!), Infinity);
         const then = await positionsAsOf(client, touched.map((t) => t.trace_id), asOfMs, firstMs, opts);
         for (const t of touched) {
           const ms = then.get(t.trace_id);
