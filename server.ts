@@ -1,3 +1,4 @@
+import './lib/server/server-only-process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, ConfigError, type CanopyConfig } from './lib/server/config';
@@ -11,8 +12,10 @@ import { startHttpServers } from './lib/server/http-servers';
 import { service, startServices, stopOnSignals, StartError } from './lib/server/services';
 import { createPreparePool } from './ingest/prepare-pool';
 import { startIngest } from './ingest/service';
+import { startGrpcServer } from './ingest/grpc/server';
 
-// One process: UI + JSON API + OTLP on PORT, OTLP also on CANOPY_OTLP_PORT, one embedded data dir.
+// One process: UI + JSON API + OTLP on PORT, OTLP also on CANOPY_OTLP_PORT, OTLP/gRPC on CANOPY_OTLP_GRPC_PORT,
+// one embedded data dir.
 
 const ROOT = import.meta.dirname;
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -31,13 +34,27 @@ async function main() {
   const storage = service('storage', () => startStorage(config, version), (s) => s.close());
   const ingest = service('ingest', () => startIngest({ config, storage: storage.value, pool: pool.value, metrics, log }), (i) => i.stop());
   const http = service('http', () => startHttpServers({ config, ingest: ingest.value, metrics, log, dir: ROOT, dev }), (h) => h.stop());
-  const running = await startServices([pool, uiBuild, storage, ingest, http], log);
+  const grpc = service('otlp grpc', () => startGrpcServer({ config, ingest: ingest.value, metrics, log }), (g) => g.stop());
+  // The detector judges what ingest stored; with CANOPY_DETECTOR=off another process runs it (npm run detector).
+  const detector = service('detector', async () => {
+    if (!config.detector) return undefined;
+    // Imported here: it reads storage through lib/server/queries (server-only; see server-only-process.ts).
+    const { startDetector } = await import('./detector/run');
+    return startDetector({ config, storage: storage.value, metrics, log, publicUrl: publicUrl(config, http.value.port) });
+  }, (d) => d?.stop());
+  const running = await startServices([pool, uiBuild, storage, ingest, http, grpc, detector], log);
   // SIGTERM/SIGINT: stop accepting, answer the exports in flight, flush the queue, close storage, exit.
   stopOnSignals(running, log, SHUTDOWN_DEADLINE_MS);
 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const { backend } = storage.value;
-  log({ event: 'listening', url: `http://${host}:${http.value.port}`, otlpUrl: `http://${host}:${http.value.otlpPort}`, storage: backend, dataDir: backend === 'embedded' ? config.dataDir : undefined, version });
+  log({ event: 'listening', url: `http://${host}:${http.value.port}`, otlpUrl: `http://${host}:${http.value.otlpPort}`, otlpGrpcUrl: `http://${host}:${grpc.value.port}`, storage: backend, dataDir: backend === 'embedded' ? config.dataDir : undefined, version });
+}
+
+/** Where the UI is, for links in alerts: CANOPY_PUBLIC_URL, else the bound address. */
+function publicUrl(config: CanopyConfig, port: number): string {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `http://${host}:${port}`;
 }
 
 function startPreparePool(config: CanopyConfig) {

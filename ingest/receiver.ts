@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, BodyError, ReceiveBudget, type WireBody } from './body';
-import { encodeExportResponse, encodeStatus } from './otlp/encode-response';
+import { encodeExportResponse, encodeStatus, type PartialSuccess } from './otlp/encode-response';
 import { BatchWriter, InvalidPayloadError, QueueFullError, WriterClosedError } from './batch-writer';
 import type { ResourceRegistry } from './resource-registry';
 import type { ExportFormat, PrepareResult } from './prepare';
@@ -37,11 +37,28 @@ function requestFormat(req: IncomingMessage): ExportFormat | undefined {
 // google.rpc.Status codes: 3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE, 16 UNAUTHENTICATED.
 const rpcCode = (status: number) => (status === 401 ? 16 : status === 429 ? 8 : status >= 500 ? 14 : 3);
 
+/** The transport an export arrived over (OTLP/HTTP or OTLP/gRPC), as counted in /metrics. */
+export type Transport = 'http' | 'grpc';
+
+/**
+ * What became of one export, for its transport to answer in its own terms (an HTTP status, a gRPC code). The
+ * statuses are HTTP's; 408 means the client gave up (deadline, cancel) before its spans were queued.
+ */
+export type ExportOutcome =
+  | { ok: true; partial?: PartialSuccess }
+  | { ok: false; status: 400 | 408 | 413 | 429 | 503; message: string; retryAfterSeconds?: number };
+
 export interface TraceReceiver {
   /** POST /v1/traces: OTLP/HTTP in, 200 only once every accepted span is stored. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Refuses an export before it is read (no key, shutting down), in the request's encoding, counted. */
   refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers?: Record<string, string>): void;
+  /**
+   * An export whose (inflated) bytes another transport has already received whole: the same bounds, worker
+   * pool, queue and writer as OTLP/HTTP, settled only once its spans are stored or refused. Once `signal` has
+   * aborted (the client's deadline passed) its spans are no longer queued: the client sends them again.
+   */
+  accept(message: Buffer, format: ExportFormat, transport: Transport, signal?: AbortSignal): Promise<ExportOutcome>;
 }
 
 export function createTraceReceiver(deps: ReceiverDeps): TraceReceiver {
@@ -82,8 +99,7 @@ export function createTraceReceiver(deps: ReceiverDeps): TraceReceiver {
       req.resume();
       return fail(res, 415, 'json', `Unsupported Content-Type "${mime}"; send application/x-protobuf or application/json`);
     }
-    const busy = () => fail(res, 429, format, 'Canopy is at capacity; retry later', { 'retry-after': String(writer.retryAfterSeconds()) });
-    if (writer.wouldRefuse()) return req.resume(), busy();
+    if (writer.wouldRefuse()) return req.resume(), answer(res, format, atCapacity());
 
     // The body is read before a decoding slot is taken: a client trickling its body in holds only the
     // bytes it has sent (bounded by `receiving`, and in time by the server's request timeout), never a slot.
@@ -96,7 +112,34 @@ export function createTraceReceiver(deps: ReceiverDeps): TraceReceiver {
         err.status === 429 ? { 'retry-after': String(writer.retryAfterSeconds()) } : err.status === 408 ? { connection: 'close' } : {};
       return fail(res, err.status, format, err.message, headers);
     }
-    if (decoding >= deps.maxDecoding) return body.release(), busy();
+    answer(res, format, await store(body, format, 'http'));
+  }
+
+  function answer(res: ServerResponse, format: ExportFormat, outcome: ExportOutcome) {
+    if (outcome.ok) return send(res, 200, format, encodeExportResponse(format, outcome.partial));
+    const headers: Record<string, string> = outcome.retryAfterSeconds === undefined ? {} : { 'retry-after': String(outcome.retryAfterSeconds) };
+    fail(res, outcome.status, format, outcome.message, headers);
+  }
+
+  const atCapacity = (message = 'Canopy is at capacity; retry later'): ExportOutcome => ({ ok: false, status: 429, message, retryAfterSeconds: writer.retryAfterSeconds() });
+
+  async function accept(message: Buffer, format: ExportFormat, transport: Transport, signal?: AbortSignal): Promise<ExportOutcome> {
+    if (writer.wouldRefuse()) return atCapacity();
+    // Bytes the transport holds count like an HTTP body that has arrived, until handed on.
+    let held = message.byteLength;
+    if (!receiving.take(held)) return atCapacity('Canopy is receiving too much at once; retry later');
+    const release = () => {
+      receiving.release(held);
+      held = 0;
+    };
+    return store({ bytes: message, encoding: 'identity', release }, format, transport, signal);
+  }
+
+  /** Wire bytes that have arrived whole → stored spans: one path for every transport. Releases the body. */
+  async function store(body: WireBody & { release: () => void }, format: ExportFormat, transport: Transport, signal?: AbortSignal): Promise<ExportOutcome> {
+    const abandoned: ExportOutcome = { ok: false, status: 408, message: 'The client gave up before its spans were stored; nothing was stored' };
+    if (signal?.aborted) return body.release(), abandoned;
+    if (decoding >= deps.maxDecoding) return body.release(), atCapacity();
 
     decoding++;
     let result: PrepareResult;
@@ -105,14 +148,14 @@ export function createTraceReceiver(deps: ReceiverDeps): TraceReceiver {
     } catch (err) {
       if (!(err instanceof PrepareWorkerStoppedError)) throw err;
       deps.log({ event: 'prepare_failed', error: err.message });
-      return fail(res, 503, format, 'Canopy could not process the export; retry later', { 'retry-after': '1' });
+      return { ok: false, status: 503, message: 'Canopy could not process the export; retry later', retryAfterSeconds: 1 };
     } finally {
       decoding--;
       body.release();
     }
     if (!result.ok) {
       if (result.undecodable) metrics.spansRejected.inc({ reason: 'undecodable' });
-      return fail(res, result.status, format, result.message);
+      return { ok: false, status: result.status, message: result.message };
     }
     const prepared = result.prepared;
     if (prepared.rejectedSpans > 0) metrics.spansRejected.inc({ reason: 'invalid' }, prepared.rejectedSpans);
@@ -120,32 +163,35 @@ export function createTraceReceiver(deps: ReceiverDeps): TraceReceiver {
     const partial = prepared.rejectedSpans > 0 ? { rejectedSpans: prepared.rejectedSpans, errorMessage: prepared.rejectReason } : undefined;
 
     if (prepared.payload) {
+      // Queued after its client gave up, it would cost an insert for spans the client is sending again.
+      if (signal?.aborted) return deps.pool.recycle(prepared.payload), abandoned;
       try {
         await deps.resources.ensure(new Map(prepared.resources.map((r) => [r.resource_id, r])));
         await writer.write(prepared.payload, rows);
       } catch (err) {
         if (err instanceof QueueFullError) {
           metrics.spansRejected.inc({ reason: 'overload' }, rows);
-          return fail(res, 429, format, err.message, { 'retry-after': String(err.retryAfterSeconds) });
+          return { ok: false, status: 429, message: err.message, retryAfterSeconds: err.retryAfterSeconds };
         }
-        if (err instanceof WriterClosedError) return fail(res, 503, format, err.message, { 'retry-after': '5' });
+        if (err instanceof WriterClosedError) return { ok: false, status: 503, message: err.message, retryAfterSeconds: 5 };
         if (err instanceof InvalidPayloadError) {
           // Refused on its own, so retrying cannot help: 400, which exporters do not retry.
           deps.log({ event: 'insert_refused', code: err.engineCode, error: err.engineMessage.slice(0, 1000) });
           metrics.spansRejected.inc({ reason: 'invalid_rows' }, rows);
-          return fail(res, 400, format, err.message);
+          return { ok: false, status: 400, message: err.message };
         }
         deps.log({ event: 'insert_failed', error: err instanceof Error ? err.message : String(err) });
         metrics.spansRejected.inc({ reason: 'storage' }, rows);
-        return fail(res, 503, format, 'Storage is unavailable; the spans were not stored, retry later', { 'retry-after': '5' });
+        return { ok: false, status: 503, message: 'Storage is unavailable; the spans were not stored, retry later', retryAfterSeconds: 5 };
       } finally {
         // Settled means the insert is over (or never took the bytes): nothing refers to them any more.
         deps.pool.recycle(prepared.payload);
       }
       metrics.spansAccepted.inc(rows);
+      metrics.spansAcceptedByTransport.inc({ transport }, rows);
     }
-    send(res, 200, format, encodeExportResponse(format, partial));
+    return { ok: true, partial };
   }
 
-  return { handle, refuse };
+  return { handle, refuse, accept };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BatchWriter } from './batch-writer';
-import { createTraceReceiver } from './receiver';
+import { createTraceReceiver, type ExportOutcome, type Transport } from './receiver';
 import { ResourceRegistry } from './resource-registry';
 import { SPAN_ROWS_FORMAT } from './serialise';
 import type { PreparePool } from './prepare-pool';
@@ -14,6 +14,8 @@ export interface Ingest {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Refuses an export before it is read (no key), in the request's encoding. */
   refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers?: Record<string, string>): void;
+  /** An export another transport (gRPC) received whole; once stopping, refused as unavailable (503). */
+  accept(message: Buffer, transport: Transport, signal?: AbortSignal): Promise<ExportOutcome>;
   /** Refuses new exports, answers those in flight, then stores everything accepted. */
   stop(): Promise<void>;
 }
@@ -38,16 +40,25 @@ export function startIngest(deps: { config: CanopyConfig; storage: Storage; pool
   let stopping = false;
   let active = 0;
   const idle: (() => void)[] = [];
+  // Exports of every transport in flight: the stop waits for each to be answered.
+  const tracked = async <T>(work: () => Promise<T>): Promise<T> => {
+    active++;
+    try {
+      return await work();
+    } finally {
+      if (--active === 0) idle.splice(0).forEach((f) => f());
+    }
+  };
   return {
     refuse: receiver.refuse,
     async handle(req, res) {
       if (stopping) return receiver.refuse(req, res, 503, 'Canopy is shutting down; retry later', { 'retry-after': '5', connection: 'close' });
-      active++;
-      try {
-        await receiver.handle(req, res);
-      } finally {
-        if (--active === 0) idle.splice(0).forEach((f) => f());
-      }
+      await tracked(() => receiver.handle(req, res));
+    },
+    async accept(message, transport, signal) {
+      if (stopping) return { ok: false, status: 503, message: 'Canopy is shutting down; retry later', retryAfterSeconds: 5 };
+      // OTLP/gRPC carries protobuf only.
+      return tracked(() => receiver.accept(message, 'protobuf', transport, signal));
     },
     async stop() {
       stopping = true;

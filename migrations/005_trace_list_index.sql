@@ -17,10 +17,16 @@
 -- trace_search: what the search matches, as text: per (trace, insert), the distinct lowercased span names,
 -- agents, tools, models, services and error types (at most 1,000), sorted and joined by newlines. Identical
 -- texts of one trace collapse on merge (ReplacingMergeTree). An n-gram bloom filter skips the granules that
--- cannot hold a rare substring; ORDER BY trace_id makes "does this trace match" a primary-key read.
+-- cannot hold a rare substring; ORDER BY trace_id makes "does this trace match" a primary-key read, with
+-- 64-row granules because each such read decompresses and matches a whole granule of text.
 --
--- spans gets a bloom filter on span_id for the exact span-id search.
---
+-- spans gets bloom filters on span_id (1%), for the exact span-id search, and on trace_id (0.1%): a page's spans
+-- are read by trace id (`traceStats`, the detail), and the primary key alone reads one granule per trace in
+-- every part, which a longer history multiplies; the filter skips the parts that lack the trace. Its rate is
+-- low because a page asks for 50 ids at once and each granule is tested against all of them. Measured on the
+-- bench's 1 M-trace store (50 M spans, 9 parts): a 50-trace page's stats read 324 granules without it, 150 with
+-- 1%, 75 with 0.1% (~130 → ~80 ms); it weighs ~40 bytes per 1,000 spans (a granule holds few trace ids).
+
 -- `traces` (replaced) and `trace_search` are built from `spans` (exact, FINAL) in 16 slices of the trace-id space,
 -- so that the rebuild's memory stays small; then the activity index gets one row per trace. Every statement
 -- can run again after a crash (nothing is ingested while migrations run).
@@ -60,12 +66,12 @@ CREATE TABLE trace_search
     text String,
     last_seen DateTime64(3),
     retention_days UInt16,
-    INDEX text_ngram text TYPE ngrambf_v1(3, 8192, 2, 0) GRANULARITY 4
+    INDEX text_ngram text TYPE ngrambf_v1(3, 512, 2, 0) GRANULARITY 1
 )
 ENGINE = ReplacingMergeTree(last_seen)
 ORDER BY (trace_id, cityHash64(text))
 TTL toDateTime(last_seen) + toIntervalDay(retention_days)
-SETTINGS index_granularity = 256, min_compress_block_size = 4096, max_compress_block_size = 16384;
+SETTINGS index_granularity = 64, min_compress_block_size = 4096, max_compress_block_size = 16384;
 
 CREATE TABLE trace_activity
 (
@@ -207,67 +213,67 @@ SELECT trace_id, min(start_time), max(end_time), min(ingested_at), max(ingested_
 FROM spans FINAL WHERE trace_id >= 'f' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id < '1' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '1' AND trace_id < '2' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '2' AND trace_id < '3' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '3' AND trace_id < '4' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '4' AND trace_id < '5' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '5' AND trace_id < '6' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '6' AND trace_id < '7' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '7' AND trace_id < '8' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '8' AND trace_id < '9' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= '9' AND trace_id < 'a' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= 'a' AND trace_id < 'b' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= 'b' AND trace_id < 'c' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= 'c' AND trace_id < 'd' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= 'd' AND trace_id < 'e' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= 'e' AND trace_id < 'f' GROUP BY trace_id;
 
 INSERT INTO trace_search
-SELECT trace_id, arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n'), max(ingested_at), max(retention_days)
+SELECT trace_id, arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n'), max(ingested_at), max(retention_days)
 FROM spans FINAL WHERE trace_id >= 'f' GROUP BY trace_id;
 
 INSERT INTO trace_activity
@@ -302,7 +308,7 @@ GROUP BY trace_id;
 CREATE MATERIALIZED VIEW trace_search_mv TO trace_search AS
 SELECT
     trace_id,
-    arrayStringConcat(arraySort(groupUniqArrayArray(1000)(arrayFilter(x -> x != '', [lowerUTF8(name), lowerUTF8(agent_name), lowerUTF8(tool_name), lowerUTF8(toString(model)), lowerUTF8(toString(service_name)), lowerUTF8(error_type)]))), '\n') AS text,
+    arrayStringConcat(arraySort(arrayDistinct(arrayFilter(x -> x != '', arrayMap(x -> lowerUTF8(x), arrayConcat(groupUniqArray(1000)(name), groupUniqArray(1000)(agent_name), groupUniqArray(1000)(tool_name), groupUniqArray(toString(model)), groupUniqArray(toString(service_name)), groupUniqArray(1000)(error_type)))))), '\n') AS text,
     max(ingested_at) AS last_seen,
     max(retention_days) AS retention_days
 FROM spans
@@ -315,6 +321,10 @@ GROUP BY trace_id;
 
 ALTER TABLE spans ADD INDEX IF NOT EXISTS span_id_bloom span_id TYPE bloom_filter(0.01) GRANULARITY 1;
 
--- Builds the span-id filter for the parts already stored, in the background (reads stay correct meanwhile:
--- a part without it is scanned).
+ALTER TABLE spans ADD INDEX IF NOT EXISTS trace_id_bloom trace_id TYPE bloom_filter(0.001) GRANULARITY 1;
+
+-- Builds both filters for the parts already stored, in the background (reads stay correct meanwhile: a part
+-- without them is read as before).
 ALTER TABLE spans MATERIALIZE INDEX span_id_bloom;
+
+ALTER TABLE spans MATERIALIZE INDEX trace_id_bloom;

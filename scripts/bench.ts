@@ -3,6 +3,7 @@
 //   phase 1  sustainable ingest: Canopy as a child process, N keep-alive clients sending gzipped OTLP protobuf
 //            (~1,000 spans per request, unique trace ids), acknowledged = stored; spans/s, ack latency, RSS,
 //            event-loop lag
+//            then the same over OTLP/gRPC (the same gzipped bodies as gRPC messages, a fresh Canopy); ratio gRPC ÷ HTTP
 //   phase 2  the raw ClickHouse insert of the same rows (decoded/normalised/serialised untimed, in this
 //            process), in ≤100k-row batches; ratio = phase 1 ÷ phase 2
 //   phase 3  overload: ~2× phase 1's rate, open loop, retry after Retry-After; peak RSS, 429s; then every
@@ -25,6 +26,7 @@ import { migrate } from '../lib/server/storage/migrations';
 import { ensureBuild } from '../lib/server/build';
 import { buildWorkload, variant, type Body, type Workload } from './bench/workload';
 import { OtlpClient, closedLoop, openLoop, percentile } from './bench/client';
+import { GrpcClient } from './bench/grpc';
 import { ForeignLoad, MetricsScraper, Prober, RssSampler, histogram, httpGet, readCpuSeconds, readProcStatus, waitForQuiet } from './bench/monitor';
 import { prepareRows, batches, usPerSpan, insertSpans, ROW_ENCODING, SERIALISER_NAME, type StageTimes } from './bench/pipeline';
 import { BIG_TRACE_ID, generateHistory, generateReadDataset, spanIdOf, traceIdOf } from './bench/dataset';
@@ -51,7 +53,7 @@ const BROWSER_HEADERS = { 'accept-encoding': 'gzip, deflate, br', accept: 'appli
 
 const CFG = QUICK
   ? { p1Bodies: 240, p1Warmup: 16, p1MaxMs: 10_000, concurrency: 32, p3Ms: 6_000, p3Sockets: 64, traces: 10_000, largeTraces: 100_000, bigTrace: 10_000, readRuns: 5, listRuns: 10 }
-  : { p1Bodies: 1_600, p1Warmup: 32, p1MaxMs: 25_000, concurrency: 32, p3Ms: 20_000, p3Sockets: 64, traces: 100_000, largeTraces: 1_000_000, bigTrace: 10_000, readRuns: 10, listRuns: 40 };
+  : { p1Bodies: 1_600, p1Warmup: 32, p1MaxMs: 25_000, concurrency: 32, p3Ms: 20_000, p3Sockets: 64, traces: 100_000, largeTraces: 1_000_000, bigTrace: 10_000, readRuns: 10, listRuns: 30 };
 // --p3-seconds=N: a longer/shorter overload phase (e.g. to watch memory settle with --quick).
 const P3_SECONDS = argv.find((a) => a.startsWith('--p3-seconds='));
 if (P3_SECONDS) CFG.p3Ms = Number(P3_SECONDS.split('=')[1]) * 1000;
@@ -171,7 +173,7 @@ interface Phase1 {
   sentIdx: number[];
 }
 
-async function phase1(work: Workload): Promise<Phase1> {
+async function phase1(work: Workload, transport: 'http' | 'grpc' = 'http'): Promise<Phase1> {
   const dir = tempDir('p1');
   const canopy = await start(dir);
   const pid = canopy.process.pid!;
@@ -179,7 +181,7 @@ async function phase1(work: Workload): Promise<Phase1> {
   const idleRssMiB = mib(readProcStatus(pid)?.rssKiB ?? NaN);
   const rss = new RssSampler(pid).start(100);
   const scraper = new MetricsScraper(canopy.url);
-  const client = new OtlpClient(canopy.otlpUrl, CFG.concurrency);
+  const client = transport === 'grpc' ? new GrpcClient(canopy.otlpGrpcUrl, CFG.concurrency) : new OtlpClient(canopy.otlpUrl, CFG.concurrency);
   const bodies = work.bodies.slice(0, CFG.p1Bodies);
 
   log(`phase 1: warm-up, ${CFG.p1Warmup} requests`);
@@ -559,7 +561,7 @@ async function phase4(): Promise<Phase4> {
     const n = await generateHistory(s.client, { fromTrace: CFG.traces, traces: more, spansPerTrace: SPANS_PER_TRACE, days: 23, retentionDays: 60 });
     historyS = (performance.now() - t0) / 1000;
     t1 = performance.now();
-    await waitForMerges(s, 150_000);
+    await waitForMerges(s, 60_000);
     return n;
   });
   const largeSettleS = (performance.now() - t1) / 1000;
@@ -568,7 +570,7 @@ async function phase4(): Promise<Phase4> {
   log('phase 4: search index options on the 1 M-trace index');
   let searchOptions: SearchOption[] | null = null;
   try {
-    searchOptions = await withStorage(dir, (s) => measureSearchOptions(s.client, QUICK ? 3 : 7, log));
+    searchOptions = await withStorage(dir, (s) => measureSearchOptions(s.client, QUICK ? 3 : 5, log));
   } catch (err) {
     log(`search options failed: ${String(err).slice(0, 300)}`);
   }
@@ -621,6 +623,10 @@ async function main() {
   await settle('phase 1');
   const p1 = await phase1(work);
   log(`phase 1: ${fmt(p1.spansPerS)} spans/s, p50 ${fmt(p1.p50)} ms, p99 ${fmt(p1.p99)} ms, peak RSS ${fmt(p1.peakRssMiB)} MiB`);
+  await settle('phase 1 over gRPC');
+  log('phase 1 over OTLP/gRPC: the same bodies, a fresh Canopy');
+  const p1g = await phase1(work, 'grpc');
+  log(`phase 1 over gRPC: ${fmt(p1g.spansPerS)} spans/s (${fmt(p1g.spansPerS / p1.spansPerS, 2)} × HTTP), p50 ${fmt(p1g.p50)} ms, p99 ${fmt(p1g.p99)} ms`);
   const p2 = await phase2(work, p1.sentIdx, p1.meanBatchRows);
   log(`phase 2: raw insert ${fmt(p2.rowsPerS)} rows/s`);
   await settle('phase 3');
@@ -653,6 +659,8 @@ async function main() {
     `| End-to-end ingest, acked = stored (protobuf + gzip, ${CFG.concurrency} concurrent, ${fmt(p1.spans)} spans in ${fmt(p1.seconds, 1)} s${p1.foreignCores > 0.2 ? `; other processes used ${fmt(p1.foreignCores, 2)} of the 2 cores meanwhile` : ''}) | **${fmt(p1.spansPerS)} spans/s** | ≥ ${fmt(TARGET.spansPerS)} | ${pass(p1.spansPerS >= TARGET.spansPerS)} |`,
     `| Raw ClickHouse insert of the same rows (${ROW_ENCODING.format}, as the server writes them, ≤${fmt(BATCH_ROWS)}-row batches, ${fmt(p2.rows)} rows) | ${fmt(p2.rowsPerS)} rows/s | — | — |`,
     `| Ratio end-to-end ÷ raw | **${fmt(ratio, 2)}** | ≥ ${TARGET.ratio} | ${pass(ratio >= TARGET.ratio)} |`,
+    `| The same ingest over OTLP/gRPC (the same gzipped bodies as gRPC messages, ${CFG.concurrency} connections, ${fmt(p1g.spans)} spans in ${fmt(p1g.seconds, 1)} s; ack p50 ${fmt(p1g.p50)} ms, p99 ${fmt(p1g.p99)} ms; server CPU ${fmt(p1g.serverCpuUsPerSpan, 1)} µs/span vs ${fmt(p1.serverCpuUsPerSpan, 1)} over HTTP; lost ${fmt(p1g.ackedSpansTotal - p1g.stored)}) | **${fmt(p1g.spansPerS)} spans/s** | — | — |`,
+    `| Ratio gRPC ÷ HTTP (spans/s) | **${fmt(p1g.spansPerS / p1.spansPerS, 2)}** | ≥ 1.0 | ${pass(p1g.spansPerS >= p1.spansPerS && p1g.ackedSpansTotal === p1g.stored)} |`,
     `| Ack latency per request (phase 1) | p50 ${fmt(p1.p50)} ms, p99 ${fmt(p1.p99)} ms | — | — |`,
     `| Peak RSS at sustainable load (idle after start: ${fmt(p1.idleRssMiB)} MiB) | ${fmt(p1.peakRssMiB)} MiB | ≤ 1 GiB | ${pass(p1.peakRssMiB <= TARGET.rssMiB)} |`,
     `| Event-loop lag (phase 1; worst 1 s window) | p99 ${fmt(p1.lagP99Ms)} ms, max ${fmt(p1.lagMaxMs)} ms | — | — |`,
@@ -685,19 +693,21 @@ async function main() {
   const so = p4.searchOptions;
   const options = so
     ? [
-        `Search index options, measured on the ${fmt(large.traces)}-trace index's search text (one row per trace, ${so[0]?.queries.map((x) => x.label).join(', ')}): the candidate query \`SELECT DISTINCT trace_id … LIMIT 2001\`, p50 / max of ${QUICK ? 3 : 7} runs in ms (matches in brackets), query condition cache off. The token indexes match whole words only: \`ratelimit\` is not a word of \`ratelimiterror\`, so they find none of it, and a substring search cannot use them. Canopy uses \`ngrambf\` (substring semantics, bloom filters any ClickHouse has).`,
+        `Search index options, measured on the ${fmt(large.traces)}-trace index's search text (one row per trace, ${so[0]?.queries.map((x) => x.label).join(', ')}): every matching trace (\`SELECT DISTINCT trace_id … WHERE text LIKE …\`, what a filter rarer than 2% reads), p50 / max of ${QUICK ? 3 : 5} runs in ms (matches in brackets), query condition cache off. The token indexes match whole words only: \`ratelimit\` is not a word of \`ratelimiterror\`, so they find none of it, and a substring search cannot use them. Canopy uses \`ngrambf\` (substring semantics, bloom filters any ClickHouse has).`,
         '',
         `| index | size | build | ${so[0]?.queries.map((x) => x.label).join(' | ')} |`,
         `|---|---|---|${so[0]?.queries.map(() => '---').join('|')}|`,
-        ...so.map((o) => `| ${o.kind} | ${fmt(o.indexBytes / 1024)} KiB | ${fmt(o.buildS, 1)} s | ${o.queries.map((x) => `${fmt(x.p50)} / ${fmt(x.max)} (${fmt(x.matches)}${x.matches > 2000 ? '+' : ''})`).join(' | ')} |`),
+        ...so.map((o) => `| ${o.kind} | ${fmt(o.indexBytes / 1024)} KiB | ${fmt(o.buildS, 1)} s | ${o.queries.map((x) => `${fmt(x.p50)} / ${fmt(x.max)} (${fmt(x.matches)})`).join(' | ')} |`),
       ].join('\n')
     : '';
-  const diag = large.diag as Record<string, { totalMs: number; queryMs: number[]; jsMs: number }> | null;
-  const diagLine = (name: string, label: string) => {
-    const d = diag?.[name];
-    if (!d) return `| ${label} | n/a | | |`;
-    return `| ${label} | ${d.queryMs.map((q) => fmt(q)).join(' + ')} ms | ${fmt(d.jsMs)} ms | ${fmt(d.totalMs)} ms |`;
+  type Diag = Record<string, { totalMs: number; queryMs: number[]; jsMs: number }> | null;
+  const diag = large.diag as Diag;
+  const diagSmall = small.diag as Diag;
+  const diagCell = (d: Diag, name: string) => {
+    const x = d?.[name];
+    return x ? `${x.queryMs.map((q) => fmt(q)).join(' + ')} ms | ${fmt(x.totalMs)} ms` : 'n/a | n/a';
   };
+  const diagLine = (name: string, label: string) => `| ${label} | ${diagCell(diagSmall, name)} | ${diagCell(diag, name)} |`;
   const spanTotal = s.spans;
   const jsUs = usPerSpan(s.gunzipMs + s.decodeMs + s.normaliseMs + s.serialiseMs, spanTotal);
   const details = [
@@ -720,8 +730,10 @@ async function main() {
     `| Read data set: generated in ClickHouse (INSERT … SELECT from numbers(): full span rows through the materialized views) | ${fmt(small.spans)} spans in ${fmt(small.genS, 1)} s, then ${fmt(small.settleS, 1)} s waiting for merges (${small.mergesLeft} still running); history: ${fmt(large.spans - small.spans)} more spans in ${fmt(large.genS, 1)} s, then ${fmt(large.settleS, 1)} s waiting (${large.mergesLeft} still running); Canopy peak RSS while reading ${fmt(small.peakRssMiB)} / ${fmt(large.peakRssMiB)} MiB |`,
   ].join('\n');
   const readDiag = [
-    `| read, called in-process (median), ${fmt(large.traces)} traces | ClickHouse queries (query + JSON parse, each) | query-module JS | total |`,
-    '|---|---|---|---|',
+    `Where a read's time goes: the query modules called in-process (medians), each ClickHouse query in order (query + JSON parse). The list's queries: the estimate of a filter's share (filtered lists), then the activity index window and its check, or the candidates, then the page's display fields and its exact numbers (\`traceStats\` in \`lib/server/queries/trace-stats.ts\`), the last two at once (so the total can be less than the sum).`,
+    '',
+    `| read | ${fmt(small.traces)} traces: queries | total | ${fmt(large.traces)} traces: queries | total |`,
+    '|---|---|---|---|---|',
     diagLine('list', 'listTraces (limit 50)'),
     diagLine('list_service', `listTraces (service=${p4.service})`),
     diagLine('list_q', 'listTraces (q=ratelimit)'),

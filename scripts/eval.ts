@@ -5,6 +5,7 @@
 //
 //   npm run eval                       # default: 5 seeds, 1,200 normal trees, 100 per runaway scenario
 //   npm run eval -- --seeds 1-3 --normal 100 --runaways 5 --huge 1 --no-write
+//   npm run eval -- --live [--seeds=N] [--no-write]   # the same judged end to end by a fresh running Canopy (scripts/eval/live.ts)
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_EVAL, formatExamples, formatMargins, formatResult, runEvaluation, type EvalOptions } from '../detector/testing/evaluate';
@@ -37,6 +38,7 @@ function parseArgs(argv: string[]): { opts: EvalOptions; write: boolean } {
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
         'npm run eval -- [--seeds 1-5|1,2,3] [--normal N] [--history N] [--runaways N] [--huge N] [--no-live] [--no-write]\n' +
+          'npm run eval -- --live [--seeds=N] [--no-write]   (against a fresh running Canopy; --live --help for its flags)\n' +
           'Plans the simulator scenarios in-process, runs every detector rule, prints the confusion table and\n' +
           'writes it into docs/DETECTION.md (unless --no-write).\n',
       );
@@ -84,4 +86,7 @@ function main(): void {
   }
 }
 
-main();
+// --live is its own mode with its own flags; the offline mode and its output stay as they were.
+const argv = process.argv.slice(2);
+if (argv.includes('--live')) await (await import('./eval/live')).mainLive(argv);
+else main();

@@ -35,7 +35,9 @@ export interface SimOptions {
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4318';
 export const DEFAULT_SERVICE = 'sim-agents';
-export const DEFAULT_BASELINE_TREES = 10;
+// The detector trusts a root name's spend history from 20 finished trees (detector/settings.ts baseline.minTrees):
+// a cost_spike sent with the defaults must be judgeable.
+export const DEFAULT_BASELINE_TREES = 25;
 
 const FLAGS = {
   endpoint: { type: 'string' },

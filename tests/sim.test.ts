@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpanView, TraceDetailResponse } from '../lib/domain';
 import { listTraces, waitForTrace } from './helpers/api';
 import { eventually, startCanopy, type RunningCanopy } from './helpers/canopy';
+import { DEFAULT_BASELINE_TREES } from '../sim/options';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SCENARIOS = ['normal', 'loop', 'pingpong', 'fanout', 'cost_spike', 'retry_storm', 'slow_burn', 'deep', 'huge'];
@@ -147,7 +148,7 @@ describe('workload simulator → Canopy', () => {
   it('cost_spike: 30× the median spend of its baseline trees of the same root name', () => {
     const line = subject('cost_spike');
     const baseline = lines.filter((l) => l.baselineFor === 'cost_spike');
-    expect(baseline).toHaveLength(10);
+    expect(baseline).toHaveLength(DEFAULT_BASELINE_TREES);
     const costs = baseline.map((l) => {
       expect(l.rootName).toBe(line.rootName);
       return detailOf(l).trace.costUsd;

@@ -117,7 +117,7 @@ describe('the data directory lock', () => {
     // a pid that `kill(pid, 0)` still finds alive.
     const parent = spawn('sh', ['-c', `"${process.execPath}" --import tsx server.ts >"${log}" 2>&1 & echo $!; exec sleep 120`], {
       cwd: ROOT,
-      env: { ...process.env, NODE_ENV: 'production', PORT: '0', CANOPY_OTLP_PORT: '0', CANOPY_DATA_DIR: dataDir },
+      env: { ...process.env, NODE_ENV: 'production', PORT: '0', CANOPY_OTLP_PORT: '0', CANOPY_OTLP_GRPC_PORT: '0', CANOPY_DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     try {

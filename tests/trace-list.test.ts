@@ -12,7 +12,7 @@ import type { TraceSummary } from '../lib/domain';
 import { openStorage, type Storage } from '../lib/server/storage/storage';
 import { loadConfig } from '../lib/server/config';
 import { migrate } from '../lib/server/storage/migrations';
-import { decodeCursor, encodeCursor, listTraces, MATCH_SET_MAX, type SortOrder, type TraceListQuery, type TraceSort } from '../lib/server/queries/trace-list';
+import { decodeCursor, encodeCursor, listTraces, type SortOrder, type TraceListQuery, type TraceSort } from '../lib/server/queries/trace-list';
 import { tracesTouchedSince } from '../lib/server/queries/trace-activity';
 import { eventually, startCanopy, type RunningCanopy } from './helpers/canopy';
 import { exporterFor, hex, recordingTracer, sendOk, startSpan } from './helpers/otel';
@@ -210,37 +210,40 @@ describe('trace list queries on the real engine', () => {
   });
 
   it('takes the window path for common filters and the candidate path for rare ones, exactly, while traces change', async () => {
-    // Enough traces that a filter matching half of them is past MATCH_SET_MAX.
+    // Half the traces in one service: common, read in activity order. The older half of the odd ones in
+    // another: common too, but absent from the newest windows, so the read goes through several, growing.
     const base = 10_000;
-    const n = 2 * MATCH_SET_MAX + 600;
+    const n = 4600;
     await storage.client.command({
       query: `INSERT INTO spans (trace_id, span_id, parent_span_id, service_name, name, status, start_time, end_time, tool_name, retention_days, ingested_at)
         SELECT concat(lower(leftPad(hex(toUInt32(${base} + number)), 8, '0')), repeat('ab', 12)) AS t, concat(lower(leftPad(hex(toUInt32(${base} + number)), 8, '0')), '00000001'), '',
-          if(number % 2 = 1, 'many-odd', 'many-even'), 'invoke_agent Bulk', 'ok',
+          multiIf(number % 2 = 0, 'many-even', number < ${n / 2}, 'old-odd', 'many-odd'), 'invoke_agent Bulk', 'ok',
           fromUnixTimestamp64Milli(toInt64(${T0 + 10_000_000} + number * 10 - 5)), fromUnixTimestamp64Milli(toInt64(${T0 + 10_000_000} + number * 10 - 1)),
           if(number % 500 = 0, 'rare_tool', 'common_tool'), 30, fromUnixTimestamp64Milli(toInt64(${T0 + 10_000_000} + number * 10))
         FROM numbers(${n})`,
     });
     const bulk = (i: number) => traceId(base + i);
-    const expectedOdd = Array.from({ length: n }, (_, i) => n - 1 - i).filter((i) => i % 2 === 1).map(bulk);
+    const newestFirst = Array.from({ length: n }, (_, i) => n - 1 - i);
     let k = 0;
     const odd = await pageAll(storage, { service: 'many-odd', limit: 300 }, async () => {
       k++;
       await insert(storage, [
-        { trace: base + 1, span: 50 + k, parent: 1, ingestedMs: T0 + 20_000_000 + k, service: 'other' },
+        { trace: base + n - 1, span: 50 + k, parent: 1, ingestedMs: T0 + 20_000_000 + k, service: 'other' },
         { trace: base + n + k * 2 + 1, span: 1, ingestedMs: T0 + 20_000_000 + k, service: 'many-odd' },
       ]);
     });
-    expect(ids(odd)).toEqual(expectedOdd);
+    expect(ids(odd)).toEqual(newestFirst.filter((i) => i % 2 === 1 && i >= n / 2).map(bulk));
+    const old = await pageAll(storage, { service: 'old-odd', limit: 500 });
+    expect(ids(old)).toEqual(newestFirst.filter((i) => i % 2 === 1 && i < n / 2).map(bulk));
 
     const rare = await listTraces(storage.client, query({ q: 'RARE_tool', limit: 500 }));
-    expect(ids(rare.traces)).toEqual(Array.from({ length: n }, (_, i) => n - 1 - i).filter((i) => i % 500 === 0).map(bulk));
-    // Trace base + 1 got spans while the list was paged: it is the newest activity now, and the longest.
+    expect(ids(rare.traces)).toEqual(newestFirst.filter((i) => i % 500 === 0).map(bulk));
+    // Trace n - 1 got spans while the list was paged: it is the newest activity now, and the longest.
     const common = await listTraces(storage.client, query({ q: 'common_tool', limit: 5 }));
-    expect(ids(common.traces)).toEqual([1, n - 1, n - 2, n - 3, n - 4].map(bulk));
+    expect(ids(common.traces)).toEqual([n - 1, n - 2, n - 3, n - 4, n - 5].map(bulk));
     const bySpans = await listTraces(storage.client, query({ q: 'common_tool', sort: 'spans', limit: 3 }));
     expect(bySpans.traces.map((t) => t.spanCount)).toEqual([1 + k, 1, 1]);
-    expect(bySpans.traces[0].traceId).toBe(bulk(1));
+    expect(bySpans.traces[0].traceId).toBe(bulk(n - 1));
   });
 
   it('reports the traces touched since a watermark, oldest first, page by page', async () => {

@@ -8,6 +8,9 @@ export const ALERT_RULES: readonly AlertRule[] = ['loop', 'pingpong', 'fanout', 
 export type AlertSeverity = 'warning' | 'critical';
 export const ALERT_SEVERITIES: readonly AlertSeverity[] = ['warning', 'critical'];
 
+/** Why an alert is delivered: it was raised, or its severity rose past what was delivered. */
+export type AlertChange = 'new' | 'escalated';
+
 export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
 export const ALERT_STATUSES: readonly AlertStatus[] = ['open', 'acknowledged', 'resolved'];
 

@@ -1,3 +1,4 @@
+import type { Alert, AlertSeverity } from './alert';
 // A trace: one request's whole tree. Its summary, its status, and the read API's shapes (camelCase), shared
 // by the server, the UI, the simulator and the SDK.
 import type { SpanView } from './span';
@@ -30,6 +31,9 @@ export interface TraceSummary {
   unpricedSpans: number; // LLM calls with no known price (their cost is not in costUsd)
   maxDepth: number;
   status: TraceStatus;
+  /** Alerts of this tree still open (not acknowledged, not resolved), and the worst of them. */
+  openAlerts: number;
+  worstAlert: AlertSeverity | null;
 }
 
 export interface TraceListResponse {
@@ -41,6 +45,8 @@ export interface TraceDetailResponse {
   trace: TraceSummary;
   /** True when the trace's spans passed the detail's byte budget: `spans` holds those that fit. */
   truncated: boolean;
+  /** The detector's alerts on this tree, open ones first, worst first. */
+  alerts: Alert[];
   spans: SpanView[];
 }
 

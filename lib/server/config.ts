@@ -2,10 +2,16 @@ import { z } from 'zod';
 import os from 'node:os';
 import path from 'node:path';
 
+function httpUrl() {
+  // zod runs the refinement even after .url() failed, so it must not throw on a non-URL itself.
+  return z.string().url().refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an http:// or https:// URL');
+}
+
 // Every setting Canopy reads from the environment, validated once at start so a typo fails loudly.
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   CANOPY_OTLP_PORT: z.coerce.number().int().min(0).max(65535).default(4318),
+  CANOPY_OTLP_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(4317),
   CANOPY_HOST: z.string().min(1).default('127.0.0.1'),
   CANOPY_DATA_DIR: z.string().min(1).default('./data'),
   CANOPY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
@@ -39,11 +45,19 @@ const schema = z.object({
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: z.string().default('default'),
+  // Alert delivery. http(s) only: fetch can POST nowhere else, so a wrong scheme fails at start, not at the first alert.
+  CANOPY_WEBHOOK_URL: httpUrl().optional(),
+  CANOPY_WEBHOOK_SECRET: z.string().min(1).optional(),
+  // Base of the links in alerts; unset, the server uses the address it bound.
+  CANOPY_PUBLIC_URL: httpUrl().optional(),
+  CANOPY_DETECTOR: z.enum(['on', 'off']).default('on'),
+  CANOPY_DETECTOR_TICK_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 });
 
 export interface CanopyConfig {
   port: number;
   otlpPort: number;
+  otlpGrpcPort: number;
   host: string;
   dataDir: string;
   retentionDays: number;
@@ -67,6 +81,11 @@ export interface CanopyConfig {
   traceMaxBytes: number;
   ingestThreads: number;
   clickhouse?: { url: string; user: string; password: string; database: string };
+  webhookUrl?: string;
+  webhookSecret?: string;
+  publicUrl?: string;
+  detector: boolean;
+  detectorTickMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -89,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     port: e.PORT,
     otlpPort: e.CANOPY_OTLP_PORT,
+    otlpGrpcPort: e.CANOPY_OTLP_GRPC_PORT,
     host: e.CANOPY_HOST,
     dataDir: path.resolve(e.CANOPY_DATA_DIR),
     retentionDays: e.CANOPY_RETENTION_DAYS,
@@ -114,6 +134,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clickhouse: e.CLICKHOUSE_URL
       ? { url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
       : undefined,
+    webhookUrl: e.CANOPY_WEBHOOK_URL,
+    webhookSecret: e.CANOPY_WEBHOOK_SECRET,
+    publicUrl: e.CANOPY_PUBLIC_URL,
+    detector: e.CANOPY_DETECTOR === 'on',
+    detectorTickMs: e.CANOPY_DETECTOR_TICK_MS,
   };
 }
 

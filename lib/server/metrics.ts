@@ -16,8 +16,21 @@ export function createMetrics() {
     }),
     requests: new Counter({
       name: 'canopy_otlp_requests_total',
-      help: 'OTLP export requests by response status',
+      help: 'OTLP/HTTP export requests by response status',
       labelNames: ['status'],
+      registers: [registry],
+    }),
+    // By transport: the totals above stay what they were, so existing dashboards keep working.
+    spansAcceptedByTransport: new Counter({
+      name: 'canopy_spans_accepted_by_transport_total',
+      help: 'Spans stored and acknowledged, by the transport they arrived over (http, grpc)',
+      labelNames: ['transport'],
+      registers: [registry],
+    }),
+    grpcRequests: new Counter({
+      name: 'canopy_otlp_grpc_requests_total',
+      help: 'OTLP/gRPC export calls answered by Canopy, by gRPC status code name',
+      labelNames: ['code'],
       registers: [registry],
     }),
     connectionsRefused: new Counter({
@@ -40,6 +53,18 @@ export function createMetrics() {
       registers: [registry],
     }),
     insertFailures: new Counter({ name: 'canopy_insert_failures_total', help: 'Inserts that failed (their requests got 503)', registers: [registry] }),
+    webhookDeliveries: new Counter({
+      name: 'canopy_webhook_deliveries_total',
+      help: 'Alert webhook deliveries by outcome: delivered, retried (one per retry), failed (gave up), dropped (queue full or stopped)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhookDeliverySeconds: new Histogram({
+      name: 'canopy_webhook_delivery_seconds',
+      help: 'Time from queueing an alert webhook to its 2xx, retries included',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -10,7 +10,13 @@ export interface PostResult {
   ms: number;
 }
 
-export class OtlpClient {
+/** What the load loops need of a client: send one gzipped export, say how it was answered (as HTTP would). */
+export interface ExportClient {
+  post(gz: Buffer): Promise<PostResult>;
+  close(): void;
+}
+
+export class OtlpClient implements ExportClient {
   readonly agent: http.Agent;
   private readonly url: URL;
 
@@ -71,7 +77,7 @@ export function newStats(): SendStats {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends one body until it is acknowledged, as an OTLP exporter would (bounded by `deadline`). */
-export async function sendUntilAcked(client: OtlpClient, body: Body, stats: SendStats, deadline: number): Promise<boolean> {
+export async function sendUntilAcked(client: ExportClient, body: Body, stats: SendStats, deadline: number): Promise<boolean> {
   const first = performance.now();
   stats.firstSendMs = Math.min(stats.firstSendMs, first);
   for (;;) {
@@ -102,7 +108,7 @@ export async function sendUntilAcked(client: OtlpClient, body: Body, stats: Send
 }
 
 /** Closed loop: `concurrency` senders, each sending its next body as soon as the previous one is acked. */
-export async function closedLoop(client: OtlpClient, bodies: Body[], concurrency: number, opts: { maxMs: number; drainMs?: number }): Promise<SendStats & { sent: number[] }> {
+export async function closedLoop(client: ExportClient, bodies: Body[], concurrency: number, opts: { maxMs: number; drainMs?: number }): Promise<SendStats & { sent: number[] }> {
   const stats = newStats();
   const sent: number[] = [];
   const stopAt = performance.now() + opts.maxMs;
@@ -126,7 +132,7 @@ export async function closedLoop(client: OtlpClient, bodies: Body[], concurrency
  * agent's sockets; requests beyond that queue client-side, as exporters' queues would.
  */
 export async function openLoop(
-  client: OtlpClient,
+  client: ExportClient,
   bodies: Body[],
   spansPerSecond: number,
   opts: { durationMs: number; drainMs: number; onTick?: (inFlight: number) => void },

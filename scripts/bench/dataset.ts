@@ -108,7 +108,8 @@ export async function generateReadDataset(
       traceIdExpr: `lower(hex(MD5(concat('t', toString(t)))))`,
       t0Expr: `(${nowNs} - ${7 * 86400}000000000 + t * ${spread})`,
     })}`,
-    clickhouse_settings: { max_insert_threads: '2', max_threads: 2 },
+    // As the server inserts (ingest/serialise.ts): re-sent spans collapse at merge, not inside each insert.
+    clickhouse_settings: { max_insert_threads: '2', max_threads: 2, optimize_on_insert: 0 },
   });
   // The large trace: started an hour ago, so it is not on the list's first page.
   await client.command({
@@ -154,7 +155,8 @@ export async function generateHistory(
       traceIdExpr: `lower(hex(MD5(concat('t', toString(t)))))`,
       t0Expr: `(${nowNs} - ${7 * 86400}000000000 - (t - ${opts.fromTrace - 1}) * ${spread})`,
     })}`,
-    clickhouse_settings: { max_insert_threads: '2', max_threads: 2 },
+    // As the server inserts (ingest/serialise.ts): re-sent spans collapse at merge, not inside each insert.
+    clickhouse_settings: { max_insert_threads: '2', max_threads: 2, optimize_on_insert: 0 },
   });
   return total;
 }

@@ -9,6 +9,8 @@ const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export interface RunningCanopy {
   url: string;
   otlpUrl: string;
+  /** OTLP/gRPC, as `http://host:port` (what a gRPC exporter's endpoint setting takes). */
+  otlpGrpcUrl: string;
   dataDir: string;
   process: ChildProcess;
   /** Everything the process printed so far (stdout + stderr). */
@@ -24,14 +26,14 @@ export async function startCanopy(opts: { env?: Record<string, string>; dataDir?
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'canopy-test-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', PORT: '0', CANOPY_OTLP_PORT: '0', CANOPY_DATA_DIR: dataDir, ...opts.env },
+    env: { ...process.env, NODE_ENV: 'production', PORT: '0', CANOPY_OTLP_PORT: '0', CANOPY_OTLP_GRPC_PORT: '0', CANOPY_DATA_DIR: dataDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  const listening = await new Promise<{ url: string; otlpUrl: string }>((resolve, reject) => {
+  const listening = await new Promise<{ url: string; otlpUrl: string; otlpGrpcUrl: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Canopy did not start within 60 s:\n${output}`)), 60_000);
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       output += line + '\n';
@@ -72,7 +74,7 @@ export function runCanopyExpectingExit(env: Record<string, string>, timeoutMs = 
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
       cwd: ROOT,
-      env: { ...process.env, NODE_ENV: 'production', PORT: '0', CANOPY_OTLP_PORT: '0', ...env },
+      env: { ...process.env, NODE_ENV: 'production', PORT: '0', CANOPY_OTLP_PORT: '0', CANOPY_OTLP_GRPC_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

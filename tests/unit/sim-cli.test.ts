@@ -29,7 +29,7 @@ describe('simulator flags', () => {
       seed: null,
       fast: false,
       killCheck: true,
-      baselineTrees: 10,
+      baselineTrees: 25,
     });
     expect(parseOptions(['--fast'], {}).rate).toBe(10);
   });

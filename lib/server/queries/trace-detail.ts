@@ -2,6 +2,7 @@ import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { buildTree, type TreeInput, type TreeNode } from '../../domain';
 import { toTraceSummary, type TraceIndexRow, type TraceStatsRow } from './trace-rows';
+import { alertsOfTrace } from './alerts';
 import { INDEX_COLUMNS, STATS_COLUMNS } from './trace-columns';
 import { SCOPE_KEY, traceStats, withTotals } from './trace-stats';
 import { READ_TIME_LIMIT, queryBytes, rows, type ReadOptions } from './read';
@@ -80,7 +81,11 @@ export async function getTraceJson(client: ClickHouseClient, traceId: string, ma
   if (!stats) return null;
 
   const { nodes } = tree;
-  const head = `{"trace":${JSON.stringify(toTraceSummary(index, stats, maxDepth))},"truncated":${truncated},"spans":[`;
+  const alerts = await alertsOfTrace(client, traceId, opts);
+  const open = alerts.filter((a) => a.status === 'open');
+  const openSummary = open.length ? { count: open.length, worst: open.some((a) => a.severity === 'critical') ? ('critical' as const) : ('warning' as const) } : undefined;
+  const summary = toTraceSummary(index, stats, maxDepth, openSummary);
+  const head = `{"trace":${JSON.stringify(summary)},"alerts":${JSON.stringify(alerts)},"truncated":${truncated},"spans":[`;
   // Each span's JSON minus its closing brace, then the tree's fields: ASCII (numbers print the same through a
   // template as through JSON.stringify), but for the name of the span that counts a call's usage, copied as
   // the engine formatted it in that span's JSON.

@@ -2,6 +2,7 @@ import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { TraceListResponse } from '../../domain';
 import { toTraceSummary, type TraceIndexRow } from './trace-rows';
+import { openAlertsOf } from './alerts';
 import { INDEX_COLUMNS } from './trace-columns';
 import { traceStats } from './trace-stats';
 import { READ_TIME_LIMIT, rows, type ReadOptions } from './read';
@@ -11,7 +12,7 @@ import { after, before, positionsAsOf } from './trace-activity';
 // The trace list (GET /api/traces). Indexes and their costs: migrations/005_trace_list_index.sql and
 // docs/ARCHITECTURE.md ("Reads"). Three ways to a page, each costing what the page needs, not what is stored:
 //
-//  - filters matching at most MATCH_SET_MAX traces: those traces, found through the skip indexes, read by
+//  - filters matching under COMMON_SHARE of the traces: those traces, found through the skip indexes, read by
 //    primary key and sorted;
 //  - by last activity otherwise: the activity index read newest first (or oldest first) in growing windows
 //    until a page of matching traces is found;
@@ -53,8 +54,12 @@ export interface TraceListQuery {
   order: SortOrder;
 }
 
-/** Past this many candidate traces a filter is common enough to be applied while reading in sort order. */
-export const MATCH_SET_MAX = 2000;
+/**
+ * A filter matching at least this share of traces (estimated on a sample) is applied while reading in sort
+ * order; a rarer one picks its traces first. Reading in order costs the page over the share (rows checked per
+ * trace listed), picking first costs the traces matched: at 1 M traces they cross near 2%.
+ */
+export const COMMON_SHARE = 0.02;
 // Windows of the activity index: the first sized to fill a page, then 4× larger; a page with rare matches
 // stops after reading WINDOW_ROWS_MAX rows and says where to continue.
 const WINDOW_GROWTH = 4;
@@ -99,28 +104,31 @@ interface Page {
 
 export async function listTraces(client: ClickHouseClient, query: TraceListQuery, opts: ReadOptions = {}): Promise<TraceListResponse> {
   const filter = traceFilter(query.service, query.q);
-  let page: Page | null = null;
-  if (filter.candidates && (await countCandidates(client, filter, opts)) <= MATCH_SET_MAX) {
-    page = await pageOfCandidates(client, query, filter, opts);
-  }
-  page ??= query.sort === 'activity' ? await pageByActivity(client, query, filter, opts) : await pageByKey(client, query, filter, opts);
+  const share = filter.sample ? await matchShare(client, filter, opts) : 1;
+  const page =
+    share < COMMON_SHARE
+      ? await pageOfCandidates(client, query, filter, opts)
+      : query.sort === 'activity'
+        ? await pageByActivity(client, query, filter, share, opts)
+        : await pageByKey(client, query, filter, opts);
 
   const listed = page.items.slice(0, query.limit);
   const ids = listed.map((t) => t.traceId);
   // What the page shows: the index's fields and the exact numbers, read at once.
-  const [index, stats] = ids.length
+  const [index, stats, alerts] = ids.length
     ? await Promise.all([
         rows<TraceIndexRow>(client, opts, `
           SELECT ${INDEX_COLUMNS} FROM traces WHERE trace_id IN {ids:Array(FixedString(32))} GROUP BY trace_id
           SETTINGS ${READ_TIME_LIMIT}`, { ids }),
         traceStats(client, ids, opts),
+        openAlertsOf(client, ids, opts),
       ])
-    : [[], new Map()];
+    : [[], new Map(), new Map()];
   const byId = new Map(index.map((r) => [r.trace_id, r]));
   const traces = ids.flatMap((id) => {
     const i = byId.get(id);
     const s = stats.get(id);
-    return i && s ? [toTraceSummary(i, s.row, s.maxDepth)] : []; // expired by TTL between the reads
+    return i && s ? [toTraceSummary(i, s.row, s.maxDepth, alerts.get(id))] : []; // expired by TTL between the reads
   });
   const resumeAt = page.items.length > query.limit ? listed[listed.length - 1] : page.resume;
   const nextCursor = resumeAt
@@ -129,11 +137,13 @@ export async function listTraces(client: ClickHouseClient, query: TraceListQuery
   return { traces, nextCursor };
 }
 
-async function countCandidates(client: ClickHouseClient, filter: TraceFilter, opts: ReadOptions): Promise<number> {
-  const [row] = await rows<{ n: string }>(client, opts, `
-    SELECT toString(count()) AS n FROM (SELECT DISTINCT trace_id FROM (${filter.candidates}) LIMIT {max:UInt32})
-    SETTINGS ${READ_TIME_LIMIT}`, { ...filter.params, max: MATCH_SET_MAX + 1 });
-  return Number(row?.n ?? 0);
+/** The share of traces the filter matches, estimated on a sample of its source rows. */
+async function matchShare(client: ClickHouseClient, filter: TraceFilter, opts: ReadOptions): Promise<number> {
+  const [row] = await rows<{ n: string; hits: string }>(client, opts, `
+    SELECT toString(n) AS n, toString(hits) AS hits FROM (${filter.sample})
+    SETTINGS ${READ_TIME_LIMIT}`, filter.params);
+  const n = Number(row?.n ?? 0);
+  return n === 0 ? 0 : Number(row!.hits) / n;
 }
 
 const dir = (order: SortOrder) => (order === 'desc' ? 'DESC' : 'ASC');
@@ -149,7 +159,7 @@ function comparePositions(order: SortOrder, a: Placed, b: Placed): number {
 
 const sortPlaced = (order: SortOrder, items: Placed[]) => items.sort((a, b) => comparePositions(order, a, b));
 
-/** The traces a rare filter matches (at most MATCH_SET_MAX), read by primary key and sorted by the engine. */
+/** The traces a rare filter matches, read by primary key and sorted by the engine. */
 async function pageOfCandidates(client: ClickHouseClient, query: TraceListQuery, filter: TraceFilter, opts: ReadOptions): Promise<Page> {
   const key = KEYS[query.sort];
   const c = query.cursor;
@@ -209,13 +219,14 @@ interface WindowLookupRow {
 }
 
 /** By last activity: the activity index in order, in windows, until a page of matching traces is found. */
-async function pageByActivity(client: ClickHouseClient, query: TraceListQuery, filter: TraceFilter, opts: ReadOptions): Promise<Page> {
+async function pageByActivity(client: ClickHouseClient, query: TraceListQuery, filter: TraceFilter, share: number, opts: ReadOptions): Promise<Page> {
   const { order } = query;
   const desc = order === 'desc';
   // The list's time: the cursor's, or on the first page the newest activity stored when it was read.
   let asOfMs = query.cursor?.asOfMs ?? null;
   let from: Placed | null = query.cursor ? { key: query.cursor.key, traceId: query.cursor.traceId } : null;
-  let window = (query.limit + 1) * (filter.active ? 4 : 2);
+  // The first window: a page's worth of matching traces at the filter's share, with a margin.
+  let window = Math.min(Math.ceil(((query.limit + 1) * 1.5) / share), WINDOW_MAX);
   let scanned = 0;
   const decided = new Set<string>();
   const found: Placed[] = [];
@@ -284,18 +295,27 @@ async function pageByActivity(client: ClickHouseClient, query: TraceListQuery, f
       Object.assign(params, { e_ms: Number(end.ms), e_id: end.trace_id });
       const pastEnd = desc ? before('{e_ms:Int64}', '{e_id:FixedString(32)}') : after('{e_ms:Int64}', '{e_id:FixedString(32)}');
       const windowIds = `SELECT trace_id FROM trace_activity WHERE ${range.join(' AND ')} AND NOT (${pastEnd})`;
-      const lookup = await rows<WindowLookupRow>(client, opts, `
-        SELECT trace_id, toString(toUnixTimestamp64Milli(max(last_seen))) AS last_seen_ms,
-          toString(toUnixTimestamp64Milli(min(first_seen))) AS first_seen_ms, ${filter.grouped(windowIds)} AS matches
-        FROM traces
-        WHERE trace_id IN (${windowIds})
-        GROUP BY trace_id
-        SETTINGS ${READ_TIME_LIMIT}`, params);
+      // Their last activity and service from the trace index; which of them the search matches, at once.
+      const qAmong = filter.qAmong(windowIds);
+      const [indexed, searched] = await Promise.all([
+        rows<WindowLookupRow>(client, opts, `
+          SELECT trace_id, toString(toUnixTimestamp64Milli(max(last_seen))) AS last_seen_ms,
+            toString(toUnixTimestamp64Milli(min(first_seen))) AS first_seen_ms, ${filter.serviceGrouped} AS matches
+          FROM traces
+          WHERE trace_id IN (${windowIds})
+          GROUP BY trace_id
+          SETTINGS ${READ_TIME_LIMIT}`, params),
+        qAmong
+          ? rows<{ trace_id: string }>(client, opts, `SELECT DISTINCT trace_id FROM (${qAmong}) SETTINGS ${READ_TIME_LIMIT}`, params)
+          : null,
+      ]);
+      const qMatched = searched && new Set(searched.map((r) => r.trace_id));
+      const lookup = qMatched ? indexed.map((r) => ({ ...r, matches: Number(r.matches) && qMatched.has(r.trace_id) ? 1 : 0 })) : indexed;
       const touched: WindowLookupRow[] = [];
-      const indexed = new Set<string>();
+      const inIndex = new Set<string>();
       for (const r of lookup) {
         if (!firstRow.has(r.trace_id)) continue;
-        indexed.add(r.trace_id);
+        inIndex.add(r.trace_id);
         // Touched after the list's time: placed where it was then, below.
         if (Number(r.last_seen_ms) > asOfMs) touched.push(r);
         else place(r, Number(r.last_seen_ms));
@@ -310,7 +330,7 @@ async function pageByActivity(client: ClickHouseClient, query: TraceListQuery, f
         }
       }
       // In the window but not in the index: expired between the reads.
-      for (const id of firstRow.keys()) if (!indexed.has(id)) decided.add(id);
+      for (const id of firstRow.keys()) if (!inIndex.has(id)) decided.add(id);
     }
 
     if (found.length > query.limit) break;

@@ -1,4 +1,4 @@
-import { roundUsd, traceStatus, type TraceSummary } from '../../domain';
+import { roundUsd, traceStatus, type AlertSeverity, type TraceSummary } from '../../domain';
 
 // Rows as the trace queries return them, and their one mapping to the API shape.
 
@@ -28,7 +28,12 @@ export function nsToIso(ns: string): string {
   return new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
 }
 
-export function toTraceSummary(index: TraceIndexRow, stats: TraceStatsRow, maxDepth: number): TraceSummary {
+export function toTraceSummary(
+  index: TraceIndexRow,
+  stats: TraceStatsRow,
+  maxDepth: number,
+  alerts: { count: number; worst: AlertSeverity } | undefined,
+): TraceSummary {
   const lastSeenMs = Number(index.last_seen_ms);
   const errorCount = Number(stats.error_count);
   return {
@@ -47,5 +52,7 @@ export function toTraceSummary(index: TraceIndexRow, stats: TraceStatsRow, maxDe
     unpricedSpans: Number(stats.unpriced),
     maxDepth,
     status: traceStatus(errorCount, Boolean(index.root_id), lastSeenMs),
+    openAlerts: alerts?.count ?? 0,
+    worstAlert: alerts?.worst ?? null,
   };
 }

@@ -19,15 +19,23 @@ export interface TraceFilter {
    * (an insert's worth), so it holds every matching trace and may repeat one.
    */
   candidates: string | null;
+  /**
+   * SELECT n, hits: of a sample of the candidates' source rows (the first SAMPLE_ROWS by trace id: random
+   * traces), how many match. Null without filters.
+   */
+  sample: string | null;
   /** What a trace among `candidates` must also satisfy, over its `traces` rows grouped by trace_id. */
   beyondCandidates: string;
-  /** Every filter, over a trace's `traces` rows grouped by trace_id; the text search only among the trace ids `within` selects. */
-  grouped(within: string): string;
+  /** The service filter over a trace's `traces` rows grouped by trace_id ('1' without one). */
+  serviceGrouped: string;
+  /** SELECT trace_id …: the traces among those `within` selects that match `q`; null without `q`. */
+  qAmong(within: string): string | null;
   /** Every filter, over a trace's merged `traces FINAL` row; the text search over every trace. */
   merged: string;
 }
 
 const HEX_ID = /^[0-9a-f]+$/;
+const SAMPLE_ROWS = 20_000;
 const TEXT_MATCH = "text LIKE lowerUTF8({q_like:String})";
 
 export function traceFilter(service: string, rawQ: string): TraceFilter {
@@ -41,8 +49,10 @@ export function traceFilter(service: string, rawQ: string): TraceFilter {
       active: service !== '',
       params,
       candidates: service !== '' ? 'SELECT trace_id FROM traces WHERE has(services, {service:String})' : null,
+      sample: service !== '' ? `SELECT count() AS n, countIf(has(services, {service:String})) AS hits FROM (SELECT services FROM traces LIMIT ${SAMPLE_ROWS})` : null,
       beyondCandidates: '1',
-      grouped: () => serviceGrouped ?? '1',
+      serviceGrouped: serviceGrouped ?? '1',
+      qAmong: () => null,
       merged: serviceMerged ?? '1',
     };
   }
@@ -50,6 +60,7 @@ export function traceFilter(service: string, rawQ: string): TraceFilter {
   params.q_like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   const ids: string[] = [];
   const sources = [`SELECT trace_id FROM trace_search WHERE ${TEXT_MATCH}`];
+  const among = (within: string) => [`SELECT trace_id FROM trace_search WHERE trace_id IN (${within}) AND ${TEXT_MATCH}`];
   const hex = q.toLowerCase();
   if (HEX_ID.test(hex) && hex.length >= 8 && hex.length <= 32) {
     params.q_lo = hex.padEnd(32, '0');
@@ -62,14 +73,16 @@ export function traceFilter(service: string, rawQ: string): TraceFilter {
     ids.push('trace_id IN (SELECT trace_id FROM spans WHERE span_id = {q_span:FixedString(16)})');
     sources.push('SELECT trace_id FROM spans WHERE span_id = {q_span:FixedString(16)}');
   }
-  const qCondition = (within: string | null) =>
-    `(${[`trace_id IN (SELECT trace_id FROM trace_search WHERE ${within ? `trace_id IN (${within}) AND ` : ''}${TEXT_MATCH})`, ...ids].join(' OR ')})`;
   return {
     active: true,
     params,
     candidates: sources.join('\nUNION ALL\n'),
+    sample: `SELECT count() AS n, countIf(${TEXT_MATCH}) AS hits FROM (SELECT text FROM trace_search LIMIT ${SAMPLE_ROWS})`,
     beyondCandidates: serviceGrouped ?? '1',
-    grouped: (within) => [serviceGrouped, qCondition(within)].filter(Boolean).join(' AND '),
-    merged: [serviceMerged, qCondition(null)].filter(Boolean).join(' AND '),
+    serviceGrouped: serviceGrouped ?? '1',
+    // The id matches need no reading beyond their own (a range of the trace index, one span id); as
+    // separate queries they keep each one simple.
+    qAmong: (within) => [...among(within), ...sources.slice(1)].join('\nUNION ALL\n'),
+    merged: [serviceMerged, `(${[`trace_id IN (SELECT trace_id FROM trace_search WHERE ${TEXT_MATCH})`, ...ids].join(' OR ')})`].filter(Boolean).join(' AND '),
   };
 }

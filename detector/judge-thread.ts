@@ -1,0 +1,79 @@
+// The main thread's handle on the judge worker (judge-worker.ts): one request at a time in flight per call,
+// started on first use and again after it died (a tick then fails, logged, and the next one starts afresh).
+import { Worker } from 'node:worker_threads';
+import type { RootBaseline } from './baseline';
+import type { JudgeReply, JudgeRequest, Judgement, TreeHead } from './judge-worker';
+import type { DetectorSettings } from './settings';
+
+const WORKER_URL = new URL('./judge-worker-entry.mjs', import.meta.url);
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+export class JudgeThread {
+  private worker: Worker | null = null;
+  private ready: Promise<void> | null = null;
+  private nextId = 0;
+  private readonly pending = new Map<number, Pending>();
+
+  /** Parses a batch's span rows (JSONEachRow bytes, moved to the worker) and builds each tree's snapshot. */
+  load(rows: Buffer, lastSeen: Record<string, number>, now: number): Promise<TreeHead[]> {
+    // A copy the worker owns: the engine's buffer may be a view into a larger pool.
+    const owned = new Uint8Array(rows.byteLength);
+    owned.set(rows);
+    return this.call({ op: 'load', id: 0, rows: owned, lastSeen, now }, [owned.buffer]) as Promise<TreeHead[]>;
+  }
+
+  /** Runs the rules over a loaded tree (and forgets it). Null when it was not loaded. */
+  judge(traceId: string, baseline: RootBaseline | null, settings: DetectorSettings): Promise<Judgement | null> {
+    return this.call({ op: 'judge', id: 0, traceId, baseline, settings }) as Promise<Judgement | null>;
+  }
+
+  drop(traceIds: string[]): Promise<void> {
+    return this.call({ op: 'drop', id: 0, traceIds }) as Promise<void>;
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    this.ready = null;
+    await w?.terminate();
+  }
+
+  private async call(req: JudgeRequest, transfer: ArrayBuffer[] = []): Promise<unknown> {
+    await this.start();
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker!.postMessage({ ...req, id }, transfer);
+    });
+  }
+
+  /** Starts the thread (loading its code takes a few seconds: better at start than on the first tick). */
+  start(): Promise<void> {
+    if (this.ready) return this.ready;
+    const worker = new Worker(WORKER_URL);
+    this.worker = worker;
+    this.ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (msg: JudgeReply | { ready: true }) => {
+        if ('ready' in msg) return resolve();
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        if ('error' in msg) p.reject(new Error(`Judging trees failed: ${msg.error}`));
+        else p.resolve(msg.result);
+      });
+      const fail = (err: Error) => {
+        reject(err);
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+        if (this.worker === worker) {
+          this.worker = null;
+          this.ready = null;
+        }
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => fail(new Error(`The detector's judge thread exited (${code})`)));
+    });
+    return this.ready;
+  }
+}

@@ -1,0 +1,77 @@
+// The detector's CPU work, off the event loop: parsing a batch's span rows, building each tree's snapshot and
+// running the rules. A 100,000-span tree takes the better part of a second of JS; on the main thread that
+// would hold every ingest acknowledgement and API answer for as long. The main thread keeps the I/O (reads,
+// baselines, alert writes); this thread keeps the snapshots of the batch in hand between the two steps.
+import { parentPort } from 'node:worker_threads';
+import type { Finding } from '../lib/domain';
+import { treeStats, type RootBaseline, type TreeStats } from './baseline';
+import { evaluateTree } from './index';
+import type { DetectorSettings } from './settings';
+import { buildSnapshot, detectorSpan, type StoredSpanFields, type TreeSnapshot } from './snapshot';
+
+export type JudgeRequest =
+  | { op: 'load'; id: number; rows: Uint8Array; lastSeen: Record<string, number>; now: number }
+  | { op: 'judge'; id: number; traceId: string; baseline: RootBaseline | null; settings: DetectorSettings }
+  | { op: 'drop'; id: number; traceIds: string[] };
+
+/** What the main thread needs of a loaded tree to fetch its baselines and order the batch. */
+export interface TreeHead {
+  traceId: string;
+  serviceName: string;
+  rootName: string;
+  running: boolean;
+  lastSpanMs: number;
+  spans: number;
+}
+
+export interface Judgement {
+  findings: Finding[];
+  /** The finished tree's history numbers; null while it runs. */
+  stats: TreeStats | null;
+}
+
+export type JudgeReply = { id: number; result: TreeHead[] | Judgement | null } | { id: number; error: string };
+
+const loaded = new Map<string, TreeSnapshot>();
+
+function load(rows: Uint8Array, lastSeen: Record<string, number>, now: number): TreeHead[] {
+  const byTrace = new Map<string, StoredSpanFields[]>();
+  const text = Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).toString('utf8');
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const row = JSON.parse(line) as StoredSpanFields & { trace_id: string };
+    const list = byTrace.get(row.trace_id);
+    if (list) list.push(row);
+    else byTrace.set(row.trace_id, [row]);
+  }
+  const heads: TreeHead[] = [];
+  for (const [traceId, spans] of byTrace) {
+    const tree = buildSnapshot(spans.map(detectorSpan), { traceId, now, lastSeenMs: lastSeen[traceId] });
+    loaded.set(traceId, tree);
+    heads.push({ traceId, serviceName: tree.serviceName, rootName: tree.rootName, running: tree.running, lastSpanMs: tree.lastSpanMs, spans: tree.totals.spans });
+  }
+  return heads;
+}
+
+function judge(traceId: string, baseline: RootBaseline | null, settings: DetectorSettings): Judgement | null {
+  const tree = loaded.get(traceId);
+  if (!tree) return null;
+  loaded.delete(traceId);
+  return { findings: evaluateTree(tree, { settings, baseline }), stats: tree.running ? null : treeStats(tree) };
+}
+
+parentPort!.on('message', (req: JudgeRequest) => {
+  let reply: JudgeReply;
+  try {
+    if (req.op === 'load') reply = { id: req.id, result: load(req.rows, req.lastSeen, req.now) };
+    else if (req.op === 'judge') reply = { id: req.id, result: judge(req.traceId, req.baseline, req.settings) };
+    else {
+      for (const id of req.traceIds) loaded.delete(id);
+      reply = { id: req.id, result: null };
+    }
+  } catch (err) {
+    reply = { id: req.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+  }
+  parentPort!.postMessage(reply);
+});
+parentPort!.postMessage({ ready: true });

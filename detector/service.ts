@@ -1,0 +1,317 @@
+// The live detector: every tick it judges the trees that received spans since its watermark (the activity
+// index, so its cost follows the ingest rate, not the history stored), plus the quiet running trees the stall
+// rule must see, and turns findings into stored alerts and webhook notices. Its state — watermark, alerts,
+// history, settings — lives in storage, so a restart resumes where it stopped and never re-sends a delivered
+// alert. Runs inside Canopy (server.ts) or alone (`npm run detector`, detector/main.ts).
+import { severityRank } from '../lib/domain';
+import type { Storage } from '../lib/server/storage/storage';
+import { tracesTouchedSince, type ActivityMark } from '../lib/server/queries/trace-activity';
+import { alertId, getAlert, nextAlertVersion, storedAlertsOf, undeliveredAlerts, writeAlerts, type StoredAlert } from '../lib/server/queries/alerts';
+import { readState, recordFinishedTrees, writeState, type FinishedTree } from '../lib/server/queries/detector-state';
+import { quietRunningTrees, spanRowsOfTrees } from '../lib/server/queries/tree-spans';
+import { diffAlerts, type AlertChange, type AlertNotice } from './alert-diff';
+import { StoredHistory } from './history';
+import { chooseBaseline } from './rule';
+import { DetectorSettingsStore } from './settings-store';
+import { JudgeThread } from './judge-thread';
+
+export type Log = (event: Record<string, unknown>) => void;
+
+export interface DetectorOptions {
+  storage: Storage;
+  retentionDays: number;
+  tickMs: number;
+  log: Log;
+  /** Delivers a notice (the webhook); resolves true once delivered. Absent: alerts are only stored. */
+  notify?: (alert: StoredAlert, change: AlertChange) => Promise<boolean>;
+  /** Called after each tick (metrics, tests). */
+  onTick?: (report: TickReport) => void;
+  now?: () => number;
+}
+
+export interface TickReport {
+  /** Traces with new spans found this tick. */
+  touched: number;
+  evaluated: number;
+  spans: number;
+  alertsWritten: number;
+  notices: number;
+  /** Trees left for the next tick (the per-tick budget, or a big tree's cadence). */
+  pending: number;
+  ms: number;
+}
+
+interface Watermark {
+  activity: ActivityMark;
+  /** Quiet running trees were looked for up to this ingest time. */
+  stallMs: number;
+}
+
+const STATE_WATERMARK = 'watermark';
+// Inserts can become visible a moment after a later one: each tick reads again from a little before the
+// watermark and skips trees whose newest activity it already judged.
+const REREAD_MS = 2_000;
+// On a first start over an existing store, judge the recent trees only, not the whole history.
+const FIRST_LOOKBACK_MS = 5 * 60_000;
+const TOUCHED_PAGE = 5_000;
+const TOUCHED_PER_TICK = 50_000;
+/** Spans loaded per tick, and per read: the tick's work is bounded whatever arrives. */
+const SPANS_PER_TICK = 300_000;
+const SPANS_PER_READ = 100_000;
+const TREES_PER_READ = 200;
+/**
+ * A big tree is judged again only after spans / BIG_TREE_SPANS_PER_S seconds (100,000 spans: every 10 s): judging
+ * one takes ~3 s here (1 s to read, 1.6 s to parse and build, 0.3 s of rules), so it cannot hog the detector.
+ */
+const BIG_TREE_SPANS_PER_S = 10_000;
+const STALL_SCAN_MS = 5_000;
+const STALL_RECHECK_MS = 60_000;
+const STALL_WATCH_MS = 24 * 3600_000;
+const MEMORY_MAX = 200_000;
+
+export class Detector {
+  private readonly now: () => number;
+  private readonly settings: DetectorSettingsStore;
+  private readonly history: StoredHistory;
+  private watermark: Watermark | null = null;
+  private persistedAt = 0;
+  private lastStallScan = 0;
+  /** Trees to judge: their newest activity (ms), in the order they came. */
+  private readonly due = new Map<string, number>();
+  /** The newest activity each tree was judged at. */
+  private readonly judged = new Map<string, number>();
+  /** Spans each tree had when last judged, and when it may be judged again. */
+  private readonly size = new Map<string, number>();
+  private readonly notBefore = new Map<string, number>();
+  /** Quiet running trees to judge again (stall escalates with time alone): when. */
+  private readonly stallWatch = new Map<string, { at: number; lastSeenMs: number }>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private stopped = false;
+  private readonly deliveries = new Set<Promise<unknown>>();
+  private readonly thread = new JudgeThread();
+
+  constructor(private readonly opts: DetectorOptions) {
+    this.now = opts.now ?? Date.now;
+    this.settings = new DetectorSettingsStore(opts.storage);
+    this.history = new StoredHistory(opts.storage.client, () => this.settings.current.baseline.minTrees, this.now);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.settings.refresh(), this.thread.start()]);
+    const saved = await readState<Watermark>(this.opts.storage.client, STATE_WATERMARK);
+    const now = this.now();
+    this.watermark = saved ?? { activity: { lastSeenMs: now - FIRST_LOOKBACK_MS, traceId: '' }, stallMs: now };
+    // Owed from before a restart: what was raised or escalated but never delivered.
+    if (this.opts.notify) for (const a of await undeliveredAlerts(this.opts.storage.client)) this.deliver(a, a.notified ? 'escalated' : 'new');
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+    await this.persist(true).catch(() => undefined);
+    await this.thread.close();
+  }
+
+  /** Waits for the webhook deliveries in flight (tests). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.deliveries]);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick()
+        .then((report) => this.opts.onTick?.(report))
+        .catch((err) => this.opts.log({ event: 'detector_tick_failed', error: err instanceof Error ? err.message : String(err) }))
+        .finally(() => {
+          this.running = null;
+          this.schedule(this.opts.tickMs);
+        });
+    }, delayMs);
+  }
+
+  /** One pass: new activity, quiet trees, then as many due trees as the tick's budget allows. */
+  async tick(): Promise<TickReport> {
+    const started = performance.now();
+    const now = this.now();
+    await this.settings.refresh();
+    const touched = await this.collectTouched();
+    if (now - this.lastStallScan >= STALL_SCAN_MS) await this.collectQuiet(now);
+    const report = await this.judgeDue(now);
+    await this.persist(false);
+    this.trimMemory();
+    return { touched, ...report, pending: this.due.size, ms: performance.now() - started };
+  }
+
+  private async collectTouched(): Promise<number> {
+    const wm = this.watermark!;
+    let since: ActivityMark = { lastSeenMs: wm.activity.lastSeenMs - REREAD_MS, traceId: '' };
+    let found = 0;
+    for (let read = 0; read < TOUCHED_PER_TICK; read += TOUCHED_PAGE) {
+      const page = await tracesTouchedSince(this.opts.storage.client, since, TOUCHED_PAGE);
+      for (const t of page.traces) {
+        if ((this.judged.get(t.traceId) ?? -1) >= t.lastSeenMs) continue;
+        if ((this.due.get(t.traceId) ?? -1) >= t.lastSeenMs) continue;
+        this.due.delete(t.traceId); // re-queued at the end: a busy tree does not starve the others
+        this.due.set(t.traceId, t.lastSeenMs);
+        found++;
+      }
+      since = page.watermark;
+      if (since.lastSeenMs > wm.activity.lastSeenMs || (since.lastSeenMs === wm.activity.lastSeenMs && since.traceId > wm.activity.traceId)) {
+        wm.activity = since;
+      }
+      if (page.traces.length < TOUCHED_PAGE) break;
+    }
+    return found;
+  }
+
+  /** Running trees that went quiet past the idle limit, and those already watched for their stall to grow. */
+  private async collectQuiet(now: number): Promise<void> {
+    this.lastStallScan = now;
+    const cfg = this.settings.current.stall;
+    if (!cfg.enabled) return;
+    const wm = this.watermark!;
+    const to = now - cfg.idleMinutes * 60_000;
+    if (to > wm.stallMs) {
+      for (const t of await quietRunningTrees(this.opts.storage.client, wm.stallMs, to, 10_000)) {
+        this.stallWatch.set(t.traceId, { at: now, lastSeenMs: t.lastSeenMs });
+      }
+      wm.stallMs = to;
+    }
+    for (const [traceId, w] of this.stallWatch) {
+      if (w.at > now) continue;
+      if (now - w.lastSeenMs > STALL_WATCH_MS) this.stallWatch.delete(traceId);
+      else if (!this.due.has(traceId)) this.due.set(traceId, w.lastSeenMs);
+    }
+  }
+
+  private async judgeDue(now: number): Promise<Omit<TickReport, 'touched' | 'pending' | 'ms'>> {
+    const out = { evaluated: 0, spans: 0, alertsWritten: 0, notices: 0 };
+    let budget = SPANS_PER_TICK;
+    const batch: [string, number][] = [];
+    let batchSpans = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const r = await this.judge(batch.splice(0), now);
+      out.evaluated += r.evaluated;
+      out.spans += r.spans;
+      out.alertsWritten += r.alertsWritten;
+      out.notices += r.notices;
+      batchSpans = 0;
+    };
+    for (const [traceId, lastSeenMs] of [...this.due]) {
+      if (this.stopped || budget <= 0) break;
+      if ((this.notBefore.get(traceId) ?? 0) > now) continue;
+      const expected = Math.max(1, this.size.get(traceId) ?? 1);
+      this.due.delete(traceId);
+      batch.push([traceId, lastSeenMs]);
+      batchSpans += expected;
+      budget -= expected;
+      if (batch.length >= TREES_PER_READ || batchSpans >= SPANS_PER_READ) await flush();
+    }
+    await flush();
+    return out;
+  }
+
+  /** Loads, judges and stores the outcome for a batch of trees (the CPU work on the judge thread). */
+  private async judge(batch: [string, number][], now: number) {
+    const { storage, retentionDays } = this.opts;
+    const settings = this.settings.current;
+    const ids = batch.map(([id]) => id);
+    const lastSeen: Record<string, number> = {};
+    for (const [id, ms] of batch) {
+      lastSeen[id] = ms;
+      this.judged.set(id, ms);
+    }
+    const [bytes, stored] = await Promise.all([spanRowsOfTrees(storage.client, ids), storedAlertsOf(storage.client, ids)]);
+    // Trees absent here expired, or are not visible yet: their next activity brings them back.
+    const heads = await this.thread.load(bytes, lastSeen, now);
+    const storedBy = new Map<string, StoredAlert[]>();
+    for (const a of stored) (storedBy.get(a.traceId) ?? storedBy.set(a.traceId, []).get(a.traceId)!).push(a);
+    const writes: StoredAlert[] = [];
+    const notices: AlertNotice[] = [];
+    const finished: FinishedTree[] = [];
+    let spanCount = 0;
+    // In the order they ended: a tree is judged against the trees of its kind that finished before it.
+    heads.sort((a, b) => a.lastSpanMs - b.lastSpanMs);
+    for (const head of heads) {
+      const { traceId } = head;
+      spanCount += head.spans;
+      const baseline = chooseBaseline(
+        head.rootName ? await this.history.rootName(head.serviceName, head.rootName) : null,
+        await this.history.service(head.serviceName),
+        settings,
+      );
+      const judged = await this.thread.judge(traceId, baseline, settings);
+      if (!judged) continue;
+      const { findings, stats } = judged;
+      const diff = diffAlerts(findings, storedBy.get(traceId) ?? [], { traceId, nowMs: now, version: () => nextAlertVersion(now), id: alertId });
+      writes.push(...diff.writes);
+      notices.push(...diff.notices);
+      this.size.set(traceId, head.spans);
+      if (head.spans > BIG_TREE_SPANS_PER_S) this.notBefore.set(traceId, now + (head.spans / BIG_TREE_SPANS_PER_S) * 1000);
+      else this.notBefore.delete(traceId);
+      if (!stats) {
+        // Still running: a quiet one is looked at again, without new spans, for its stall to grow.
+        const stallCritical = findings.some((f) => f.rule === 'stall' && f.severity === 'critical');
+        if (this.stallWatch.has(traceId) && !stallCritical) this.stallWatch.set(traceId, { at: now + STALL_RECHECK_MS, lastSeenMs: lastSeen[traceId] });
+        else if (stallCritical) this.stallWatch.delete(traceId);
+      } else {
+        this.stallWatch.delete(traceId);
+        const critical = findings.some((f) => f.severity === 'critical') || (storedBy.get(traceId) ?? []).some((a) => a.severity === 'critical');
+        finished.push({ traceId, finishedMs: now, stats, runaway: critical });
+        if (!critical) this.history.add(traceId, stats);
+      }
+    }
+    await writeAlerts(storage, writes, retentionDays);
+    await recordFinishedTrees(storage, finished, retentionDays);
+    for (const n of notices) this.deliver(n.alert, n.change);
+    return { evaluated: batch.length, spans: spanCount, alertsWritten: writes.length, notices: notices.length };
+  }
+
+  /** Sends a notice without holding up detection; once delivered, the alert records what was delivered. */
+  private deliver(alert: StoredAlert, change: AlertChange): void {
+    if (!this.opts.notify) return;
+    const p = this.opts
+      .notify(alert, change)
+      .then(async (ok) => {
+        if (!ok) return;
+        const current = await getAlert(this.opts.storage.client, alert.id);
+        if (!current || (current.notified && severityRank(current.notified) >= severityRank(alert.severity))) return;
+        await writeAlerts(this.opts.storage, [{ ...current, notified: alert.severity, version: nextAlertVersion(this.now()) }], this.opts.retentionDays);
+      })
+      .catch((err) => this.opts.log({ event: 'detector_notify_failed', alertId: alert.id, error: err instanceof Error ? err.message : String(err) }))
+      .finally(() => this.deliveries.delete(p));
+    this.deliveries.add(p);
+  }
+
+  /**
+   * Saves the watermark (at most every few seconds): no later than the oldest tree still waiting, so after a
+   * restart nothing received is left unjudged (judging a tree twice changes nothing stored).
+   */
+  private async persist(force: boolean): Promise<void> {
+    const now = this.now();
+    if (!this.watermark || (!force && now - this.persistedAt < 5_000)) return;
+    let oldest = this.watermark.activity;
+    for (const ms of this.due.values()) if (ms - 1 < oldest.lastSeenMs) oldest = { lastSeenMs: ms - 1, traceId: '' };
+    await writeState(this.opts.storage, STATE_WATERMARK, { activity: oldest, stallMs: this.watermark.stallMs } satisfies Watermark, now);
+    this.persistedAt = now;
+  }
+
+  private trimMemory(): void {
+    // What was judged long ago can only come back as new activity, which the watermark finds anyway.
+    const horizon = this.watermark!.activity.lastSeenMs - 10 * REREAD_MS;
+    if (this.judged.size > 1000) for (const [id, ms] of this.judged) if (ms < horizon && !this.notBefore.has(id)) (this.judged.delete(id), this.size.delete(id));
+    for (const map of [this.judged, this.size, this.notBefore]) {
+      if (map.size <= MEMORY_MAX) continue;
+      for (const id of map.keys()) {
+        map.delete(id);
+        if (map.size <= MEMORY_MAX / 2) break;
+      }
+    }
+    if (this.stallWatch.size > MEMORY_MAX) this.stallWatch.clear();
+  }
+}

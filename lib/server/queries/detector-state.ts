@@ -1,0 +1,101 @@
+import 'server-only';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { TreeStats } from '../../../detector/baseline';
+import type { Storage } from '../storage/storage';
+import { READ_TIME_LIMIT, rows } from './read';
+
+// The detector's own state (migrations/006_detector.sql): named values (its watermark, the rule settings)
+// and the history of finished trees its baselines are computed from.
+
+const utcNow = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
+/** The latest value written under `name`, parsed; null when none was. */
+export async function readState<T>(client: ClickHouseClient, name: string): Promise<T | null> {
+  const [row] = await rows<{ value: string }>(client, {}, `
+    SELECT value FROM detector_state WHERE name = {name:String} ORDER BY updated_at DESC LIMIT 1
+    SETTINGS ${READ_TIME_LIMIT}`, { name });
+  return row ? (JSON.parse(row.value) as T) : null;
+}
+
+/** The value and when it was written (ms), to tell whether another process changed it since. */
+export async function readStateStamped<T>(client: ClickHouseClient, name: string): Promise<{ value: T; updatedMs: number } | null> {
+  const [row] = await rows<{ value: string; ms: string }>(client, {}, `
+    SELECT value, toString(toUnixTimestamp64Milli(updated_at)) AS ms FROM detector_state WHERE name = {name:String}
+    ORDER BY updated_at DESC LIMIT 1
+    SETTINGS ${READ_TIME_LIMIT}`, { name });
+  return row ? { value: JSON.parse(row.value) as T, updatedMs: Number(row.ms) } : null;
+}
+
+export async function writeState(storage: Storage, name: string, value: unknown, nowMs = Date.now()): Promise<void> {
+  const line = JSON.stringify({ name, value: JSON.stringify(value), updated_at: utcNow(nowMs) });
+  await storage.insertRaw('detector_state', Buffer.from(line + '\n'));
+}
+
+export interface FinishedTree {
+  traceId: string;
+  finishedMs: number;
+  stats: TreeStats;
+  /** The tree had a critical alert: kept out of the baselines. */
+  runaway: boolean;
+}
+
+export async function recordFinishedTrees(storage: Storage, trees: readonly FinishedTree[], retentionDays: number): Promise<void> {
+  if (trees.length === 0) return;
+  const lines = trees.map(({ traceId, finishedMs, stats: s, runaway }) =>
+    JSON.stringify({
+      service_name: s.serviceName,
+      root_name: s.rootName,
+      trace_id: traceId,
+      finished_at: utcNow(finishedMs),
+      cost_usd: s.costUsd,
+      tokens: s.tokens,
+      duration_ms: s.durationMs,
+      spans: s.spans,
+      max_children: s.maxChildren,
+      max_depth: s.maxDepth,
+      max_call_input_tokens: s.maxCallInputTokens,
+      runaway: runaway ? 1 : 0,
+      retention_days: retentionDays,
+    }),
+  );
+  await storage.insertRaw('tree_history', Buffer.from(lines.join('\n') + '\n'));
+}
+
+interface HistoryRow {
+  trace_id: string;
+  service_name: string;
+  root_name: string;
+  cost_usd: number;
+  tokens: number;
+  duration_ms: number;
+  spans: number;
+  max_children: number;
+  max_depth: number;
+  max_call_input_tokens: number;
+}
+
+/**
+ * The most recent finished, non-runaway trees of a service (and root name, when given), newest first. The
+ * key's prefix is the table's primary key, so this reads one service's rows, not the whole history.
+ */
+export async function recentHistory(client: ClickHouseClient, serviceName: string, rootName: string | null, limit: number): Promise<(TreeStats & { traceId: string })[]> {
+  const found = await rows<HistoryRow>(client, {}, `
+    SELECT trace_id, service_name, root_name, cost_usd, tokens, duration_ms, spans, max_children, max_depth, max_call_input_tokens
+    FROM tree_history FINAL
+    WHERE service_name = {service:String} ${rootName === null ? '' : 'AND root_name = {root:String}'} AND runaway = 0
+    ORDER BY finished_at DESC
+    LIMIT {limit:UInt32}
+    SETTINGS ${READ_TIME_LIMIT}`, { service: serviceName, root: rootName ?? '', limit });
+  return found.map((r) => ({
+    traceId: r.trace_id,
+    serviceName: r.service_name,
+    rootName: r.root_name,
+    costUsd: Number(r.cost_usd),
+    tokens: Number(r.tokens),
+    durationMs: Number(r.duration_ms),
+    spans: Number(r.spans),
+    maxChildren: Number(r.max_children),
+    maxDepth: Number(r.max_depth),
+    maxCallInputTokens: Number(r.max_call_input_tokens),
+  }));
+}
