@@ -17,9 +17,13 @@ export interface AlertDiff {
   notices: AlertNotice[];
 }
 
-/** The branch part of an alert's key: '' for a finding about the whole tree (its span id moves to the root). */
+/**
+ * The branch part of an alert's key: '' for a finding about the whole tree (its span id moves to the root),
+ * 'service' for the service's spend chart pointing at this tree.
+ */
 export function branchOf(f: Finding): string {
-  return f.evidence.details.scope === 'tree' ? '' : f.spanId;
+  const scope = f.evidence.details.scope;
+  return scope === 'tree' ? '' : scope === 'service' ? 'service' : f.spanId;
 }
 
 export interface DiffContext {

@@ -14,6 +14,7 @@ import { StoredHistory } from './history';
 import { chooseBaseline } from './rule';
 import { DetectorSettingsStore } from './settings-store';
 import { JudgeThread } from './judge-thread';
+import { judgeServiceSpend } from './service-spend';
 
 export type Log = (event: Record<string, unknown>) => void;
 
@@ -45,6 +46,8 @@ interface Watermark {
   activity: ActivityMark;
   /** Quiet running trees were looked for up to this ingest time. */
   stallMs: number;
+  /** The service spend chart was judged up to the bucket ending here (ms). */
+  spendMs?: number;
 }
 
 const STATE_WATERMARK = 'watermark';
@@ -97,14 +100,20 @@ export class Detector {
     this.history = new StoredHistory(opts.storage.client, () => this.settings.current.baseline.minTrees, this.now);
   }
 
+  /** Loads the state and starts ticking. */
   async start(): Promise<void> {
+    await this.open();
+    this.schedule(0);
+  }
+
+  /** Loads the settings, the watermark and what is owed to the webhook; ticks only when called (tests). */
+  async open(): Promise<void> {
     await Promise.all([this.settings.refresh(), this.thread.start()]);
     const saved = await readState<Watermark>(this.opts.storage.client, STATE_WATERMARK);
     const now = this.now();
     this.watermark = saved ?? { activity: { lastSeenMs: now - FIRST_LOOKBACK_MS, traceId: '' }, stallMs: now };
     // Owed from before a restart: what was raised or escalated but never delivered.
     if (this.opts.notify) for (const a of await undeliveredAlerts(this.opts.storage.client)) this.deliver(a, a.notified ? 'escalated' : 'new');
-    this.schedule(0);
   }
 
   async stop(): Promise<void> {
@@ -141,9 +150,33 @@ export class Detector {
     const touched = await this.collectTouched();
     if (now - this.lastStallScan >= STALL_SCAN_MS) await this.collectQuiet(now);
     const report = await this.judgeDue(now);
+    const spendWrites = await this.judgeServiceSpend(now);
     await this.persist(false);
     this.trimMemory();
-    return { touched, ...report, pending: this.due.size, ms: performance.now() - started };
+    return { touched, ...report, alertsWritten: report.alertsWritten + spendWrites, pending: this.due.size, ms: performance.now() - started };
+  }
+
+  /** When a spend bucket has closed: each service's spend chart, an alert for an anomaly. */
+  private async judgeServiceSpend(now: number): Promise<number> {
+    const settings = this.settings.current;
+    const bucketMs = settings.cost_spike.ewmaBucketMinutes * 60_000;
+    const closed = Math.floor(now / bucketMs) * bucketMs;
+    const wm = this.watermark!;
+    if (wm.spendMs === undefined) wm.spendMs = closed; // a first start judges from the next bucket on
+    if (closed <= wm.spendMs) return 0;
+    wm.spendMs = closed;
+    const found = await judgeServiceSpend(this.opts.storage.client, closed, settings);
+    if (found.length === 0) return 0;
+    const stored = await storedAlertsOf(this.opts.storage.client, found.map((f) => f.traceId));
+    const writes: StoredAlert[] = [];
+    for (const { traceId, finding } of found) {
+      const mine = stored.filter((a) => a.traceId === traceId && a.branch === 'service');
+      const diff = diffAlerts([finding], mine, { traceId, nowMs: now, version: () => nextAlertVersion(now), id: alertId });
+      writes.push(...diff.writes);
+      for (const n of diff.notices) this.deliver(n.alert, n.change);
+    }
+    await writeAlerts(this.opts.storage, writes, this.opts.retentionDays);
+    return writes.length;
   }
 
   private async collectTouched(): Promise<number> {
@@ -230,7 +263,8 @@ export class Detector {
     // Trees absent here expired, or are not visible yet: their next activity brings them back.
     const heads = await this.thread.load(bytes, lastSeen, now);
     const storedBy = new Map<string, StoredAlert[]>();
-    for (const a of stored) (storedBy.get(a.traceId) ?? storedBy.set(a.traceId, []).get(a.traceId)!).push(a);
+    // The service chart's alerts are not the tree rules' to resolve.
+    for (const a of stored) if (a.branch !== 'service') (storedBy.get(a.traceId) ?? storedBy.set(a.traceId, []).get(a.traceId)!).push(a);
     const writes: StoredAlert[] = [];
     const notices: AlertNotice[] = [];
     const finished: FinishedTree[] = [];
@@ -297,7 +331,7 @@ export class Detector {
     if (!this.watermark || (!force && now - this.persistedAt < 5_000)) return;
     let oldest = this.watermark.activity;
     for (const ms of this.due.values()) if (ms - 1 < oldest.lastSeenMs) oldest = { lastSeenMs: ms - 1, traceId: '' };
-    await writeState(this.opts.storage, STATE_WATERMARK, { activity: oldest, stallMs: this.watermark.stallMs } satisfies Watermark, now);
+    await writeState(this.opts.storage, STATE_WATERMARK, { ...this.watermark, activity: oldest } satisfies Watermark, now);
     this.persistedAt = now;
   }
 

@@ -31,6 +31,8 @@ import { ForeignLoad, MetricsScraper, Prober, RssSampler, histogram, httpGet, re
 import { prepareRows, batches, usPerSpan, insertSpans, ROW_ENCODING, SERIALISER_NAME, type StageTimes } from './bench/pipeline';
 import { BIG_TRACE_ID, generateHistory, generateReadDataset, spanIdOf, traceIdOf } from './bench/dataset';
 import { measureSearchOptions, type SearchOption } from './bench/search-options';
+import { timeBacktest } from './bench/backtest';
+import { latencyRow, measureDetection, type DetectionLatency } from './bench/detection';
 import zlib from 'node:zlib';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -173,9 +175,9 @@ interface Phase1 {
   sentIdx: number[];
 }
 
-async function phase1(work: Workload, transport: 'http' | 'grpc' = 'http'): Promise<Phase1> {
+async function phase1(work: Workload, transport: 'http' | 'grpc' = 'http', env: Record<string, string> = {}): Promise<Phase1> {
   const dir = tempDir('p1');
-  const canopy = await start(dir);
+  const canopy = await start(dir, env);
   const pid = canopy.process.pid!;
   await sleep(1000);
   const idleRssMiB = mib(readProcStatus(pid)?.rssKiB ?? NaN);
@@ -552,6 +554,8 @@ async function phase4(): Promise<Phase4> {
   const smallSettleS = (performance.now() - t1) / 1000;
   const smallMerges = await countMerges(dir);
   const small = await timeStore(dir, CFG.traces + 1, CFG.traces, service);
+  const backtest = timeBacktest(dir, spans, 1_000_000, log); // POST /api/detector/backtest's work, in-process
+  if (backtest) log(`phase 4: backtest over ${fmt(backtest.spans)} spans (${fmt(backtest.trees)} trees): ${fmt(backtest.seconds, 1)} s`);
 
   const more = CFG.largeTraces - CFG.traces - 1;
   log(`phase 4: adding ${fmt(more)} older traces (${fmt(more * SPANS_PER_TRACE)} spans) inside ClickHouse`);
@@ -595,6 +599,83 @@ function chdbVersions(): { npm: string; engine: string } {
   return { npm, engine };
 }
 
+interface PhaseDetector {
+  latency: DetectionLatency;
+  storedSpans: number;
+  backgroundSpansPerS: number;
+  tickMeanMs: number;
+  lagP99Ms: number;
+  lagMaxMs: number;
+  judgedSpans: number;
+  judgedTrees: number;
+}
+
+/**
+ * Phase 5, the detector: a fresh Canopy filled with the workload (~1 M spans), then the simulator's runaway
+ * scenarios sent over several seeds while an open loop keeps ingesting at half phase 1's rate; per rule, the
+ * time from a tree being acknowledged to its alert being readable. The detector's ticks and event-loop lag from
+ * /metrics meanwhile. (Its CPU per span is phase 1 with the detector on vs off.)
+ */
+async function phaseDetector(work: Workload, p1Rate: number): Promise<PhaseDetector> {
+  const dir = tempDir('p5');
+  const canopy = await start(dir);
+  const client = new OtlpClient(canopy.otlpUrl, CFG.concurrency);
+  const fill = work.bodies.slice(0, QUICK ? 100 : 1000);
+  log(`phase 5: storing ${fmt(fill.length)} requests of the workload before timing detection`);
+  const filled = await closedLoop(client, fill, CFG.concurrency, { maxMs: 120_000 });
+  const scraper = new MetricsScraper(canopy.url);
+  await sleep(3000);
+  const before = (await scraper.scrape())!;
+  scraper.reset();
+  scraper.start(1000);
+  // The bodies not used to fill (this data dir is fresh, so they are new trees here), at half phase 1's rate.
+  const background = work.bodies.slice(fill.length);
+  const rate = p1Rate / 2;
+  log(`phase 5: runaway scenarios, ${QUICK ? 2 : 5} seeds, while up to ${fmt(background.length)} requests are offered at ${fmt(rate)} spans/s`);
+  const load = openLoop(client, background, rate, { durationMs: QUICK ? 30_000 : 90_000, drainMs: 60_000 });
+  const bg0 = performance.now();
+  const latency = await measureDetection(canopy.url, canopy.otlpUrl, QUICK ? [1, 2] : [1, 2, 3, 4, 5]);
+  const bgSeconds = (performance.now() - bg0) / 1000;
+  scraper.stop();
+  const after = (await scraper.scrape())!;
+  await load;
+  client.close();
+  const ticks0 = histogram(before, 'canopy_detector_tick_seconds');
+  const ticks1 = histogram(after, 'canopy_detector_tick_seconds');
+  const result: PhaseDetector = {
+    latency,
+    storedSpans: filled.spansAcked,
+    backgroundSpansPerS: rate,
+    tickMeanMs: ((ticks1.sum - ticks0.sum) / Math.max(1, ticks1.count - ticks0.count)) * 1000,
+    lagP99Ms: scraper.lagP99MaxS * 1000,
+    lagMaxMs: scraper.lagMaxS * 1000,
+    judgedSpans: (after.get('canopy_detector_spans_judged_total') ?? 0) - (before.get('canopy_detector_spans_judged_total') ?? 0),
+    judgedTrees: (after.get('canopy_detector_trees_judged_total') ?? 0) - (before.get('canopy_detector_trees_judged_total') ?? 0),
+  };
+  log(`phase 5: ${fmt(bgSeconds, 1)} s; detector judged ${fmt(result.judgedTrees)} trees, ${fmt(result.judgedSpans)} spans`);
+  await stop(canopy);
+  return result;
+}
+
+function detectorRows(on: Phase1, off: Phase1, p5: PhaseDetector): string[] {
+  const fmt1 = (n: number) => fmt(n, 1);
+  const overhead = on.serverCpuUsPerSpan / off.serverCpuUsPerSpan - 1;
+  const all = Object.values(p5.latency.byRule).flatMap((r) => r.ms);
+  const missed = Object.values(p5.latency.byRule).reduce((n, r) => n + r.missed, 0);
+  const overall = latencyRow(all);
+  const perRule = Object.entries(p5.latency.byRule)
+    .map(([rule, r]) => {
+      const l = latencyRow(r.ms);
+      return `${rule} ${fmt(l.p50)} / ${fmt(l.p95)}${r.missed ? ` (${r.missed} missed)` : ''}`;
+    })
+    .join('; ');
+  return [
+    `| Detector CPU: server CPU per span in phase 1 with the detector on vs off (${fmt1(on.serverCpuUsPerSpan)} vs ${fmt1(off.serverCpuUsPerSpan)} µs/span; ingest ${fmt(on.spansPerS)} vs ${fmt(off.spansPerS)} spans/s; event-loop lag p99 ${fmt(on.lagP99Ms)} vs ${fmt(off.lagP99Ms)} ms) | **${overhead >= 0 ? '+' : ''}${fmt(overhead * 100, 1)}%** | ≤ +10% | ${overhead <= 0.1 ? 'PASS' : '**FAIL**'} |`,
+    `| Detection latency, tree acknowledged → its alert readable in \`/api/alerts\` (${p5.latency.trees} runaway trees of the simulator, ${fmt(p5.storedSpans)} spans stored, ${fmt(p5.backgroundSpansPerS)} spans/s of other ingest meanwhile), p50 / p95 ms per rule: ${perRule} | **p50 ${fmt(overall.p50)} ms, p95 ${fmt(overall.p95)} ms** (max ${fmt(overall.max)}) | p95 ≤ 2,000 ms, none missed | ${overall.p95 <= 2000 && missed === 0 ? 'PASS' : '**FAIL**'} |`,
+    `| Detector ticks meanwhile (${fmt(p5.judgedTrees)} trees, ${fmt(p5.judgedSpans)} spans judged); event-loop lag | mean tick ${fmt(p5.tickMeanMs)} ms; lag p99 ${fmt(p5.lagP99Ms)} ms, max ${fmt(p5.lagMaxMs)} ms | lag p99 < 50 ms | ${p5.lagP99Ms < 50 ? 'PASS' : '**FAIL**'} |`,
+  ];
+}
+
 async function main() {
   const startedAt = new Date();
   const t0 = performance.now();
@@ -627,11 +708,17 @@ async function main() {
   log('phase 1 over OTLP/gRPC: the same bodies, a fresh Canopy');
   const p1g = await phase1(work, 'grpc');
   log(`phase 1 over gRPC: ${fmt(p1g.spansPerS)} spans/s (${fmt(p1g.spansPerS / p1.spansPerS, 2)} × HTTP), p50 ${fmt(p1g.p50)} ms, p99 ${fmt(p1g.p99)} ms`);
+  await settle('phase 1 without the detector');
+  log('phase 1 without the detector (CANOPY_DETECTOR=off): the same bodies, a fresh Canopy');
+  const p1off = await phase1(work, 'http', { CANOPY_DETECTOR: 'off' });
+  log(`phase 1 without the detector: ${fmt(p1off.spansPerS)} spans/s, server CPU ${fmt(p1off.serverCpuUsPerSpan, 1)} vs ${fmt(p1.serverCpuUsPerSpan, 1)} µs/span with it`);
   const p2 = await phase2(work, p1.sentIdx, p1.meanBatchRows);
   log(`phase 2: raw insert ${fmt(p2.rowsPerS)} rows/s`);
   await settle('phase 3');
   const p3 = await phase3(work, p1.spansPerS);
   log(`phase 3: acked ${fmt(p3.ackedPerS)} spans/s, 429s ${p3.status['429'] ?? 0}, peak RSS ${fmt(p3.peakRssMiB)} MiB, stored ${fmt(p3.stored)} / acked ${fmt(p3.acked)}`);
+  await settle('phase 5');
+  const p5 = await phaseDetector(work, p1.spansPerS);
   const p4 = await phase4(); // settles itself between generating the data and timing the reads
   const totalS = (performance.now() - t0) / 1000;
 
@@ -661,6 +748,7 @@ async function main() {
     `| Ratio end-to-end ÷ raw | **${fmt(ratio, 2)}** | ≥ ${TARGET.ratio} | ${pass(ratio >= TARGET.ratio)} |`,
     `| The same ingest over OTLP/gRPC (the same gzipped bodies as gRPC messages, ${CFG.concurrency} connections, ${fmt(p1g.spans)} spans in ${fmt(p1g.seconds, 1)} s; ack p50 ${fmt(p1g.p50)} ms, p99 ${fmt(p1g.p99)} ms; server CPU ${fmt(p1g.serverCpuUsPerSpan, 1)} µs/span vs ${fmt(p1.serverCpuUsPerSpan, 1)} over HTTP; lost ${fmt(p1g.ackedSpansTotal - p1g.stored)}) | **${fmt(p1g.spansPerS)} spans/s** | — | — |`,
     `| Ratio gRPC ÷ HTTP (spans/s) | **${fmt(p1g.spansPerS / p1.spansPerS, 2)}** | ≥ 1.0 | ${pass(p1g.spansPerS >= p1.spansPerS && p1g.ackedSpansTotal === p1g.stored)} |`,
+    ...detectorRows(p1, p1off, p5),
     `| Ack latency per request (phase 1) | p50 ${fmt(p1.p50)} ms, p99 ${fmt(p1.p99)} ms | — | — |`,
     `| Peak RSS at sustainable load (idle after start: ${fmt(p1.idleRssMiB)} MiB) | ${fmt(p1.peakRssMiB)} MiB | ≤ 1 GiB | ${pass(p1.peakRssMiB <= TARGET.rssMiB)} |`,
     `| Event-loop lag (phase 1; worst 1 s window) | p99 ${fmt(p1.lagP99Ms)} ms, max ${fmt(p1.lagMaxMs)} ms | — | — |`,

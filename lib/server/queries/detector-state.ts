@@ -99,3 +99,34 @@ export async function recentHistory(client: ClickHouseClient, serviceName: strin
     maxCallInputTokens: Number(r.max_call_input_tokens),
   }));
 }
+
+export interface ServiceSpendBucket {
+  serviceName: string;
+  /** Start of the bucket, ms since the epoch. */
+  bucketMs: number;
+  costUsd: number;
+  /** The tree that spent most in it (where an alert about the service points). */
+  topTraceId: string;
+}
+
+/**
+ * Spend of finished trees per service and bucket of their finish time, over [fromMs, toMs): the service-level
+ * spend chart the EWMA rule reads. One row per finished tree in tree_history, so this reads the range's trees.
+ */
+export async function serviceSpendBuckets(client: ClickHouseClient, fromMs: number, toMs: number, bucketMinutes: number): Promise<ServiceSpendBucket[]> {
+  const found = await rows<{ service_name: string; b: string; usd: number; top: string }>(client, {}, `
+    SELECT service_name, toString(toUnixTimestamp(toStartOfInterval(finished_at, toIntervalSecond({secs:UInt32}))) * 1000) AS b,
+      sum(cost_usd) AS usd, argMax(trace_id, cost_usd) AS top
+    FROM tree_history FINAL
+    WHERE finished_at >= fromUnixTimestamp64Milli({from:Int64}) AND finished_at < fromUnixTimestamp64Milli({to:Int64})
+    GROUP BY service_name, b
+    SETTINGS ${READ_TIME_LIMIT}`, { from: fromMs, to: toMs, secs: Math.round(bucketMinutes * 60) });
+  return found.map((r) => ({ serviceName: r.service_name, bucketMs: Number(r.b), costUsd: Number(r.usd), topTraceId: r.top }));
+}
+
+/** The root span id of a trace ('' while its root has not arrived). */
+export async function rootSpanIdOf(client: ClickHouseClient, traceId: string): Promise<string> {
+  const [row] = await rows<{ root: string }>(client, {}, `
+    SELECT max(root_span_id) AS root FROM traces WHERE trace_id = {t:FixedString(32)} SETTINGS ${READ_TIME_LIMIT}`, { t: traceId });
+  return row?.root ?? '';
+}

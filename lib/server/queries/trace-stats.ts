@@ -2,7 +2,6 @@ import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { buildTree, type Rollup, type TreeInput } from '../../domain';
 import type { TraceStatsRow } from './trace-rows';
-import { STATS_COLUMNS } from './trace-columns';
 import { READ_TIME_LIMIT, rows, type ReadOptions } from './read';
 
 export interface TraceStats {
@@ -22,9 +21,12 @@ const CALL_FIELDS = `toString(span_id), toUnixTimestamp64Micro(start_time), toUn
 
 type CallTuple = [spanId: string, start: number, end: number, input: number, output: number, cost: number | null, scope: string];
 
-interface StatsQueryRow extends Pick<TraceStatsRow, 'trace_id' | 'span_count' | 'error_count' | 'root_service'> {
+interface StatsQueryRow {
+  trace_id: string;
   span_ids: string[];
   parent_ids: string[];
+  errors: number[];
+  services: string[];
   calls: CallTuple[];
 }
 
@@ -33,19 +35,44 @@ interface StatsQueryRow extends Pick<TraceStatsRow, 'trace_id' | 'span_count' | 
  * go through the request tree, as in the detail, so that each model call counts once even when two
  * instrumentations report it (lib/domain/tree.ts): every span's id and parent, and the model calls' usage,
  * times and instrumentation.
+ *
+ * Without FINAL: a span an exporter re-sent may be read twice, and is counted once here, by id. FINAL would
+ * merge every column of every granule the page touches across the table's parts, which grows with the history
+ * stored; without it the trace-id filter runs first and only the page's rows are read in full.
  */
 export async function traceStats(client: ClickHouseClient, traceIds: string[], opts: ReadOptions): Promise<Map<string, TraceStats>> {
   const stats = await rows<StatsQueryRow>(client, opts, `
-    SELECT ${STATS_COLUMNS}, groupArray(toString(span_id)) AS span_ids, groupArray(parent_span_id) AS parent_ids,
+    SELECT trace_id, groupArray(toString(span_id)) AS span_ids, groupArray(parent_span_id) AS parent_ids,
+      groupArray(toUInt8(status = 'error')) AS errors, groupArray(toString(service_name)) AS services,
       groupArrayIf((${CALL_FIELDS}), counts_usage = 1) AS calls
-    FROM spans FINAL
+    FROM spans
     WHERE trace_id IN {ids:Array(FixedString(32))}
     GROUP BY trace_id
     SETTINGS ${READ_TIME_LIMIT}, output_format_json_quote_64bit_integers = 0`, { ids: traceIds });
   return new Map(stats.map((s) => {
-    const { maxDepth, totals } = buildTree(treeInputs(s));
-    return [s.trace_id, { row: withTotals(s, totals), maxDepth, totals }];
+    const once = eachSpanOnce(s);
+    const { maxDepth, totals } = buildTree(treeInputs(once));
+    return [s.trace_id, { row: withTotals(countsOf(once), totals), maxDepth, totals }];
   }));
+}
+
+/** The rows with each span id once (the last copy read wins, as a merge keeps one copy). */
+function eachSpanOnce(s: StatsQueryRow): StatsQueryRow {
+  const at = new Map<string, number>();
+  for (let i = 0; i < s.span_ids.length; i++) at.set(s.span_ids[i], i);
+  if (at.size === s.span_ids.length) return s;
+  const keep = [...at.values()].sort((x, y) => x - y);
+  return { ...s, span_ids: keep.map((i) => s.span_ids[i]), parent_ids: keep.map((i) => s.parent_ids[i]), errors: keep.map((i) => s.errors[i]), services: keep.map((i) => s.services[i]) };
+}
+
+function countsOf(s: StatsQueryRow): Pick<TraceStatsRow, 'trace_id' | 'span_count' | 'error_count' | 'root_service'> {
+  let errors = 0;
+  let rootService = '';
+  for (let i = 0; i < s.span_ids.length; i++) {
+    if (s.errors[i]) errors++;
+    if (s.parent_ids[i] === '' && !rootService) rootService = s.services[i];
+  }
+  return { trace_id: s.trace_id, span_count: String(s.span_ids.length), error_count: String(errors), root_service: rootService };
 }
 
 /** The summary row with the tree's totals in place of the engine's sums. */

@@ -47,10 +47,11 @@ export async function treesInRange(client: ClickHouseClient, page: TreeRangePage
 
 // The spans of many trees at once, as the detector's rules take them (detector/snapshot.ts StoredSpanFields).
 // tree-spans.ts `spansOfTrees` reads the same for the live tick; a backtest reads a million spans, and there
-// the output format decides the time: measured on the bench's store (100k spans per read, chDB 3.4), the
-// engine takes ~0.15 s to read them, ~2.5 s to write them as JSONEachRow and JS ~1.3 s to parse that; as
-// TabSeparated ~0.5 s and ~0.2 s. The attributes map is the widest column and the rules read one value of it,
-// the HTTP status, only on failed spans (the retry storm's error class): read only there.
+// the output format decides the time. Measured on the bench's store (2,000 trees, 100k spans per read, chDB
+// 3.4, a busy 2-core machine): the engine reads them in ~0.15 s; as JSONEachRow (52 MB) the read took ~2.5 s
+// and JSON.parse ~1.3 s more, as TabSeparated (22 MB) ~0.7 s and the split below ~0.5 s. The attributes map
+// is the widest column and the rules use one value of it, the HTTP status, only on failed spans (the retry
+// storm's error class): it is read only there, which also lets the engine skip it elsewhere.
 const SPAN_COLUMNS = `trace_id, span_id, parent_span_id, service_name, name, category, model, agent_name, tool_name, call_signature,
   status, status_message, error_type, toUnixTimestamp64Nano(start_time), toUnixTimestamp64Nano(end_time),
   input_tokens, output_tokens, cost_usd, counts_usage, scope_name,
