@@ -7,7 +7,8 @@ import type { Finding } from '../lib/domain';
 import { treeStats, type RootBaseline, type TreeStats } from './baseline';
 import { evaluateTree } from './index';
 import type { DetectorSettings } from './settings';
-import { buildSnapshot, detectorSpan, type StoredSpanFields, type TreeSnapshot } from './snapshot';
+import { buildSnapshot, detectorSpan, type TreeSnapshot } from './snapshot';
+import { parseSpanRows } from './span-rows';
 
 export type JudgeRequest =
   | { op: 'load'; id: number; rows: Uint8Array; lastSeen: Record<string, number>; now: number }
@@ -35,15 +36,7 @@ export type JudgeReply = { id: number; result: TreeHead[] | Judgement | null } |
 const loaded = new Map<string, TreeSnapshot>();
 
 function load(rows: Uint8Array, lastSeen: Record<string, number>, now: number): TreeHead[] {
-  const byTrace = new Map<string, StoredSpanFields[]>();
-  const text = Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).toString('utf8');
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const row = JSON.parse(line) as StoredSpanFields & { trace_id: string };
-    const list = byTrace.get(row.trace_id);
-    if (list) list.push(row);
-    else byTrace.set(row.trace_id, [row]);
-  }
+  const byTrace = parseSpanRows(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).toString('utf8'));
   const heads: TreeHead[] = [];
   for (const [traceId, spans] of byTrace) {
     const tree = buildSnapshot(spans.map(detectorSpan), { traceId, now, lastSeenMs: lastSeen[traceId] });

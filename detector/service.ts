@@ -64,7 +64,7 @@ const SPANS_PER_READ = 100_000;
 const TREES_PER_READ = 200;
 /**
  * A big tree is judged again only after spans / BIG_TREE_SPANS_PER_S seconds (100,000 spans: every 10 s): judging
- * one takes ~3 s here (1 s to read, 1.6 s to parse and build, 0.3 s of rules), so it cannot hog the detector.
+ * one took ~3 s here with JSON rows (1 s to read, 1.6 s to parse and build, 0.3 s of rules), so it cannot hog the detector.
  */
 const BIG_TREE_SPANS_PER_S = 10_000;
 const STALL_SCAN_MS = 5_000;

@@ -555,7 +555,7 @@ async function phase4(): Promise<Phase4> {
   const smallMerges = await countMerges(dir);
   const small = await timeStore(dir, CFG.traces + 1, CFG.traces, service);
   const backtest = timeBacktest(dir, spans, 1_000_000, log); // POST /api/detector/backtest's work, in-process
-  if (backtest) log(`phase 4: backtest over ${fmt(backtest.spans)} spans (${fmt(backtest.trees)} trees): ${fmt(backtest.seconds, 1)} s`);
+  if (backtest) log(`phase 4: backtest over ${fmt(backtest.spans)} spans (${fmt(backtest.trees)} trees): ${fmt(backtest.seconds, 1)} s, event-loop delay p99 ${fmt(backtest.lagP99Ms)} ms`);
 
   const more = CFG.largeTraces - CFG.traces - 1;
   log(`phase 4: adding ${fmt(more)} older traces (${fmt(more * SPANS_PER_TRACE)} spans) inside ClickHouse`);

@@ -284,5 +284,5 @@ describe('runaway detector in a running Canopy', () => {
     expect((await alertsOf(canopy.url, huge.traceId)).map((a) => a.rule)).toContain('fanout');
     // The API kept answering while it was judged.
     expect((await fetch(`${canopy.url}/api/health`)).status).toBe(200);
-  });
+  }, 180_000);
 });

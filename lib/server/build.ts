@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 
 // What the production build is made from: a change to any of these after the build means rebuild.
-const SOURCES = ['app', 'components', 'lib', 'public', 'next.config.ts', 'package-lock.json'];
+const SOURCES = ['app', 'components', 'lib', 'detector', 'public', 'next.config.ts', 'package-lock.json'];
 
 /**
  * `npm start`: build the UI when no production build is present, or when its sources changed since. Two

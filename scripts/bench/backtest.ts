@@ -7,6 +7,7 @@
 
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -17,8 +18,11 @@ export interface BacktestBench {
   trees: number;
   seconds: number;
   truncated: boolean;
-  /** Trees flagged by any rule, under the proposed settings. */
+  /** Trees flagged by each rule, under the proposed settings. */
   flagged: Record<string, number>;
+  /** The event loop's delay while it ran (what an ingest ack or an API answer waited at worst). */
+  lagP99Ms: number;
+  lagMaxMs: number;
 }
 
 /**
@@ -49,9 +53,20 @@ async function main(dataDir: string, sinceMs: number): Promise<void> {
   const storage = await openStorage(loadConfig({ CANOPY_DATA_DIR: path.resolve(dataDir) }));
   try {
     const proposed = withSettings(DEFAULT_SETTINGS, { loop: { consecutive: 2 } });
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
     const r = await backtestStored(storage, { proposed, current: DEFAULT_SETTINGS, sinceMs, untilMs: Date.now() });
+    lag.disable();
     const flagged = Object.fromEntries(Object.entries(r.rules).map(([rule, o]) => [rule, o.proposed.trees]));
-    const out: BacktestBench = { spans: r.spansJudged, trees: r.treesJudged, seconds: r.ms / 1000, truncated: r.truncated, flagged };
+    const out: BacktestBench = {
+      spans: r.spansJudged,
+      trees: r.treesJudged,
+      seconds: r.ms / 1000,
+      truncated: r.truncated,
+      flagged,
+      lagP99Ms: lag.percentile(99) / 1e6,
+      lagMaxMs: lag.max / 1e6,
+    };
     process.stdout.write(JSON.stringify(out) + '\n');
   } finally {
     await storage.close();

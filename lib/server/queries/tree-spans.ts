@@ -1,46 +1,31 @@
 import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { StoredSpanFields } from '../../../detector/snapshot';
-import { queryBytes, rows } from './read';
+import { parseSpanRows } from '../../../detector/span-rows';
+import { queryBytes, rows, type ReadOptions } from './read';
 
-// The spans the detector judges a tree by (detector/snapshot.ts StoredSpanFields), for many trees in one read:
-// each span once (FINAL), only the columns the rules use, and of the attributes only the HTTP status.
+// The spans the detector judges a tree by (detector/snapshot.ts StoredSpanFields), for many trees in one read,
+// as TabSeparated (parsed by detector/span-rows.ts, in that column order). Not FINAL: FINAL would merge every
+// column of the touched granules across parts; the parser keeps each span id once instead. The attributes map
+// is the widest column and the rules use one value of it, the HTTP status, only on failed spans (the retry
+// storm's error class): it is read only there, which also lets the engine skip it elsewhere.
+const SPAN_COLUMNS = `trace_id, span_id, parent_span_id, service_name, name, category, model, agent_name, tool_name, call_signature,
+  status, status_message, error_type, toUnixTimestamp64Nano(start_time), toUnixTimestamp64Nano(end_time),
+  input_tokens, output_tokens, cost_usd, counts_usage, scope_name,
+  if(status = 'error', attributes['http.response.status_code'], ''), if(status = 'error', attributes['http.status_code'], '')`;
 
-interface TreeSpanRow extends StoredSpanFields {
-  trace_id: string;
-}
-
-const HTTP_STATUS_KEYS = "['http.response.status_code', 'http.status_code']";
-
-const SPAN_FIELDS = `trace_id, span_id, parent_span_id, service_name, name, category, model, agent_name, tool_name, call_signature,
-      status, status_message, error_type,
-      toString(toUnixTimestamp64Nano(start_time)) AS start_time, toString(toUnixTimestamp64Nano(end_time)) AS end_time,
-      input_tokens, output_tokens, cost_usd, counts_usage, scope_name,
-      mapFilter((k, v) -> has(${HTTP_STATUS_KEYS}, k), attributes) AS attributes`;
-
-const SPAN_QUERY = `SELECT ${SPAN_FIELDS} FROM spans FINAL WHERE trace_id IN {ids:Array(FixedString(32))}
-    SETTINGS max_execution_time = 60, output_format_json_quote_64bit_integers = 0`;
-
-/** The spans of each trace (a trace with none stored is absent from the map). */
-export async function spansOfTrees(client: ClickHouseClient, traceIds: readonly string[]): Promise<Map<string, StoredSpanFields[]>> {
-  const out = new Map<string, StoredSpanFields[]>();
-  if (traceIds.length === 0) return out;
-  const found = await rows<TreeSpanRow>(client, {}, SPAN_QUERY, { ids: traceIds });
-  for (const r of found) {
-    const list = out.get(r.trace_id);
-    if (list) list.push(r);
-    else out.set(r.trace_id, [r]);
-  }
-  return out;
-}
-
-/**
- * The same rows as bytes, one JSON object per line (each a StoredSpanFields with its trace_id): for parsing
- * off the event loop (the detector's judge thread), where a 100,000-span tree takes a while.
- */
-export async function spanRowsOfTrees(client: ClickHouseClient, traceIds: readonly string[]): Promise<Buffer> {
+/** The span rows of these trees as bytes, for parsing off the event loop (the detector's judge thread). */
+export async function spanRowsOfTrees(client: ClickHouseClient, traceIds: readonly string[], opts: ReadOptions = {}): Promise<Buffer> {
   if (traceIds.length === 0) return Buffer.alloc(0);
-  return queryBytes(client, {}, `${SPAN_QUERY} FORMAT JSONEachRow`, { ids: traceIds });
+  return queryBytes(client, opts, `
+    SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id IN {ids:Array(FixedString(32))}
+    FORMAT TabSeparated
+    SETTINGS max_execution_time = 60`, { ids: traceIds });
+}
+
+/** The spans of each trace, each span once; a trace with none stored is absent from the map. */
+export async function spansOfTrees(client: ClickHouseClient, traceIds: readonly string[], opts: ReadOptions = {}): Promise<Map<string, StoredSpanFields[]>> {
+  return parseSpanRows((await spanRowsOfTrees(client, traceIds, opts)).toString('utf8'));
 }
 
 /**
