@@ -31,7 +31,7 @@ TTL toDateTime(last_seen) + toIntervalDay(retention_days);
 
 -- tree_history: the numbers of each finished tree (detector/baseline.ts TreeStats), per service and root
 -- name, so "what this workflow usually costs" survives a restart and is shared by every detector process.
--- `runaway` marks trees that had a critical alert: their numbers are kept out of the baselines.
+-- `runaway` marks trees that had an alert: their numbers are kept out of the baselines.
 CREATE TABLE IF NOT EXISTS tree_history
 (
     service_name String,

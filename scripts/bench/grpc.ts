@@ -16,11 +16,9 @@ export class GrpcClient implements ExportClient {
   private readonly sessions: http2.ClientHttp2Session[] = [];
   private next = 0;
 
-  /** `identity`: the bodies given to post() are plain protobuf, sent uncompressed (the Python and Go default). */
   constructor(
     private readonly grpcUrl: string,
     private readonly connections: number,
-    private readonly encoding: 'gzip' | 'identity' = 'gzip',
   ) {
     if (new URL(grpcUrl).hostname !== '127.0.0.1') throw new Error(`benchmark traffic goes to 127.0.0.1 only, not ${grpcUrl}`);
   }
@@ -37,18 +35,18 @@ export class GrpcClient implements ExportClient {
     return s;
   }
 
-  post(body: Buffer): Promise<PostResult> {
+  post(gz: Buffer): Promise<PostResult> {
     const started = performance.now();
     return new Promise((resolve, reject) => {
       const head = Buffer.alloc(5);
-      head.writeUInt8(this.encoding === 'gzip' ? 1 : 0, 0);
-      head.writeUInt32BE(body.length, 1);
+      head.writeUInt8(1, 0);
+      head.writeUInt32BE(gz.length, 1);
       const req = this.session().request({
         ':method': 'POST',
         ':path': EXPORT_PATH,
         'content-type': 'application/grpc',
         te: 'trailers',
-        'grpc-encoding': this.encoding,
+        'grpc-encoding': 'gzip',
         'grpc-accept-encoding': 'identity,gzip',
       });
       let headers: http2.IncomingHttpHeaders = {};
@@ -63,7 +61,7 @@ export class GrpcClient implements ExportClient {
         resolve({ status: HTTP_STATUS[code] ?? 500, retryAfterS: retryMs === undefined ? 0 : retryMs / 1000, ms: performance.now() - started });
       });
       req.write(head);
-      req.end(body);
+      req.end(gz);
     });
   }
 

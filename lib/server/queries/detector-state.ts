@@ -35,7 +35,7 @@ export interface FinishedTree {
   traceId: string;
   finishedMs: number;
   stats: TreeStats;
-  /** The tree had a critical alert: kept out of the baselines. */
+  /** The tree had an alert: kept out of the baselines. */
   runaway: boolean;
 }
 
