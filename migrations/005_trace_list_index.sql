@@ -1,5 +1,5 @@
 -- The trace list's indexes, rebuilt so that a list page costs the same with 100 k or 1 M traces stored
--- (docs/ARCHITECTURE.md, "Reads"; numbers in docs/BENCHMARKS.md).
+-- (docs/DESIGN.md, "Reads"; numbers in docs/BENCHMARKS.md).
 --
 -- trace_activity: the time-ordered activity index. One row per (trace, insert that carried its spans),
 -- ORDER BY (last_seen, trace_id): the list's default order ("newest activity first") is a read of the newest
@@ -12,7 +12,7 @@
 -- blocks, because its reads are scattered point reads (a page's ids are random). Sort keys (spans, errors,
 -- tokens, cost) are sums over the spans of each insert with re-sent spans counted once per insert; a span
 -- re-sent in a later insert counts again in the key (never in the displayed numbers, which are exact: see
--- ARCHITECTURE.md).
+-- DESIGN.md).
 --
 -- trace_search: what the search matches, as text: per (trace, insert), the distinct lowercased span names,
 -- agents, tools, models, services and error types (at most 1,000), sorted and joined by newlines. Identical

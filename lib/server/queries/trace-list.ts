@@ -10,7 +10,7 @@ import { traceFilter, type TraceFilter } from './trace-search';
 import { after, before, positionsAsOf } from './trace-activity';
 
 // The trace list (GET /api/traces). Indexes and their costs: migrations/005_trace_list_index.sql and
-// docs/ARCHITECTURE.md ("Reads"). Three ways to a page, each costing what the page needs, not what is stored:
+// docs/DESIGN.md ("Reads"). Three ways to a page, each costing what the page needs, not what is stored:
 //
 //  - filters matching under COMMON_SHARE of the traces: those traces, found through the skip indexes, read by
 //    primary key and sorted;
@@ -72,7 +72,7 @@ const LATEST_ACTIVITY = 'SELECT toUnixTimestamp64Milli(last_seen) FROM trace_act
  * Each sort key over one trace's index rows grouped (GROUP BY trace_id) and over its merged row (FINAL).
  * Spans, errors, tokens and cost are the index's sums, which can run ahead of the exact numbers shown (a span
  * re-sent in a later insert is added again; tokens and cost add every model-call span, also when two
- * instrumentations report one call that the displayed numbers count once): see docs/ARCHITECTURE.md.
+ * instrumentations report one call that the displayed numbers count once): see docs/DESIGN.md.
  */
 const KEYS: Record<TraceSort, { grouped: string; merged: string; type: 'Int64' | 'UInt64' }> = {
   activity: { grouped: 'toUnixTimestamp64Milli(max(last_seen))', merged: 'toUnixTimestamp64Milli(last_seen)', type: 'Int64' },
