@@ -653,6 +653,8 @@ async function phaseDetector(work: Workload, p1Rate: number): Promise<PhaseDetec
     judgedTrees: (after.get('canopy_detector_trees_judged_total') ?? 0) - (before.get('canopy_detector_trees_judged_total') ?? 0),
   };
   log(`phase 5: ${fmt(bgSeconds, 1)} s; detector judged ${fmt(result.judgedTrees)} trees, ${fmt(result.judgedSpans)} spans`);
+  const failures = canopy.output().split('\n').filter((l) => l.includes('detector_tick_failed'));
+  if (failures.length) log(`phase 5: ${failures.length} detector ticks failed, the first: ${failures[0]}`);
   await stop(canopy);
   return result;
 }
