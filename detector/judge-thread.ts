@@ -23,9 +23,9 @@ export class JudgeThread {
     return this.call({ op: 'load', id: 0, rows: owned, lastSeen, now }, [owned.buffer]) as Promise<TreeHead[]>;
   }
 
-  /** Runs the rules over a loaded tree (and forgets it). Null when it was not loaded. */
-  judge(traceId: string, baseline: RootBaseline | null, settings: DetectorSettings): Promise<Judgement | null> {
-    return this.call({ op: 'judge', id: 0, traceId, baseline, settings }) as Promise<Judgement | null>;
+  /** Runs the rules over loaded trees (and forgets them), in one message. Null for a tree not loaded. */
+  judge(trees: { traceId: string; baseline: RootBaseline | null }[], settings: DetectorSettings): Promise<(Judgement | null)[]> {
+    return this.call({ op: 'judge', id: 0, trees, settings }) as Promise<(Judgement | null)[]>;
   }
 
   drop(traceIds: string[]): Promise<void> {

@@ -12,7 +12,7 @@ import { parseSpanRows } from './span-rows';
 
 export type JudgeRequest =
   | { op: 'load'; id: number; rows: Uint8Array; lastSeen: Record<string, number>; now: number }
-  | { op: 'judge'; id: number; traceId: string; baseline: RootBaseline | null; settings: DetectorSettings }
+  | { op: 'judge'; id: number; trees: { traceId: string; baseline: RootBaseline | null }[]; settings: DetectorSettings }
   | { op: 'drop'; id: number; traceIds: string[] };
 
 /** What the main thread needs of a loaded tree to fetch its baselines and order the batch. */
@@ -31,7 +31,7 @@ export interface Judgement {
   stats: TreeStats | null;
 }
 
-export type JudgeReply = { id: number; result: TreeHead[] | Judgement | null } | { id: number; error: string };
+export type JudgeReply = { id: number; result: TreeHead[] | (Judgement | null)[] | null } | { id: number; error: string };
 
 const loaded = new Map<string, TreeSnapshot>();
 
@@ -57,7 +57,7 @@ parentPort!.on('message', (req: JudgeRequest) => {
   let reply: JudgeReply;
   try {
     if (req.op === 'load') reply = { id: req.id, result: load(req.rows, req.lastSeen, req.now) };
-    else if (req.op === 'judge') reply = { id: req.id, result: judge(req.traceId, req.baseline, req.settings) };
+    else if (req.op === 'judge') reply = { id: req.id, result: req.trees.map((t) => judge(t.traceId, t.baseline, req.settings)) };
     else {
       for (const id of req.traceIds) loaded.delete(id);
       reply = { id: req.id, result: null };

@@ -67,6 +67,8 @@ const TREES_PER_READ = 200;
  * one took ~3 s here with JSON rows (1 s to read, 1.6 s to parse and build, 0.3 s of rules), so it cannot hog the detector.
  */
 const BIG_TREE_SPANS_PER_S = 10_000;
+/** A tick stops taking trees after this long (a backlog is worked off over several ticks, each reporting). */
+const TICK_WORK_MS = 1_000;
 const STALL_SCAN_MS = 5_000;
 const STALL_RECHECK_MS = 60_000;
 const STALL_WATCH_MS = 24 * 3600_000;
@@ -93,6 +95,8 @@ export class Detector {
   private stopped = false;
   private readonly deliveries = new Set<Promise<unknown>>();
   private readonly thread = new JudgeThread();
+  /** Trees judged once more because their history grew in their own batch (never twice for that reason). */
+  private readonly rejudged = new Set<string>();
 
   constructor(private readonly opts: DetectorOptions) {
     this.now = opts.now ?? Date.now;
@@ -224,6 +228,7 @@ export class Detector {
   private async judgeDue(now: number): Promise<Omit<TickReport, 'touched' | 'pending' | 'ms'>> {
     const out = { evaluated: 0, spans: 0, alertsWritten: 0, notices: 0 };
     let budget = SPANS_PER_TICK;
+    const started = performance.now();
     const batch: [string, number][] = [];
     let batchSpans = 0;
     const flush = async () => {
@@ -236,7 +241,7 @@ export class Detector {
       batchSpans = 0;
     };
     for (const [traceId, lastSeenMs] of [...this.due]) {
-      if (this.stopped || budget <= 0) break;
+      if (this.stopped || budget <= 0 || performance.now() - started > TICK_WORK_MS) break;
       if ((this.notBefore.get(traceId) ?? 0) > now) continue;
       const expected = Math.max(1, this.size.get(traceId) ?? 1);
       this.due.delete(traceId);
@@ -271,15 +276,19 @@ export class Detector {
     let spanCount = 0;
     // In the order they ended: a tree is judged against the trees of its kind that finished before it.
     heads.sort((a, b) => a.lastSpanMs - b.lastSpanMs);
-    for (const head of heads) {
+    await this.history.prefetch(heads);
+    const baselines = await Promise.all(
+      heads.map(async (head) =>
+        chooseBaseline(head.rootName ? await this.history.rootName(head.serviceName, head.rootName) : null, await this.history.service(head.serviceName), settings),
+      ),
+    );
+    const judgements = await this.thread.judge(heads.map((h, i) => ({ traceId: h.traceId, baseline: baselines[i] })), settings);
+    const grew = new Set<string>();
+    for (let i = 0; i < heads.length; i++) {
+      const head = heads[i];
+      const judged = judgements[i];
       const { traceId } = head;
       spanCount += head.spans;
-      const baseline = chooseBaseline(
-        head.rootName ? await this.history.rootName(head.serviceName, head.rootName) : null,
-        await this.history.service(head.serviceName),
-        settings,
-      );
-      const judged = await this.thread.judge(traceId, baseline, settings);
       if (!judged) continue;
       const { findings, stats } = judged;
       const diff = diffAlerts(findings, storedBy.get(traceId) ?? [], { traceId, nowMs: now, version: () => nextAlertVersion(now), id: alertId });
@@ -300,8 +309,23 @@ export class Detector {
         // unseen (the live evaluation showed it with 2% of trees runaways).
         const flagged = findings.length > 0 || (storedBy.get(traceId) ?? []).length > 0;
         finished.push({ traceId, finishedMs: now, stats, runaway: flagged });
-        if (!flagged) this.history.add(traceId, stats);
+        if (!flagged) {
+          this.history.add(traceId, stats);
+          grew.add(`${stats.serviceName}\0${stats.rootName}`);
+        }
       }
+    }
+    // The batch was judged at once, against the history as it stood before it. A finished tree whose own kind
+    // had too little history then, and gained some in this batch (its predecessors arrived with it), is judged
+    // once more on the next tick, so the tree that ends a series is judged against the series.
+    for (let i = 0; i < heads.length; i++) {
+      const head = heads[i];
+      const base = baselines[i];
+      if (head.running || !head.rootName || (base?.scope === 'rootName') || this.rejudged.has(head.traceId)) continue;
+      if (!grew.has(`${head.serviceName}\0${head.rootName}`)) continue;
+      this.rejudged.add(head.traceId);
+      this.judged.delete(head.traceId);
+      this.due.set(head.traceId, lastSeen[head.traceId]);
     }
     await writeAlerts(storage, writes, retentionDays);
     await recordFinishedTrees(storage, finished, retentionDays);
@@ -350,5 +374,6 @@ export class Detector {
       }
     }
     if (this.stallWatch.size > MEMORY_MAX) this.stallWatch.clear();
+    if (this.rejudged.size > MEMORY_MAX) this.rejudged.clear();
   }
 }

@@ -86,18 +86,7 @@ export async function recentHistory(client: ClickHouseClient, serviceName: strin
     ORDER BY finished_at DESC
     LIMIT {limit:UInt32}
     SETTINGS ${READ_TIME_LIMIT}`, { service: serviceName, root: rootName ?? '', limit });
-  return found.map((r) => ({
-    traceId: r.trace_id,
-    serviceName: r.service_name,
-    rootName: r.root_name,
-    costUsd: Number(r.cost_usd),
-    tokens: Number(r.tokens),
-    durationMs: Number(r.duration_ms),
-    spans: Number(r.spans),
-    maxChildren: Number(r.max_children),
-    maxDepth: Number(r.max_depth),
-    maxCallInputTokens: Number(r.max_call_input_tokens),
-  }));
+  return found.map(historyRow);
 }
 
 export interface ServiceSpendBucket {
@@ -129,4 +118,55 @@ export async function rootSpanIdOf(client: ClickHouseClient, traceId: string): P
   const [row] = await rows<{ root: string }>(client, {}, `
     SELECT max(root_span_id) AS root FROM traces WHERE trace_id = {t:FixedString(32)} SETTINGS ${READ_TIME_LIMIT}`, { t: traceId });
   return row?.root ?? '';
+}
+
+/**
+ * The same for many keys in one read: per (service, root name) pair, and per service (every root name), the
+ * `limit` most recent finished, non-runaway trees. The detector reads a batch's baselines this way, not one
+ * query per tree.
+ */
+export async function recentHistoryMany(
+  client: ClickHouseClient,
+  pairs: readonly [service: string, rootName: string][],
+  services: readonly string[],
+  limit: number,
+): Promise<{ byPair: Map<string, (TreeStats & { traceId: string })[]>; byService: Map<string, (TreeStats & { traceId: string })[]> }> {
+  const columns = 'trace_id, service_name, root_name, cost_usd, tokens, duration_ms, spans, max_children, max_depth, max_call_input_tokens';
+  const [pairRows, serviceRows] = await Promise.all([
+    pairs.length
+      ? rows<HistoryRow>(client, {}, `
+          SELECT ${columns} FROM tree_history FINAL
+          WHERE service_name IN {pair_services:Array(String)} AND concat(service_name, '\\0', root_name) IN {pairs:Array(String)}
+            AND runaway = 0
+          ORDER BY finished_at DESC LIMIT {limit:UInt32} BY service_name, root_name
+          SETTINGS ${READ_TIME_LIMIT}`, { pair_services: [...new Set(pairs.map(([s]) => s))], pairs: pairs.map(([s, r]) => `${s}\0${r}`), limit })
+      : [],
+    services.length
+      ? rows<HistoryRow>(client, {}, `
+          SELECT ${columns} FROM tree_history FINAL
+          WHERE service_name IN {services:Array(String)} AND runaway = 0
+          ORDER BY finished_at DESC LIMIT {limit:UInt32} BY service_name
+          SETTINGS ${READ_TIME_LIMIT}`, { services, limit })
+      : [],
+  ]);
+  const byPair = new Map<string, (TreeStats & { traceId: string })[]>();
+  for (const r of pairRows) (byPair.get(`${r.service_name}\0${r.root_name}`) ?? byPair.set(`${r.service_name}\0${r.root_name}`, []).get(`${r.service_name}\0${r.root_name}`)!).push(historyRow(r));
+  const byService = new Map<string, (TreeStats & { traceId: string })[]>();
+  for (const r of serviceRows) (byService.get(r.service_name) ?? byService.set(r.service_name, []).get(r.service_name)!).push(historyRow(r));
+  return { byPair, byService };
+}
+
+function historyRow(r: HistoryRow): TreeStats & { traceId: string } {
+  return {
+    traceId: r.trace_id,
+    serviceName: r.service_name,
+    rootName: r.root_name,
+    costUsd: Number(r.cost_usd),
+    tokens: Number(r.tokens),
+    durationMs: Number(r.duration_ms),
+    spans: Number(r.spans),
+    maxChildren: Number(r.max_children),
+    maxDepth: Number(r.max_depth),
+    maxCallInputTokens: Number(r.max_call_input_tokens),
+  };
 }
