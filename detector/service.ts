@@ -97,6 +97,8 @@ export class Detector {
   private readonly thread = new JudgeThread();
   /** Trees judged once more because their history grew in their own batch (never twice for that reason). */
   private readonly rejudged = new Set<string>();
+  /** Finished trees' history rows not written yet (written with the watermark). */
+  private readonly finishedToWrite: FinishedTree[] = [];
 
   constructor(private readonly opts: DetectorOptions) {
     this.now = opts.now ?? Date.now;
@@ -328,7 +330,10 @@ export class Detector {
       this.due.set(head.traceId, lastSeen[head.traceId]);
     }
     await writeAlerts(storage, writes, retentionDays);
-    await recordFinishedTrees(storage, finished, retentionDays);
+    // History rows are written with the watermark, every few seconds: one small insert per batch would make
+    // the engine write and merge a part for each.
+    this.finishedToWrite.push(...finished);
+    if (this.finishedToWrite.length >= 10_000) await this.flushHistory();
     for (const n of notices) this.deliver(n.alert, n.change);
     return { evaluated: batch.length, spans: spanCount, alertsWritten: writes.length, notices: notices.length };
   }
@@ -358,8 +363,14 @@ export class Detector {
     if (!this.watermark || (!force && now - this.persistedAt < 5_000)) return;
     let oldest = this.watermark.activity;
     for (const ms of this.due.values()) if (ms - 1 < oldest.lastSeenMs) oldest = { lastSeenMs: ms - 1, traceId: '' };
+    await this.flushHistory();
     await writeState(this.opts.storage, STATE_WATERMARK, { ...this.watermark, activity: oldest } satisfies Watermark, now);
     this.persistedAt = now;
+  }
+
+  private async flushHistory(): Promise<void> {
+    const rows = this.finishedToWrite.splice(0);
+    await recordFinishedTrees(this.opts.storage, rows, this.opts.retentionDays);
   }
 
   private trimMemory(): void {

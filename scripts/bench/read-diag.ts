@@ -93,7 +93,7 @@ async function main() {
   // Where the list query's time goes: EXPLAIN of its first (index) query and the traces table's shape.
   const q = async (sql: string) => (await storage.client.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, unknown>>();
   out.tracesTable = (await q(`SELECT count() AS rows, uniqExact(trace_id) AS traces FROM traces`))[0];
-  out.parts = await q(`SELECT table, count() AS parts, sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND table IN ('spans', 'traces', 'trace_activity') GROUP BY table`);
+  out.parts = await q(`SELECT table, count() AS parts, sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND table IN ('spans', 'traces', 'trace_activity', 'trace_search') GROUP BY table`);
   await storage.close();
   process.stdout.write(JSON.stringify(out) + '\n');
 }
