@@ -4,6 +4,7 @@ const TRACE_STATUS_LABEL: Record<TraceStatus, string> = {
   running: 'running',
   completed: 'completed',
   error: 'error',
+  killed: 'killed',
 };
 
 export function TraceStatusBadge({ status }: { status: TraceStatus }) {
@@ -29,6 +30,17 @@ export function categoryClass(category: string): string {
 
 export function CategoryBadge({ category }: { category: string }) {
   return <span className={`badge cat ${categoryClass(category)}`}>{category || 'other'}</span>;
+}
+
+/** A kill in force covers this span (its tree, or a branch it is in). */
+export function KilledBadge({ span }: { span: Pick<SpanView, 'killedBy'> }) {
+  const by = span.killedBy;
+  const title = by?.scope === 'branch' ? `Killed: the branch under span ${by.spanId} was killed` : 'Killed: the whole tree was killed';
+  return (
+    <span className="badge status-killed" title={title}>
+      killed
+    </span>
+  );
 }
 
 export function OrphanBadge() {

@@ -2,7 +2,7 @@
 
 import { Fragment, type ReactNode, useMemo, useState } from 'react';
 import type { SpanView } from '@/lib/domain';
-import { CategoryBadge, OrphanBadge, SpanStatusBadge } from './badges';
+import { CategoryBadge, KilledBadge, OrphanBadge, SpanStatusBadge } from './badges';
 import { Cost, SpanCost } from './cost';
 import { formatAbsolute, formatDuration, formatInt } from './format';
 import { isModelCall, type TreeNode } from './span-tree';
@@ -33,6 +33,7 @@ export function SpanDetails({
             <CategoryBadge category={s.category} />
             <SpanStatusBadge status={s.status} />
             {node.detached && <OrphanBadge />}
+            {s.killed && <KilledBadge span={s} />}
           </div>
           <h2 className="details-name">{s.name}</h2>
         </div>

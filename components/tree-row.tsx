@@ -1,7 +1,7 @@
 'use client';
 
 import { memo } from 'react';
-import { CategoryBadge, categoryClass, OrphanBadge } from './badges';
+import { CategoryBadge, categoryClass, KilledBadge, OrphanBadge } from './badges';
 import { Cost, SpanCost } from './cost';
 import { formatDuration, formatInt } from './format';
 import { isModelCallCategory } from '@/lib/domain';
@@ -135,6 +135,7 @@ export const TreeRow = memo(function TreeRow({
         </span>
         {node.detached && <OrphanBadge />}
         {s.status === 'error' && <span className="badge status-error">error</span>}
+        {s.killed && <KilledBadge span={s} />}
         {hasChildren && collapsed && (
           <span className="hidden-count" title="Spans hidden in this collapsed branch">
             +{formatInt(Math.max(s.rollup.spanCount - 1, node.childCount))}

@@ -1,6 +1,9 @@
-// Asks Canopy whether a tree or one of its branches was killed. Agents call this between steps; the answer
-// is cached per tree for about a second so a thousand running agents do not become a thousand requests.
-// Endpoint: GET {api}/api/control/kills?traceId=<hex> → { killed, spanIds, traceKilled }.
+// Asks Canopy whether a tree or a branch of it was killed, through the control API agents use:
+// GET {api}/api/control/<traceId>?spanId=<hex>&ancestors=<hex,hex,...> → { killed, scope, reason, killedAt,
+// killedSpanId, budget }. Agents call this between steps, about the spans they are running (the deepest ones:
+// a kill above any running span covers one of them) with the span ids above each, which the simulator knows
+// from its plan. Answers are cached per tree for a quarter of a second, so a tree asks a few times a second,
+// not once per step, and a kill still stops it well within a second.
 
 export interface KillStatus {
   killed: boolean;
@@ -11,14 +14,27 @@ export interface KillStatus {
 
 export const NOT_KILLED: KillStatus = Object.freeze({ killed: false, spanIds: [], traceKilled: false }) as KillStatus;
 
+/** A running span to ask about, with the span ids above it (nearest first). */
+export interface SpanAsk {
+  spanId: string;
+  ancestors: readonly string[];
+}
+
 export interface KillChecker {
-  status(traceId: string): Promise<KillStatus>;
+  /** The tree's kills as far as known; `spans` lists the running spans to ask about (none: the whole tree only). */
+  status(traceId: string, spans?: () => readonly SpanAsk[]): Promise<KillStatus>;
   forget(traceId: string): void;
 }
+
+/** How long an answer is reused, and how often a simulated agent looks between slow steps (sim/simulate.ts). */
+export const KILL_CHECK_MS = 250;
+/** Spans asked about per tree and check; a wider tree rotates through its running spans. */
+const MAX_ASKS = 16;
 
 interface CacheEntry {
   at: number;
   value: Promise<KillStatus>;
+  round: number;
 }
 
 export interface KillClientOptions {
@@ -42,22 +58,24 @@ export class KillClient implements KillChecker {
     private readonly apiBase: string,
     private readonly opts: KillClientOptions = {},
   ) {
-    this.ttlMs = opts.ttlMs ?? 1_000;
+    this.ttlMs = opts.ttlMs ?? KILL_CHECK_MS;
     this.backoffMs = opts.unavailableBackoffMs ?? 5_000;
     this.timeoutMs = opts.timeoutMs ?? 2_000;
     this.fetchImpl = opts.fetch ?? fetch;
   }
 
-  status(traceId: string): Promise<KillStatus> {
+  status(traceId: string, spans?: () => readonly SpanAsk[]): Promise<KillStatus> {
     const now = Date.now();
     const cached = this.cache.get(traceId);
     if (cached && now - cached.at < this.ttlMs) return cached.value;
     if (now < this.unavailableUntil) return Promise.resolve(cached ? cached.value : NOT_KILLED);
-    // A kill is final: once seen, the tree stays killed without asking again.
+    const round = (cached?.round ?? -1) + 1;
+    const asks = pick(spans?.() ?? [], round);
+    // A kill is final for a simulated agent: once seen, the tree stays killed without asking again.
     const value = cached
-      ? cached.value.then((previous) => (previous.traceKilled ? previous : this.request(traceId, previous)))
-      : this.request(traceId, NOT_KILLED);
-    this.cache.set(traceId, { at: now, value });
+      ? cached.value.then((previous) => (previous.traceKilled ? previous : this.ask(traceId, asks, previous)))
+      : this.ask(traceId, asks, NOT_KILLED);
+    this.cache.set(traceId, { at: now, value, round });
     return value;
   }
 
@@ -65,9 +83,17 @@ export class KillClient implements KillChecker {
     this.cache.delete(traceId);
   }
 
-  private async request(traceId: string, previous: KillStatus): Promise<KillStatus> {
-    const url = new URL('/api/control/kills', this.apiBase);
-    url.searchParams.set('traceId', traceId);
+  private async ask(traceId: string, asks: readonly SpanAsk[], previous: KillStatus): Promise<KillStatus> {
+    const answers = await Promise.all(asks.length ? asks.map((a) => this.request(traceId, a)) : [this.request(traceId, null)]);
+    return answers.reduce<KillStatus>((status, answer) => (answer ? merge(status, answer) : status), previous);
+  }
+
+  private async request(traceId: string, ask: SpanAsk | null): Promise<KillStatus | null> {
+    const url = new URL(`/api/control/${traceId}`, this.apiBase);
+    if (ask) {
+      url.searchParams.set('spanId', ask.spanId);
+      if (ask.ancestors.length) url.searchParams.set('ancestors', ask.ancestors.join(','));
+    }
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.opts.apiKey) headers.authorization = `Bearer ${this.opts.apiKey}`;
     try {
@@ -75,26 +101,36 @@ export class KillClient implements KillChecker {
       if (!res.ok) {
         if (res.status === 404 || res.status === 405 || res.status === 501) this.unavailableUntil = Date.now() + this.backoffMs;
         await res.body?.cancel();
-        return previous;
+        return null;
       }
-      return merge(previous, parseStatus(await res.json()));
+      return parseAnswer(await res.json(), ask);
     } catch {
       this.unavailableUntil = Date.now() + this.backoffMs;
-      return previous;
+      return null;
     }
   }
 }
 
-function parseStatus(body: unknown): KillStatus {
+/** At most MAX_ASKS spans, a different slice each round, so every running span is asked about in turn. */
+function pick(asks: readonly SpanAsk[], round: number): readonly SpanAsk[] {
+  if (asks.length <= MAX_ASKS) return asks;
+  const from = (round * MAX_ASKS) % asks.length;
+  return Array.from({ length: MAX_ASKS }, (_, i) => asks[(from + i) % asks.length]!);
+}
+
+/** The control API's answer as a status: a tree kill, or the root of the killed branch above the span asked about. */
+function parseAnswer(body: unknown, ask: SpanAsk | null): KillStatus {
   if (typeof body !== 'object' || body === null) return NOT_KILLED;
   const b = body as Record<string, unknown>;
-  const spanIds = Array.isArray(b.spanIds) ? b.spanIds.filter((s): s is string => typeof s === 'string').map((s) => s.toLowerCase()) : [];
-  const traceKilled = b.traceKilled === true;
-  return { killed: b.killed === true || traceKilled || spanIds.length > 0, spanIds, traceKilled };
+  if (b.killed !== true) return NOT_KILLED;
+  if (b.scope === 'tree') return { killed: true, spanIds: [], traceKilled: true };
+  const root = typeof b.killedSpanId === 'string' ? b.killedSpanId.toLowerCase() : ask?.spanId;
+  return root ? { killed: true, spanIds: [root], traceKilled: false } : NOT_KILLED;
 }
 
 function merge(a: KillStatus, b: KillStatus): KillStatus {
   if (!a.killed) return b;
+  if (!b.killed) return a;
   const spanIds = [...new Set([...a.spanIds, ...b.spanIds])];
   return { killed: true, spanIds, traceKilled: a.traceKilled || b.traceKilled };
 }

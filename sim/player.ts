@@ -5,7 +5,7 @@
 import { ROOT_CONTEXT, SpanStatusCode, trace, type Context, type HrTime, type Span } from '@opentelemetry/api';
 import type { Clock } from './clock';
 import type { PlannedIdGenerator } from './ids';
-import type { KillChecker, KillStatus } from './kill-client';
+import type { KillChecker, KillStatus, SpanAsk } from './kill-client';
 import type { PlanSpan, TreePlan } from './plan';
 import type { Tracing } from './tracer';
 
@@ -70,7 +70,18 @@ export async function playTree(plan: TreePlan, opts: PlayOptions): Promise<PlayR
     skippedSpans: 0,
     interrupted: false,
   };
-  let cursor = 0; // planned offset of the event being played
+  let played = 0; // the offset the last event was played at: earlier than planned once a killed branch's time is skipped
+  // A killed branch ends now, not when the plan said: what was planned after its end (the parent going on,
+  // the root finishing) moves earlier by the time it would still have taken, but never before what was
+  // played already (a sibling branch still running): the skip shrinks to fit, so steps keep their durations.
+  // Applied once per tree, for the first branch killed.
+  let skipFrom = Infinity;
+  let skip = 0;
+  const shifted = (planned: number): number => (planned >= skipFrom ? planned - skip : planned);
+  const timeOf = (planned: number): number => {
+    if (planned >= skipFrom && planned - skip < played) skip = Math.max(0, planned - played);
+    return Math.max(played, shifted(planned));
+  };
   let stop = false;
 
   const isUnder = (index: number, roots: Set<number>): boolean => {
@@ -80,7 +91,7 @@ export async function playTree(plan: TreePlan, opts: PlayOptions): Promise<PlayR
 
   /** Ends live spans (deepest first) with an error; they are over, whatever the plan said. */
   const endEarly = (indices: number[], message: string): void => {
-    const at = toHrTime(clock.now(anchor + cursor));
+    const at = toHrTime(clock.now(anchor + played));
     indices.sort((a, b) => b - a);
     for (const index of indices) {
       const span = live.get(index);
@@ -110,13 +121,30 @@ export async function playTree(plan: TreePlan, opts: PlayOptions): Promise<PlayR
     }
     if (roots.size === 0) return;
     endEarly([...live.keys()].filter((i) => isUnder(i, roots)), KILLED_MESSAGE);
+    const plannedEnd = Math.max(...[...roots].map((i) => spans[i]!.end));
+    const now = Math.max(played, clock.now(anchor + played) - anchor);
+    if (skipFrom === Infinity && plannedEnd > now) (skipFrom = plannedEnd), (skip = plannedEnd - now);
     for (const index of roots) gone.add(index);
     if (roots.has(0)) stop = true;
   };
 
+  /** The deepest running spans, each with the ids above it: a kill of any running branch covers one of them. */
+  const runningLeaves = (): SpanAsk[] => {
+    const withLiveChild = new Set<number>();
+    for (const index of live.keys()) withLiveChild.add(spans[index]!.parent);
+    const asks: SpanAsk[] = [];
+    for (const index of live.keys()) {
+      if (withLiveChild.has(index)) continue;
+      const ancestors: string[] = [];
+      for (let p = spans[index]!.parent; p >= 0; p = spans[p]!.parent) ancestors.push(spans[p]!.spanId);
+      asks.push({ spanId: spans[index]!.spanId, ancestors });
+    }
+    return asks;
+  };
+
   const checkKill = async (): Promise<boolean> => {
     if (signal?.aborted) return true;
-    if (kills) applyKill(await kills.status(plan.traceId));
+    if (kills) applyKill(await kills.status(plan.traceId, runningLeaves));
     return stop;
   };
 
@@ -140,7 +168,7 @@ export async function playTree(plan: TreePlan, opts: PlayOptions): Promise<PlayR
     ids.plan(plan.traceId, span.spanId);
     const otelSpan = tracing.tracer(span.service, span.scope).startSpan(
       span.name,
-      { kind: span.kind, startTime: toHrTime(anchor + span.start), attributes: span.attributes, root: span.parent < 0 },
+      { kind: span.kind, startTime: toHrTime(anchor + played), attributes: span.attributes, root: span.parent < 0 },
       context,
     );
     live.set(span.index, otelSpan);
@@ -150,22 +178,38 @@ export async function playTree(plan: TreePlan, opts: PlayOptions): Promise<PlayR
   const finish = async (span: PlanSpan): Promise<void> => {
     const otelSpan = live.get(span.index);
     if (!otelSpan) return;
-    for (const event of span.events) otelSpan.addEvent(event.name, event.attributes, toHrTime(anchor + event.at));
+    for (const event of span.events) otelSpan.addEvent(event.name, event.attributes, toHrTime(anchor + Math.min(played, shifted(event.at))));
     if (span.status === 'error') otelSpan.setStatus({ code: SpanStatusCode.ERROR, message: span.statusMessage });
     else if (span.status === 'ok') otelSpan.setStatus({ code: SpanStatusCode.OK });
-    otelSpan.end(toHrTime(anchor + span.end));
+    otelSpan.end(toHrTime(anchor + played));
     live.delete(span.index);
     // Children that outlive their parent must arrive after it was exported, as they do in real apps.
     if (detachedParents.has(span.index)) await tracing.flush();
   };
 
+  /** Waits for an event's time, checking for kills; a kill may make it moot (its branch) or due sooner (after it). */
+  const waitFor = async (event: PlayEvent): Promise<void> => {
+    for (;;) {
+      const target = timeOf(event.at);
+      const changed = () => stop || gone.has(event.span.index) || timeOf(event.at) !== target;
+      await clock.waitUntil(anchor + target, async () => (await checkKill()) || changed());
+      if (signal?.aborted || !changed() || stop || gone.has(event.span.index)) return;
+    }
+  };
+
   for (const event of timeline(plan)) {
     if (stop) break;
     if (gone.has(event.span.index)) continue;
-    cursor = event.at;
-    await clock.waitUntil(anchor + event.at, checkKill);
+    if (!event.end && event.span.parent >= 0 && gone.has(event.span.parent)) {
+      // Below a killed branch: this step never happens, and nobody waits for its time.
+      gone.add(event.span.index);
+      result.skippedSpans++;
+      continue;
+    }
+    await waitFor(event);
     if (stop || signal?.aborted) break;
     if (gone.has(event.span.index)) continue;
+    played = timeOf(event.at);
     if (event.end) {
       await finish(event.span);
       continue;

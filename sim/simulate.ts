@@ -2,7 +2,7 @@
 
 import { FastClock, RealClock } from './clock';
 import { PlannedIdGenerator } from './ids';
-import { KillClient } from './kill-client';
+import { KILL_CHECK_MS, KillClient } from './kill-client';
 import type { SimOptions } from './options';
 import { Rng, randomSeed } from './random';
 import { runWorkload, type TreeLine, type WorkloadSummary } from './runner';
@@ -39,7 +39,8 @@ export async function simulate(options: SimOptions, io: SimulateIo): Promise<Wor
     {
       tracing,
       ids,
-      clock: options.fast ? new FastClock() : new RealClock(),
+      // Real time: a long step is cut into slices with a kill check between them, so a kill stops it within a second.
+      clock: options.fast ? new FastClock() : new RealClock(KILL_CHECK_MS),
       kills,
       signal,
       out: io.out,

@@ -153,7 +153,7 @@ describe('runaway detector in a running Canopy', () => {
   it('acknowledges an alert, and filters by status, rule and severity', async () => {
     const loopTrace = lines.find((l) => l.scenario === 'loop')!.traceId;
     const alert = (await alertsOf(canopy.url, loopTrace)).find((a) => a.rule === 'loop')!;
-    const ack = await fetch(`${canopy.url}/api/alerts/${alert.id}/ack`, { method: 'POST' });
+    const ack = await fetch(`${canopy.url}/api/alerts/${alert.id}/ack`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     expect(ack.status).toBe(200);
     expect(((await ack.json()) as Alert).status).toBe('acknowledged');
     const { body: one } = await getJson<Alert>(`${canopy.url}/api/alerts/${alert.id}`);
@@ -176,7 +176,7 @@ describe('runaway detector in a running Canopy', () => {
     expect((await fetch(`${canopy.url}/api/alerts?cursor=garbage`)).status).toBe(400);
     expect((await fetch(`${canopy.url}/api/alerts/0123456789abcdef`)).status).toBe(404);
     expect((await fetch(`${canopy.url}/api/alerts/not-an-id`)).status).toBe(400);
-    expect((await fetch(`${canopy.url}/api/alerts/0123456789abcdef/ack`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${canopy.url}/api/alerts/0123456789abcdef/ack`, { method: 'POST', headers: { 'content-type': 'application/json' } })).status).toBe(404);
     const bad = await fetch(`${canopy.url}/api/detector/rules`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ loop: { consecutive: 'three' } }) });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toContain('loop.consecutive');

@@ -4,3 +4,4 @@ export * from './span';
 export * from './trace';
 export * from './tree';
 export * from './alert';
+export * from './kill';

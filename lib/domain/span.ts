@@ -1,5 +1,6 @@
 // A span: one call in a request tree (a model call, a tool, an agent step), as the API returns it, and the
 // categories every convention is normalised to.
+import type { KillRef } from './kill';
 import type { Rollup } from './tree';
 
 export type SpanCategory = 'llm' | 'embedding' | 'tool' | 'agent' | 'retriever' | 'chain' | 'other';
@@ -45,5 +46,9 @@ export interface SpanView {
    * `spendCounting` has the rule). Null on every other span.
    */
   spendCountedOn: { spanId: string; name: string; reason: 'below' | 'same-call' } | null;
+  /** A kill in force covers this span: the whole tree's, or one on it or on a span above it. */
+  killed: boolean;
+  /** The kill that covers it (the outermost when several do); its record is in the detail's `kills`. */
+  killedBy: KillRef | null;
 }
 

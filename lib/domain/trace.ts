@@ -1,9 +1,11 @@
 import type { Alert, AlertSeverity } from './alert';
+import type { Kill } from './kill';
 // A trace: one request's whole tree. Its summary, its status, and the read API's shapes (camelCase), shared
 // by the server, the UI, the simulator and the SDK.
 import type { SpanView } from './span';
 
-export type TraceStatus = 'running' | 'completed' | 'error';
+/** `killed`: the whole tree was killed (a killed branch leaves the rest of the tree its own status). */
+export type TraceStatus = 'running' | 'completed' | 'error' | 'killed';
 
 /** A trace with no root yet and no new span for this long is considered finished (its root may never come). */
 export const IDLE_COMPLETE_MS = 5 * 60_000;
@@ -34,6 +36,8 @@ export interface TraceSummary {
   /** Alerts of this tree still open (not acknowledged, not resolved), and the worst of them. */
   openAlerts: number;
   worstAlert: AlertSeverity | null;
+  /** The whole tree is killed (then `status` is `killed`). */
+  killed: boolean;
 }
 
 export interface TraceListResponse {
@@ -47,6 +51,8 @@ export interface TraceDetailResponse {
   truncated: boolean;
   /** The detector's alerts on this tree, open ones first, worst first. */
   alerts: Alert[];
+  /** The kills in force on this tree: the whole tree's and its branches'. */
+  kills: Kill[];
   spans: SpanView[];
 }
 

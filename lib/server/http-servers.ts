@@ -6,6 +6,7 @@ import { isLoopback, type CanopyConfig } from './config';
 import { isAuthorised } from './auth';
 import { needsKey, requestPath } from './request-path';
 import { ClientConnections } from './client-connections';
+import { serveControl } from './control-api';
 import { StartError, type Log } from './services';
 import type { Metrics } from './metrics';
 import type { Ingest } from '../../ingest/service';
@@ -31,10 +32,11 @@ export async function startHttpServers(deps: { config: CanopyConfig; ingest: Ing
   // gzip at level 1 rather than Next's built-in default: for a 10,000-span trace (~9 MiB of JSON)
   // compression was the largest single cost of the request; level 1 is several times cheaper for a body
   // only slightly larger. Clients on this machine (the default: Canopy binds 127.0.0.1) get no
-  // compression at all: it saves no time on loopback, only spends CPU (docs/BENCHMARKS.md).
+  // compression at all: it saves no time on loopback, only spends CPU (docs/BENCHMARKS.md). Server-sent events
+  // are never compressed: gzip holds each event back until its buffer fills, and a kill must reach agents now.
   const compress = compression({
     level: 1,
-    filter: (req, res) => !isLoopback(req.socket.remoteAddress ?? '') && compression.filter(req, res),
+    filter: (req, res) => !isLoopback(req.socket.remoteAddress ?? '') && !String(res.getHeader('content-type') ?? '').startsWith('text/event-stream') && compression.filter(req, res),
   });
   const serveNext = (req: http.IncomingMessage, res: http.ServerResponse) =>
     new Promise<void>((resolve, reject) => compress(req as never, res as never, () => handleNext(req, res).then(resolve, reject)));
@@ -64,6 +66,8 @@ export async function startHttpServers(deps: { config: CanopyConfig; ingest: Ing
       }
       if (otlpOnly) return req.resume(), answer(res, 404, 'This port serves OTLP only: POST /v1/traces');
       if (!authorised) return req.resume(), answer(res, 401, KEY_MESSAGE, { 'www-authenticate': 'Bearer' });
+      // The control API, on every running agent's hot path, is answered before Next (see control-api.ts).
+      if (serveControl(req, res, pathname, target.query.slice(1))) return;
       if (pathname === '/metrics') {
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         return void res.end(await metrics.registry.metrics());

@@ -1,6 +1,7 @@
 import 'server-only';
 import { getRuntime } from './runtime';
 import { ReadsBusyError } from './read-gate';
+import { refuseForeignWrite } from './write-guard';
 
 /** JSON error body every API route uses: `{ error: message }`. */
 export function jsonError(status: number, message: string, headers: Record<string, string> = {}): Response {
@@ -23,11 +24,14 @@ type Handler<C> = (request: Request, context: C) => Promise<Response> | Response
 /**
  * Every API route goes through this, so every failure is `{ error }` JSON with a status a client can act
  * on: a busy server or a storage failure is a 503 with Retry-After (never a bare 500), and a heavy read
- * (`heavy`) waits for a slot of the read gate, which bounds the memory concurrent reads can take.
+ * (`heavy`) waits for a slot of the read gate, which bounds the memory concurrent reads can take. A `write`
+ * (it changes state) is refused when a web page could have sent it (lib/server/write-guard.ts).
  */
-export function apiRoute<C>(handler: Handler<C>, opts: { heavy?: boolean } = {}): (request: Request, context: C) => Promise<Response> {
+export function apiRoute<C>(handler: Handler<C>, opts: { heavy?: boolean; write?: boolean } = {}): (request: Request, context: C) => Promise<Response> {
   return async (request, context) => {
     try {
+      const refusal = opts.write ? refuseForeignWrite(request, getRuntime().config) : null;
+      if (refusal) return jsonError(refusal.status, refusal.message);
       const run = async () => handler(request, context);
       return await (opts.heavy ? getRuntime().reads.run(run) : run());
     } catch (err) {

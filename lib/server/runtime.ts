@@ -1,6 +1,7 @@
 import type { Storage } from './storage/storage';
 import type { CanopyConfig } from './config';
 import type { ReadGate } from './read-gate';
+import type { KillHub } from './kill-hub';
 
 /**
  * What the custom server owns and route handlers use. Next bundles route handlers separately from
@@ -12,6 +13,8 @@ export interface CanopyRuntime {
   version: string;
   /** Bounds the heavy reads (list, detail) running at once. */
   reads: ReadGate;
+  /** The kills in force (lib/server/kill-hub.ts); set once its service started, after storage. */
+  kills?: KillHub;
 }
 
 const KEY = Symbol.for('canopy.runtime');

@@ -152,13 +152,15 @@ describe('kill-check client', () => {
   let server: http.Server;
   let base = '';
   const seen: { url: string; auth: string | undefined }[] = [];
-  let reply: (traceId: string) => { status: number; body?: unknown } = () => ({ status: 404 });
+  let reply: (traceId: string, spanId: string | null) => { status: number; body?: unknown } = () => ({ status: 404 });
+  const answer = (fields: Record<string, unknown>) => ({ killed: false, scope: null, reason: null, killedAt: null, killedSpanId: null, budget: null, ...fields });
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       const url = new URL(req.url!, 'http://x');
       seen.push({ url: req.url!, auth: req.headers.authorization });
-      const { status, body } = reply(url.searchParams.get('traceId') ?? '');
+      const traceId = /^\/api\/control\/([0-9a-f]{32})$/.exec(url.pathname)?.[1] ?? '';
+      const { status, body } = reply(traceId, url.searchParams.get('spanId'));
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(body === undefined ? '' : JSON.stringify(body));
     });
@@ -167,16 +169,30 @@ describe('kill-check client', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  it('asks GET /api/control/kills?traceId=, caches per tree, and sends the API key', async () => {
+  it('asks GET /api/control/:traceId?spanId=&ancestors= about running spans, caches per tree, and sends the API key', async () => {
     seen.length = 0;
-    reply = (t) => ({ status: 200, body: { killed: t === 'a'.repeat(32), spanIds: t === 'a'.repeat(32) ? ['ABCDEF0123456789'] : [], traceKilled: false } });
+    reply = (t) => ({ status: 200, body: t === 'a'.repeat(32) ? answer({ killed: true, scope: 'branch', killedSpanId: 'ABCDEF0123456789' }) : answer({}) });
     const client = new KillClient(base, { apiKey: 'secret', ttlMs: 10_000 });
-    const killed = await client.status('a'.repeat(32));
+    const running = () => [{ spanId: '1111111111111111', ancestors: ['abcdef0123456789', '2222222222222222'] }];
+    const killed = await client.status('a'.repeat(32), running);
     expect(killed).toEqual({ killed: true, spanIds: ['abcdef0123456789'], traceKilled: false });
-    await client.status('a'.repeat(32));
+    await client.status('a'.repeat(32), running);
     expect((await client.status('b'.repeat(32))).killed).toBe(false);
     expect(seen).toHaveLength(2);
-    expect(seen[0]).toEqual({ url: `/api/control/kills?traceId=${'a'.repeat(32)}`, auth: 'Bearer secret' });
+    expect(seen[0]).toEqual({ url: `/api/control/${'a'.repeat(32)}?spanId=1111111111111111&ancestors=abcdef0123456789%2C2222222222222222`, auth: 'Bearer secret' });
+    expect(seen[1].url).toBe(`/api/control/${'b'.repeat(32)}`);
+  });
+
+  it('asks about at most 16 running spans per check, a different slice each time', async () => {
+    seen.length = 0;
+    reply = () => ({ status: 200, body: answer({}) });
+    const client = new KillClient(base, { ttlMs: 0 });
+    const running = () => Array.from({ length: 20 }, (_, i) => ({ spanId: i.toString(16).padStart(16, '0'), ancestors: [] }));
+    await client.status('f'.repeat(32), running);
+    expect(seen).toHaveLength(16);
+    await client.status('f'.repeat(32), running);
+    const asked = new Set(seen.map((s) => new URL(s.url, 'http://x').searchParams.get('spanId')));
+    expect(asked.size).toBe(20);
   });
 
   it('treats 404 and connection errors as "not killed" and backs off instead of asking again', async () => {
@@ -191,7 +207,7 @@ describe('kill-check client', () => {
 
   it('remembers a kill even if a later answer forgets it', async () => {
     let calls = 0;
-    reply = () => ({ status: 200, body: calls++ === 0 ? { killed: true, spanIds: [], traceKilled: true } : { killed: false, spanIds: [], traceKilled: false } });
+    reply = () => ({ status: 200, body: calls++ === 0 ? answer({ killed: true, scope: 'tree' }) : answer({}) });
     const client = new KillClient(base, { ttlMs: 0 });
     expect((await client.status('e'.repeat(32))).traceKilled).toBe(true);
     expect((await client.status('e'.repeat(32))).traceKilled).toBe(true);

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { getRuntime } from '@/lib/server/runtime';
 import { apiRoute, json, jsonError } from '@/lib/server/http';
 import { decodeCursor, listTraces, SORT_ORDERS, TRACE_SORTS } from '@/lib/server/queries/trace-list';
+import { killHub } from '@/lib/server/kill-params';
+import { killedSummary } from '@/lib/domain';
 
 export const dynamic = 'force-dynamic';
 
@@ -25,5 +27,8 @@ export const GET = apiRoute(async (request: Request) => {
   if (decodedCursor && (decodedCursor.sort !== sort || decodedCursor.order !== order)) {
     return jsonError(400, `cursor: it continues a list sorted by ${decodedCursor.sort} ${decodedCursor.order}, not ${sort} ${order}`);
   }
-  return json(await listTraces(getRuntime().storage.client, { limit, cursor: decodedCursor, service, q, sort, order }, { signal: request.signal }));
+  const page = await listTraces(getRuntime().storage.client, { limit, cursor: decodedCursor, service, q, sort, order }, { signal: request.signal });
+  // Killed trees from the kill hub's memory: no read more per page.
+  const hub = killHub();
+  return json(hub ? { ...page, traces: page.traces.map((t) => (hub.isTreeKilled(t.traceId) ? killedSummary(t) : t)) } : page);
 }, { heavy: true });

@@ -1,6 +1,6 @@
 import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { buildTree, type TreeInput, type TreeNode } from '../../domain';
+import { buildTree, killedSummary, type Kill, type TreeInput, type TreeNode } from '../../domain';
 import { toTraceSummary, type TraceIndexRow, type TraceStatsRow } from './trace-rows';
 import { alertsOfTrace } from './alerts';
 import { INDEX_COLUMNS, STATS_COLUMNS } from './trace-columns';
@@ -49,9 +49,10 @@ const SPAN_JSON = `formatRowNoNewline('JSONEachRow',
  * arrives as JSON formatted by the engine and is copied to the response as bytes, never decoded: a
  * 10,000-span trace is ~9 MiB, and decoding it to a string and encoding it again cost more than the tree.
  * At most `maxBytes` of span JSON is read (the engine stops near it, the rest is cut here): a trace past
- * it answers with the spans that fit and `truncated: true`, the totals still counting every span.
+ * it answers with the spans that fit and `truncated: true`, the totals still counting every span. `kills`: the
+ * kills in force on the trace (the kill hub's), shown on the trace and on each span they cover.
  */
-export async function getTraceJson(client: ClickHouseClient, traceId: string, maxBytes: number, opts: ReadOptions = {}): Promise<Buffer | null> {
+export async function getTraceJson(client: ClickHouseClient, traceId: string, maxBytes: number, opts: ReadOptions & { kills?: readonly Kill[] } = {}): Promise<Buffer | null> {
   const [index] = await rows<TraceIndexRow>(client, opts, `
     SELECT ${INDEX_COLUMNS} FROM traces WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id
     SETTINGS ${READ_TIME_LIMIT}`, { t: traceId });
@@ -84,15 +85,18 @@ export async function getTraceJson(client: ClickHouseClient, traceId: string, ma
   const alerts = await alertsOfTrace(client, traceId, opts);
   const open = alerts.filter((a) => a.status === 'open');
   const openSummary = open.length ? { count: open.length, worst: open.some((a) => a.severity === 'critical') ? ('critical' as const) : ('warning' as const) } : undefined;
+  const kills = opts.kills ?? [];
   const summary = toTraceSummary(index, stats, maxDepth, openSummary);
-  const head = `{"trace":${JSON.stringify(summary)},"alerts":${JSON.stringify(alerts)},"truncated":${truncated},"spans":[`;
+  const shown = kills.some((k) => k.scope === 'tree') ? killedSummary(summary) : summary;
+  const head = `{"trace":${JSON.stringify(shown)},"alerts":${JSON.stringify(alerts)},"kills":${JSON.stringify(kills)},"truncated":${truncated},"spans":[`;
+  const covers = killCover(nodes, kills);
   // Each span's JSON minus its closing brace, then the tree's fields: ASCII (numbers print the same through a
   // template as through JSON.stringify), but for the name of the span that counts a call's usage, copied as
   // the engine formatted it in that span's JSON.
   const tails: Tail[] = new Array(nodes.length);
   let size = Buffer.byteLength(head) + 2;
   for (let i = 0; i < nodes.length; i++) {
-    const tail = tailOf(nodes[i], text);
+    const tail = tailOf(nodes[i], text, covers[i]);
     tails[i] = tail;
     size += nodes[i].span.jsonEnd - 1 - nodes[i].span.jsonStart + tail.head.length + tail.nameEnd - tail.nameStart + tail.rest.length + (i > 0 ? 1 : 0);
   }
@@ -119,10 +123,10 @@ interface Tail {
   rest: string;
 }
 
-function tailOf(node: TreeNode<TreeRow>, text: Buffer): Tail {
+function tailOf(node: TreeNode<TreeRow>, text: Buffer, killed: string): Tail {
   const { depth, orphan, rollup: r, countsSpend, spendCountedElsewhere: elsewhere } = node;
   const tree =
-    `,"depth":${depth},"orphan":${orphan},"rollup":{"spanCount":${r.spanCount},"inputTokens":${finite(r.inputTokens)},` +
+    `,"depth":${depth},"orphan":${orphan},${killed},"rollup":{"spanCount":${r.spanCount},"inputTokens":${finite(r.inputTokens)},` +
     `"outputTokens":${finite(r.outputTokens)},"costUsd":${finite(r.costUsd)},"unpricedSpans":${r.unpricedSpans}}}`;
   if (!elsewhere) return { head: `,"countsSpend":${countsSpend},"spendCountedOn":null`, nameStart: 0, nameEnd: 0, rest: tree };
   const on = elsewhere.on;
@@ -134,6 +138,35 @@ function tailOf(node: TreeNode<TreeRow>, text: Buffer): Tail {
     nameEnd: on.nameRange[1],
     rest: `,"reason":"${elsewhere.reason}"}${tree}`,
   };
+}
+
+const NOT_KILLED = '"killed":false,"killedBy":null';
+
+/**
+ * Per node, in tree order, its `killed` and `killedBy` JSON (ASCII: ids are hex). One pass over the order: a
+ * node's subtree is the nodes after it with a greater depth, so a killed branch covers the nodes that follow
+ * it until the depth falls back to its own. An orphan (its parent never arrived, e.g. a killed agent still
+ * running) is covered by a kill of that parent. The outermost kill is named when several cover a span.
+ */
+function killCover(nodes: readonly TreeNode<TreeRow>[], kills: readonly Kill[]): string[] {
+  const out = new Array<string>(nodes.length).fill(NOT_KILLED);
+  if (kills.length === 0) return out;
+  const ref = (k: Kill) => `"killed":true,"killedBy":{"scope":"${k.scope}","spanId":${k.spanId ? `"${k.spanId}"` : 'null'}}`;
+  const tree = kills.find((k) => k.scope === 'tree');
+  if (tree) return out.fill(ref(tree));
+  const branches = new Map(kills.map((k) => [k.spanId ?? '', ref(k)]));
+  let cover: string | null = null;
+  let coverDepth = -1;
+  for (let i = 0; i < nodes.length; i++) {
+    const { span, depth } = nodes[i];
+    if (cover !== null && depth <= coverDepth) cover = null;
+    if (cover === null) {
+      const own = branches.get(span.spanId) ?? (depth === 0 && span.parentSpanId ? branches.get(span.parentSpanId) : undefined);
+      if (own) (cover = own), (coverDepth = depth);
+    }
+    if (cover !== null) out[i] = cover;
+  }
+  return out;
 }
 
 const NAME_KEY = Buffer.from('"name":');

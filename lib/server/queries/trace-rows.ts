@@ -54,5 +54,7 @@ export function toTraceSummary(
     status: traceStatus(errorCount, Boolean(index.root_id), lastSeenMs),
     openAlerts: alerts?.count ?? 0,
     worstAlert: alerts?.worst ?? null,
+    // Kills live in the kill hub's memory, not in these rows: the routes mark killed trees (killedSummary).
+    killed: false,
   };
 }

@@ -57,5 +57,5 @@ export const POST = apiRoute(
       running = false;
     }
   },
-  { heavy: true },
+  { heavy: true, write: true },
 );

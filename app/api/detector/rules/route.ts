@@ -17,4 +17,4 @@ export const PUT = apiRoute(async (request: Request) => {
   if (!parsed.success) return jsonError(400, issuesText(parsed.error.issues));
   await saveRuleSettings(getRuntime().storage, parsed.data);
   return json(parsed.data);
-});
+}, { write: true });

@@ -13,4 +13,4 @@ export const POST = apiRoute(async (_request: Request, context: { params: Promis
   const { storage, config } = getRuntime();
   const alert = await acknowledgeAlert(storage, id, config.retentionDays);
   return alert ? json(alert) : jsonError(404, `No alert ${id}`);
-});
+}, { write: true });
