@@ -23,7 +23,8 @@ interface Entry {
 
 export class StoredHistory {
   private readonly cache = new Map<string, Entry>();
-  private readonly added = new Map<string, { at: number; stats: TreeStats }>();
+  /** Per cache key, the trees added here (by trace id, oldest first): a key's fill reads only its own. */
+  private readonly added = new Map<string, Map<string, { at: number; stats: TreeStats }>>();
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -67,8 +68,8 @@ export class StoredHistory {
   private fill(key: string, stored: (TreeStats & { traceId: string })[], service: string, rootName: string | null, now: number): Entry {
     const trees = new Map<string, TreeStats>();
     for (const t of [...stored].reverse()) trees.set(t.traceId, t);
-    for (const [id, a] of this.added) {
-      if (now - a.at > ADDED_KEEP_MS || a.stats.serviceName !== service || (rootName !== null && a.stats.rootName !== rootName)) continue;
+    for (const [id, a] of this.added.get(key) ?? []) {
+      if (now - a.at > ADDED_KEEP_MS) continue;
       trees.delete(id);
       trees.set(id, a.stats);
     }
@@ -81,15 +82,22 @@ export class StoredHistory {
   /** A tree finished (and is no runaway): part of its root name's and its service's history from now on. */
   add(traceId: string, stats: TreeStats): void {
     const now = this.now();
-    this.added.set(traceId, { at: now, stats });
+    if (this.added.size > 10_000) this.added.clear();
     for (const key of [`r\0${stats.serviceName}\0${stats.rootName}`, `s\0${stats.serviceName}`]) {
+      const mine = this.added.get(key) ?? this.added.set(key, new Map()).get(key)!;
+      mine.delete(traceId);
+      mine.set(traceId, { at: now, stats });
+      // More than a baseline's worth is never read: the oldest go first.
+      for (const id of mine.keys()) {
+        if (mine.size <= HISTORY_TREES) break;
+        mine.delete(id);
+      }
       const entry = this.cache.get(key);
       if (!entry) continue;
       entry.trees.delete(traceId);
       entry.trees.set(traceId, stats);
       entry.baseline = undefined;
     }
-    if (this.added.size > 50_000) for (const [id, a] of this.added) if (now - a.at > ADDED_KEEP_MS || this.added.size > 25_000) this.added.delete(id);
   }
 
   private async get(key: string, service: string, rootName: string | null): Promise<RootBaseline | null> {
