@@ -3,37 +3,19 @@
 // nothing; turning a rule off or raising its threshold removes its trees; lowering one only adds; bad input
 // is a 400 naming the field; and no backtest creates an alert.
 
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert, AlertRule } from '../lib/domain';
 import type { BacktestResult } from '../detector/backtest';
 import type { DetectorSettings } from '../detector/settings';
 import { getJson } from './helpers/api';
+import { simulateTrees, type SimulatedTree } from './helpers/sim';
 import { eventually, startCanopy, type RunningCanopy } from './helpers/canopy';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const RUNAWAYS: Record<string, AlertRule> = { loop: 'loop', fanout: 'fanout' };
 
-interface TreeLine {
-  scenario: string;
-  traceId: string;
-}
+type TreeLine = SimulatedTree;
 
-function simulate(args: string[]): Promise<TreeLine[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'sim/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`simulator exited ${code}: ${stderr}`));
-      else resolve(stdout.trim().split('\n').map((l) => JSON.parse(l) as TreeLine));
-    });
-  });
-}
+const simulate = simulateTrees;
 
 async function backtest(base: string, body: unknown): Promise<{ status: number; body: BacktestResult & { error?: string } }> {
   const res = await fetch(`${base}/api/detector/backtest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -3,46 +3,27 @@
 // alerts are deduplicated and escalate in place, they reach a real local webhook receiver signed (retried
 // after a 500), a restart re-alerts nothing, and rule settings changed through the API change the outcome.
 
-import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert, AlertRule, TraceDetailResponse } from '../lib/domain';
 import { getJson, listTraces } from './helpers/api';
+import { simulateTrees, type SimulatedTree } from './helpers/sim';
 import { eventually, startCanopy, type RunningCanopy } from './helpers/canopy';
 import { exporterFor, recordingTracer, sendOk, startSpan } from './helpers/otel';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const SECRET = 'test-secret';
 const RUNAWAYS: Record<string, AlertRule> = { loop: 'loop', pingpong: 'pingpong', fanout: 'fanout', cost_spike: 'cost_spike', retry_storm: 'retry_storm' };
 
-interface TreeLine {
-  scenario: string;
-  traceId: string;
-  baselineFor?: string;
-}
+type TreeLine = SimulatedTree;
 
 interface Delivery {
   body: { text: string; change: string; url: string; alert: Alert };
   valid: boolean;
 }
 
-function simulate(args: string[]): Promise<TreeLine[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'sim/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`simulator exited ${code}: ${stderr}`));
-      else resolve(stdout.trim().split('\n').map((l) => JSON.parse(l) as TreeLine));
-    });
-  });
-}
+const simulate = simulateTrees;
 
 /** A real HTTP receiver: answers 500 to the first `failFirst` posts, then 200; verifies each signature. */
 async function startReceiver(failFirst: number) {
