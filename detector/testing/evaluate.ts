@@ -376,15 +376,8 @@ export function formatResult(result: EvalResult, opts: EvalOptions): string {
   for (const r of result.rows) {
     if (r.trees === 0) continue;
     const e = r.expectation;
-    const cells = ALERT_RULES.map((rule) => {
-      const n = r.fired[rule];
-      if (n === 0) return '·';
-      const mark = e.right.includes(rule) ? '**' : '';
-      const crit = r.critical[rule] > 0 ? ` (${r.critical[rule]} crit)` : '';
-      const note = e.alsoTrue.includes(rule) ? '†' : e.right.includes(rule) || e.coldStart ? '' : ' ✗';
-      return `${mark}${n}${mark}${crit}${note}`;
-    });
-    const right = e.right.length === 0 ? '—' : `${r.caught}/${r.trees} (${pct(r.caught / r.trees)})`;
+    const cells = ALERT_RULES.map((rule) => ruleCell(r, rule));
+    const right = caughtCell(r);
     const live = e.right.length === 0 ? '—' : `${r.caughtLive}/${r.trees}${r.firstLive.length ? ` (${pct(median(r.firstLive))} of its duration)` : ''}`;
     lines.push(`| ${r.expectation.row} | ${r.trees} | ${cells.join(' | ')} | ${r.anyAlert} | ${right} | ${live} |`);
   }
@@ -437,8 +430,32 @@ export function formatExamples(result: EvalResult): string {
   return lines.join('\n');
 }
 
-function pct(x: number): string {
+export function pct(x: number): string {
   return `${(100 * x).toFixed(x === 1 || x === 0 ? 0 : 1)}%`;
+}
+
+/** What the offline and live confusion tables count per scenario row and rule. */
+interface TableRow {
+  expectation: Expectation;
+  trees: number;
+  caught: number;
+  fired: Record<AlertRule, number>;
+  critical: Record<AlertRule, number>;
+}
+
+/** A rule's cell: **bold** the right rule, † true by construction, ✗ a wrong rule, with the critical count. */
+export function ruleCell(r: TableRow, rule: AlertRule): string {
+  const e = r.expectation;
+  const n = r.fired[rule];
+  if (n === 0) return '·';
+  const mark = e.right.includes(rule) ? '**' : '';
+  const crit = r.critical[rule] > 0 ? ` (${r.critical[rule]} crit)` : '';
+  const note = e.alsoTrue.includes(rule) ? '†' : e.right.includes(rule) || e.coldStart ? '' : ' ✗';
+  return `${mark}${n}${mark}${crit}${note}`;
+}
+
+export function caughtCell(r: TableRow): string {
+  return r.expectation.right.length === 0 ? '—' : `${r.caught}/${r.trees} (${pct(r.caught / r.trees)})`;
 }
 
 function median(xs: number[]): number {

@@ -3,7 +3,7 @@
 // scenario meets by construction (counted as correct), ✗ a wrong rule; precision and recall per rule counted
 // the same way. Kept apart from the offline formatter so the offline section's output stays byte for byte.
 import { ALERT_RULES, type AlertRule } from '../../lib/domain';
-import type { Expectation } from '../../detector/testing/evaluate';
+import { caughtCell, pct, ruleCell, type Expectation } from '../../detector/testing/evaluate';
 
 export interface ConfusionRow {
   expectation: Expectation;
@@ -76,15 +76,8 @@ export function formatConfusion(rows: readonly ConfusionRow[], extra: { headers:
   for (const r of rows) {
     if (r.trees === 0) continue;
     const e = r.expectation;
-    const cells = ALERT_RULES.map((rule) => {
-      const n = r.fired[rule];
-      if (n === 0) return '·';
-      const mark = e.right.includes(rule) ? '**' : '';
-      const crit = r.critical[rule] > 0 ? ` (${r.critical[rule]} crit)` : '';
-      const note = e.alsoTrue.includes(rule) ? '†' : e.right.includes(rule) || e.coldStart ? '' : ' ✗';
-      return `${mark}${n}${mark}${crit}${note}`;
-    });
-    const right = e.right.length === 0 ? '—' : `${r.caught}/${r.trees} (${pct(r.caught / r.trees)})`;
+    const cells = ALERT_RULES.map((rule) => ruleCell(r, rule));
+    const right = caughtCell(r);
     lines.push(`| ${[e.row, String(r.trees), ...cells, String(r.anyAlert), right, ...extra.cells(r)].join(' | ')} |`);
   }
   lines.push('');
@@ -98,9 +91,7 @@ export function formatConfusion(rows: readonly ConfusionRow[], extra: { headers:
   return lines.join('\n');
 }
 
-export function pct(x: number): string {
-  return `${(100 * x).toFixed(x === 1 || x === 0 ? 0 : 1)}%`;
-}
+export { pct };
 
 /** Nearest-rank quantile (q in 0..1) of a non-empty list. */
 export function quantile(xs: readonly number[], q: number): number {
