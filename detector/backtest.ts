@@ -3,7 +3,7 @@
 // stored, by the live detector's own functions (buildSnapshot, chooseBaseline, evaluateTree) against the
 // stored baselines, so "would have flagged" means what the detector would say about it now.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { ALERT_RULES, severityRank, type AlertRule, type AlertSeverity, type Finding } from '../lib/domain';
+import { DETECTOR_RULES, severityRank, type DetectorRule, type AlertSeverity, type RuleFinding } from '../lib/domain';
 import type { Storage } from '../lib/server/storage/storage';
 import { treesInRange, type TreeInRange, type TreeRangePage } from '../lib/server/queries/tree-range';
 import { spansOfTrees } from '../lib/server/queries/tree-spans';
@@ -73,7 +73,7 @@ export interface RuleBacktest {
 export interface BacktestResult {
   since: string;
   until: string;
-  rules: Record<AlertRule, RuleBacktest>;
+  rules: Record<DetectorRule, RuleBacktest>;
   treesJudged: number;
   spansJudged: number;
   ms: number;
@@ -85,7 +85,7 @@ export async function runBacktest(readers: BacktestReaders, opts: BacktestOption
   const started = performance.now();
   const maxTrees = opts.maxTrees ?? BACKTEST_MAX_TREES;
   const maxSpans = opts.maxSpans ?? BACKTEST_MAX_SPANS;
-  const rules = Object.fromEntries(ALERT_RULES.map((r) => [r, emptyRule()])) as Record<AlertRule, RuleBacktest>;
+  const rules = Object.fromEntries(DETECTOR_RULES.map((r) => [r, emptyRule()])) as Record<DetectorRule, RuleBacktest>;
   const out: BacktestResult = { since: iso(opts.sinceMs), until: iso(opts.untilMs), rules, treesJudged: 0, spansJudged: 0, ms: 0, truncated: false };
   const rejudge = rulesToRejudge(opts.proposed, opts.current);
   const baselines = memoBaselines(readers);
@@ -180,15 +180,15 @@ async function* plan(readers: BacktestReaders, opts: BacktestOptions, maxTrees: 
  * The rules whose outcome can differ between the two settings: each rule reads only its own section and the
  * baseline section, so a rule whose sections are equal gives the same findings and is judged once.
  */
-function rulesToRejudge(proposed: DetectorSettings, current: DetectorSettings): AlertRule[] {
+function rulesToRejudge(proposed: DetectorSettings, current: DetectorSettings): DetectorRule[] {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  if (!same(proposed.baseline, current.baseline)) return [...ALERT_RULES];
-  return ALERT_RULES.filter((r) => !same(proposed[r], current[r]));
+  if (!same(proposed.baseline, current.baseline)) return [...DETECTOR_RULES];
+  return DETECTOR_RULES.filter((r) => !same(proposed[r], current[r]));
 }
 
-function judgeCurrent(tree: TreeSnapshot, proposed: Finding[], rejudge: readonly AlertRule[], settings: DetectorSettings, baseline: RootBaseline | null): Finding[] {
+function judgeCurrent(tree: TreeSnapshot, proposed: RuleFinding[], rejudge: readonly DetectorRule[], settings: DetectorSettings, baseline: RootBaseline | null): RuleFinding[] {
   if (rejudge.length === 0) return proposed;
-  if (rejudge.length === ALERT_RULES.length) return evaluateTree(tree, { settings, baseline });
+  if (rejudge.length === DETECTOR_RULES.length) return evaluateTree(tree, { settings, baseline });
   const out = proposed.filter((f) => !rejudge.includes(f.rule));
   for (const r of rejudge) out.push(...RULES[r](tree, { settings, baseline }));
   return out;
@@ -205,8 +205,8 @@ function memoBaselines(readers: BacktestReaders) {
 }
 
 /** Per rule, the tree's strongest finding (critical first, then the first found). */
-function strongest(findings: readonly Finding[]): Map<AlertRule, Finding> {
-  const out = new Map<AlertRule, Finding>();
+function strongest(findings: readonly RuleFinding[]): Map<DetectorRule, RuleFinding> {
+  const out = new Map<DetectorRule, RuleFinding>();
   for (const f of findings) {
     const prev = out.get(f.rule);
     if (!prev || severityRank(f.severity) > severityRank(prev.severity)) out.set(f.rule, f);
@@ -214,10 +214,10 @@ function strongest(findings: readonly Finding[]): Map<AlertRule, Finding> {
   return out;
 }
 
-function tally(rules: Record<AlertRule, RuleBacktest>, tree: TreeSnapshot, proposed: Finding[], current: Finding[]): void {
+function tally(rules: Record<DetectorRule, RuleBacktest>, tree: TreeSnapshot, proposed: RuleFinding[], current: RuleFinding[]): void {
   const p = strongest(proposed);
   const c = strongest(current);
-  const example = (f: Finding): BacktestExample => ({ traceId: tree.traceId, rootName: tree.rootName, severity: f.severity, title: f.title, spanId: f.spanId });
+  const example = (f: RuleFinding): BacktestExample => ({ traceId: tree.traceId, rootName: tree.rootName, severity: f.severity, title: f.title, spanId: f.spanId });
   for (const [rule, f] of p) count(rules[rule].proposed, f.severity);
   for (const [rule, f] of c) count(rules[rule].current, f.severity);
   for (const [rule, f] of p) {

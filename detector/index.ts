@@ -1,6 +1,6 @@
 // The runaway detector's decision side: pure rules over one tree snapshot (and its history). Storage,
 // ticks, alerts and delivery call `evaluateTree` and keep its findings, one alert per (tree, rule, branch).
-import type { AlertRule, Finding } from '../lib/domain';
+import type { DetectorRule, RuleFinding } from '../lib/domain';
 import type { Rule, RuleContext } from './rule';
 import { contextBloatRule } from './rules/context-bloat';
 import { costSpikeRule } from './rules/cost-spike';
@@ -11,7 +11,7 @@ import { retryStormRule } from './rules/retry-storm';
 import { stallRule } from './rules/stall';
 import type { TreeSnapshot } from './snapshot';
 
-export const RULES: Readonly<Record<AlertRule, Rule>> = {
+export const RULES: Readonly<Record<DetectorRule, Rule>> = {
   loop: loopRule,
   pingpong: pingpongRule,
   fanout: fanoutRule,
@@ -22,8 +22,8 @@ export const RULES: Readonly<Record<AlertRule, Rule>> = {
 };
 
 /** Every enabled rule over one tree: at most one finding per (rule, branch). */
-export function evaluateTree(tree: TreeSnapshot, ctx: RuleContext): Finding[] {
-  const out: Finding[] = [];
+export function evaluateTree(tree: TreeSnapshot, ctx: RuleContext): RuleFinding[] {
+  const out: RuleFinding[] = [];
   for (const rule of Object.values(RULES)) for (const f of rule(tree, ctx)) out.push(f);
   return out;
 }

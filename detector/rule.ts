@@ -1,6 +1,6 @@
 // What a rule is, and the helpers every rule shares: one finding per branch (the strongest wins), evidence
 // with capped span ids, and the words titles are made of.
-import { EVIDENCE_MAX_SPAN_IDS, severityRank, type AlertEvidence, type AlertRule, type AlertSeverity, type Finding } from '../lib/domain';
+import { EVIDENCE_MAX_SPAN_IDS, severityRank, type AlertEvidence, type DetectorRule, type AlertSeverity, type RuleFinding } from '../lib/domain';
 import type { RootBaseline } from './baseline';
 import type { DetectorSettings } from './settings';
 import { displayName, type TreeSnapshot } from './snapshot';
@@ -25,7 +25,7 @@ export function chooseBaseline(rootName: RootBaseline | null | undefined, servic
 }
 
 /** A rule: a pure function of one tree (and its history) to at most one finding per branch. */
-export type Rule = (tree: TreeSnapshot, ctx: RuleContext) => Finding[];
+export type Rule = (tree: TreeSnapshot, ctx: RuleContext) => RuleFinding[];
 
 /** The baseline when it has enough history to be trusted, else null. */
 export function trusted(b: RootBaseline | null | undefined, ctx: RuleContext): RootBaseline | null {
@@ -40,9 +40,9 @@ export function severityOf(value: number, warningAt: number, criticalAt: number)
 
 /** Collects findings so that each branch keeps only its strongest (severity first, then how far past its threshold). */
 export class FindingSet {
-  private readonly byBranch = new Map<string, { finding: Finding; score: number }>();
+  private readonly byBranch = new Map<string, { finding: RuleFinding; score: number }>();
 
-  constructor(private readonly rule: AlertRule) {}
+  constructor(private readonly rule: DetectorRule) {}
 
   add(spanId: string, severity: AlertSeverity, title: string, evidence: AlertEvidence): void {
     const score = severityRank(severity) * 1e6 + Math.min(evidence.value / Math.max(evidence.warningAt, 1e-9), 999_999);
@@ -51,7 +51,7 @@ export class FindingSet {
     this.byBranch.set(spanId, { finding: { rule: this.rule, severity, spanId, title, evidence }, score });
   }
 
-  list(): Finding[] {
+  list(): RuleFinding[] {
     return [...this.byBranch.values()].map((e) => e.finding);
   }
 }

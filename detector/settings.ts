@@ -3,6 +3,7 @@
 // may leave out any section or field, which then takes its default. docs/DETECTION.md gives each default
 // its source and reasoning.
 import { z } from 'zod';
+import { POLICY_ACTIONS, POLICY_MODES, type AutoKillPolicy } from '../lib/domain/policy';
 
 const count = (min = 1) => z.number().int().min(min);
 const positive = () => z.number().positive();
@@ -148,6 +149,25 @@ const baseline = z.strictObject({
   serviceFallback: on(),
 });
 
+const action = z.enum(POLICY_ACTIONS);
+const policy = (defaults: AutoKillPolicy) =>
+  z
+    .strictObject({ mode: z.enum(POLICY_MODES).default(defaults.mode), warning: action.default(defaults.warning), critical: action.default(defaults.critical) })
+    .default(() => ({ ...defaults }));
+/** Off for every rule but `budget`: a kill is a decision a user should promote to, from observe (lib/domain/policy.ts). */
+const OBSERVE_ONLY: AutoKillPolicy = { mode: 'observe', warning: 'off', critical: 'off' };
+const autoKill = z.strictObject({
+  loop: policy(OBSERVE_ONLY),
+  pingpong: policy(OBSERVE_ONLY),
+  fanout: policy(OBSERVE_ONLY),
+  retry_storm: policy(OBSERVE_ONLY),
+  context_bloat: policy(OBSERVE_ONLY),
+  cost_spike: policy(OBSERVE_ONLY),
+  stall: policy(OBSERVE_ONLY),
+  /** A tree past its budget is killed, whole: that is what a budget is for. */
+  budget: policy({ mode: 'enforce', warning: 'tree', critical: 'tree' }),
+});
+
 export const detectorSettingsSchema = z.strictObject({
   loop: loop.default(() => loop.parse({})),
   pingpong: pingpong.default(() => pingpong.parse({})),
@@ -157,6 +177,8 @@ export const detectorSettingsSchema = z.strictObject({
   cost_spike: costSpike.default(() => costSpike.parse({})),
   stall: stall.default(() => stall.parse({})),
   baseline: baseline.default(() => baseline.parse({})),
+  /** What Canopy kills by itself, per rule and severity, and whether it only records what it would have killed. */
+  autoKill: autoKill.default(() => autoKill.parse({})),
 });
 
 export type DetectorSettings = z.infer<typeof detectorSettingsSchema>;

@@ -4,7 +4,7 @@
 // live (at 25/50/75% of its duration, with only the spans that had ended by then: exporters send a span
 // when it ends, so a running tree's open spans are missing). A tree counts as flagged by a rule when the
 // rule fired at any of those moments.
-import { ALERT_RULES, type AlertRule, type Finding } from '../../lib/domain';
+import { DETECTOR_RULES, type DetectorRule, type RuleFinding } from '../../lib/domain';
 import type { TreePlan } from '../../sim/plan';
 import { treeRng } from '../../sim/random';
 import type { Scenario, ScenarioContext } from '../../sim/scenario';
@@ -51,9 +51,9 @@ export interface Expectation {
   row: string;
   scenario: string;
   /** The rule(s) that must catch it; [] for healthy traffic that must stay silent. */
-  right: AlertRule[];
+  right: DetectorRule[];
   /** Rules whose condition the scenario meets by construction (documented in docs/SIMULATOR.md): correct, not the point. */
-  alsoTrue: AlertRule[];
+  alsoTrue: DetectorRule[];
   /** Left out of precision: alerts here are by design (a job never seen before), reported on their own. */
   coldStart?: boolean;
 }
@@ -75,9 +75,9 @@ export interface RowResult {
   expectation: Expectation;
   trees: number;
   /** Trees each rule fired on (finished or live). */
-  fired: Record<AlertRule, number>;
+  fired: Record<DetectorRule, number>;
   /** Trees each rule fired on as critical. */
-  critical: Record<AlertRule, number>;
+  critical: Record<DetectorRule, number>;
   /** Trees with any alert at all. */
   anyAlert: number;
   /** Trees caught by one of the right rules. */
@@ -87,7 +87,7 @@ export interface RowResult {
   /** Earliest live fraction at which a right rule fired, per caught-live tree. */
   firstLive: number[];
   /** Up to three example titles per rule. */
-  examples: Partial<Record<AlertRule, string[]>>;
+  examples: Partial<Record<DetectorRule, string[]>>;
   spans: number;
 }
 
@@ -114,7 +114,7 @@ export interface Margins {
 export interface EvalResult {
   margins: Margins;
   rows: RowResult[];
-  perRule: Record<AlertRule, { tp: number; fp: number; fn: number; precision: number | null; recall: number | null }>;
+  perRule: Record<DetectorRule, { tp: number; fp: number; fn: number; precision: number | null; recall: number | null }>;
   ms: number;
   spansJudged: number;
   snapshotsJudged: number;
@@ -169,9 +169,9 @@ export class History {
 
 interface Judged {
   /** Findings on the finished tree. */
-  finished: Finding[];
+  finished: RuleFinding[];
   /** Findings per live moment (same order as liveAt). */
-  live: Finding[][];
+  live: RuleFinding[][];
   spans: number;
 }
 
@@ -234,7 +234,7 @@ export function judgePlan(plan: TreePlan, history: History, settings: DetectorSe
   const treeCtx = ctxOf(tree.rootName, tree.serviceName);
   const finished = evaluateTree(tree, treeCtx);
   if (margins && probe) updateMargins(margins, tree, treeCtx, probe);
-  const live: Finding[][] = [];
+  const live: RuleFinding[][] = [];
   for (const f of liveAt) {
     const at = plan.durationMs * f;
     const snap = planSnapshot(plan, { anchorMs: anchor, endedBy: at, now: anchor + at });
@@ -249,8 +249,8 @@ export function judgePlan(plan: TreePlan, history: History, settings: DetectorSe
   return { finished, live, spans: tree.totals.spans };
 }
 
-function emptyCounts(): Record<AlertRule, number> {
-  return Object.fromEntries(ALERT_RULES.map((r) => [r, 0])) as Record<AlertRule, number>;
+function emptyCounts(): Record<DetectorRule, number> {
+  return Object.fromEntries(DETECTOR_RULES.map((r) => [r, 0])) as Record<DetectorRule, number>;
 }
 
 export function runEvaluation(opts: EvalOptions): EvalResult {
@@ -332,7 +332,7 @@ export function runEvaluation(opts: EvalOptions): EvalResult {
   }
 
   const perRule = {} as EvalResult['perRule'];
-  for (const rule of ALERT_RULES) {
+  for (const rule of DETECTOR_RULES) {
     let tp = 0;
     let fp = 0;
     let fn = 0;
@@ -357,7 +357,7 @@ export function runEvaluation(opts: EvalOptions): EvalResult {
   return { margins, rows: [...rows.values()], perRule, ms: Date.now() - started, spansJudged, snapshotsJudged };
 }
 
-const RULE_HEADERS: Record<AlertRule, string> = {
+const RULE_HEADERS: Record<DetectorRule, string> = {
   loop: 'loop',
   pingpong: 'pingpong',
   fanout: 'fanout',
@@ -370,13 +370,13 @@ const RULE_HEADERS: Record<AlertRule, string> = {
 /** The confusion table and per-rule precision/recall as Markdown. */
 export function formatResult(result: EvalResult, opts: EvalOptions): string {
   const lines: string[] = [];
-  const head = ['scenario', 'trees', ...ALERT_RULES.map((r) => RULE_HEADERS[r]), 'any alert', 'caught by right rule', 'caught while running (median point)'];
+  const head = ['scenario', 'trees', ...DETECTOR_RULES.map((r) => RULE_HEADERS[r]), 'any alert', 'caught by right rule', 'caught while running (median point)'];
   lines.push(`| ${head.join(' | ')} |`);
   lines.push(`|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
   for (const r of result.rows) {
     if (r.trees === 0) continue;
     const e = r.expectation;
-    const cells = ALERT_RULES.map((rule) => ruleCell(r, rule));
+    const cells = DETECTOR_RULES.map((rule) => ruleCell(r, rule));
     const right = caughtCell(r);
     const live = e.right.length === 0 ? '—' : `${r.caughtLive}/${r.trees}${r.firstLive.length ? ` (${pct(median(r.firstLive))} of its duration)` : ''}`;
     lines.push(`| ${r.expectation.row} | ${r.trees} | ${cells.join(' | ')} | ${r.anyAlert} | ${right} | ${live} |`);
@@ -384,7 +384,7 @@ export function formatResult(result: EvalResult, opts: EvalOptions): string {
   lines.push('');
   lines.push('| rule | trees flagged correctly | wrongly | missed | precision | recall |');
   lines.push('|---|---:|---:|---:|---:|---:|');
-  for (const rule of ALERT_RULES) {
+  for (const rule of DETECTOR_RULES) {
     const p = result.perRule[rule];
     lines.push(`| ${rule} | ${p.tp} | ${p.fp} | ${p.fn} | ${p.precision === null ? 'n/a' : pct(p.precision)} | ${p.recall === null ? 'n/a' : pct(p.recall)} |`);
   }
@@ -422,7 +422,7 @@ export function formatMargins(result: EvalResult, settings: DetectorSettings = D
 export function formatExamples(result: EvalResult): string {
   const lines: string[] = [];
   for (const r of result.rows) {
-    for (const rule of ALERT_RULES) {
+    for (const rule of DETECTOR_RULES) {
       const ex = r.examples[rule];
       if (ex && ex.length > 0) lines.push(`- ${r.expectation.row} → ${rule}: “${ex[0]}”`);
     }
@@ -439,12 +439,12 @@ interface TableRow {
   expectation: Expectation;
   trees: number;
   caught: number;
-  fired: Record<AlertRule, number>;
-  critical: Record<AlertRule, number>;
+  fired: Record<DetectorRule, number>;
+  critical: Record<DetectorRule, number>;
 }
 
 /** A rule's cell: **bold** the right rule, † true by construction, ✗ a wrong rule, with the critical count. */
-export function ruleCell(r: TableRow, rule: AlertRule): string {
+export function ruleCell(r: TableRow, rule: DetectorRule): string {
   const e = r.expectation;
   const n = r.fired[rule];
   if (n === 0) return '·';

@@ -2,8 +2,12 @@
 // API, the UI and the webhook show. Shared by the detector (detector/), the server and the UI.
 
 /** The detector's rules, one module each under detector/rules/. */
-export type AlertRule = 'loop' | 'pingpong' | 'fanout' | 'retry_storm' | 'context_bloat' | 'cost_spike' | 'stall';
-export const ALERT_RULES: readonly AlertRule[] = ['loop', 'pingpong', 'fanout', 'retry_storm', 'context_bloat', 'cost_spike', 'stall'];
+export type DetectorRule = 'loop' | 'pingpong' | 'fanout' | 'retry_storm' | 'context_bloat' | 'cost_spike' | 'stall';
+export const DETECTOR_RULES: readonly DetectorRule[] = ['loop', 'pingpong', 'fanout', 'retry_storm', 'context_bloat', 'cost_spike', 'stall'];
+
+/** What an alert is about: one of the detector's rules, or a tree that passed its budget (lib/domain/budget.ts). */
+export type AlertRule = DetectorRule | 'budget';
+export const ALERT_RULES: readonly AlertRule[] = [...DETECTOR_RULES, 'budget'];
 
 export type AlertSeverity = 'warning' | 'critical';
 export const ALERT_SEVERITIES: readonly AlertSeverity[] = ['warning', 'critical'];
@@ -51,8 +55,8 @@ export interface AlertEvidence {
 }
 
 /** One rule's verdict on one branch of one tree: at most one per (tree, rule, branch). */
-export interface Finding {
-  rule: AlertRule;
+export interface Finding<R extends AlertRule = AlertRule> {
+  rule: R;
   severity: AlertSeverity;
   /** The root of the branch it concerns (the span a kill would stop). */
   spanId: string;
@@ -60,6 +64,14 @@ export interface Finding {
   title: string;
   evidence: AlertEvidence;
 }
+
+/** True for the findings and alerts of the detector's rules (all but `budget`). */
+export function byDetectorRule<T extends { rule: AlertRule }>(x: T): x is T & { rule: DetectorRule } {
+  return x.rule !== 'budget';
+}
+
+/** A finding of one of the detector's rules (every alert but `budget`). */
+export type RuleFinding = Finding<DetectorRule>;
 
 /** A finding as stored and served: one row per (traceId, rule, spanId), updated in place as evidence grows. */
 export interface Alert extends Finding {

@@ -5,3 +5,6 @@ export * from './trace';
 export * from './tree';
 export * from './alert';
 export * from './kill';
+export * from './policy';
+export * from './budget';
+export * from './started';

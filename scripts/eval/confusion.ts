@@ -2,16 +2,16 @@
 // (detector/testing/evaluate.ts formatResult): **bold** the rule that must catch the scenario, † a rule the
 // scenario meets by construction (counted as correct), ✗ a wrong rule; precision and recall per rule counted
 // the same way. Kept apart from the offline formatter so the offline section's output stays byte for byte.
-import { ALERT_RULES, type AlertRule } from '../../lib/domain';
+import { DETECTOR_RULES, type DetectorRule } from '../../lib/domain';
 import { caughtCell, pct, ruleCell, type Expectation } from '../../detector/testing/evaluate';
 
 export interface ConfusionRow {
   expectation: Expectation;
   trees: number;
   /** Trees each rule raised an alert on. */
-  fired: Record<AlertRule, number>;
+  fired: Record<DetectorRule, number>;
   /** Trees on which that rule's alert reached critical. */
-  critical: Record<AlertRule, number>;
+  critical: Record<DetectorRule, number>;
   anyAlert: number;
   caught: number;
 }
@@ -24,8 +24,8 @@ export interface RuleScore {
   recall: number | null;
 }
 
-export function emptyCounts(): Record<AlertRule, number> {
-  return Object.fromEntries(ALERT_RULES.map((r) => [r, 0])) as Record<AlertRule, number>;
+export function emptyCounts(): Record<DetectorRule, number> {
+  return Object.fromEntries(DETECTOR_RULES.map((r) => [r, 0])) as Record<DetectorRule, number>;
 }
 
 export function emptyRow(expectation: Expectation): ConfusionRow {
@@ -33,7 +33,7 @@ export function emptyRow(expectation: Expectation): ConfusionRow {
 }
 
 /** Adds one tree, given the rules that alerted on it and those that reached critical. */
-export function recordTree(row: ConfusionRow, rules: ReadonlySet<AlertRule>, critical: ReadonlySet<AlertRule>): void {
+export function recordTree(row: ConfusionRow, rules: ReadonlySet<DetectorRule>, critical: ReadonlySet<DetectorRule>): void {
   row.trees++;
   for (const rule of rules) row.fired[rule]++;
   for (const rule of critical) row.critical[rule]++;
@@ -42,10 +42,10 @@ export function recordTree(row: ConfusionRow, rules: ReadonlySet<AlertRule>, cri
 }
 
 /** Same arithmetic as the offline evaluation: recall per scenario whose first right rule this is. */
-export function scoreRules(rows: readonly ConfusionRow[]): Record<AlertRule, RuleScore> {
-  const out = {} as Record<AlertRule, RuleScore>;
+export function scoreRules(rows: readonly ConfusionRow[]): Record<DetectorRule, RuleScore> {
+  const out = {} as Record<DetectorRule, RuleScore>;
   const counted = rows.filter((r) => !r.expectation.coldStart);
-  for (const rule of ALERT_RULES) {
+  for (const rule of DETECTOR_RULES) {
     let tp = 0;
     let fp = 0;
     let fn = 0;
@@ -70,13 +70,13 @@ export function scoreRules(rows: readonly ConfusionRow[]): Record<AlertRule, Rul
  */
 export function formatConfusion(rows: readonly ConfusionRow[], extra: { headers: string[]; cells: (row: ConfusionRow) => string[] } = { headers: [], cells: () => [] }): string {
   const lines: string[] = [];
-  const head = ['scenario', 'trees', ...ALERT_RULES, 'any alert', 'caught by right rule', ...extra.headers];
+  const head = ['scenario', 'trees', ...DETECTOR_RULES, 'any alert', 'caught by right rule', ...extra.headers];
   lines.push(`| ${head.join(' | ')} |`);
   lines.push(`|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
   for (const r of rows) {
     if (r.trees === 0) continue;
     const e = r.expectation;
-    const cells = ALERT_RULES.map((rule) => ruleCell(r, rule));
+    const cells = DETECTOR_RULES.map((rule) => ruleCell(r, rule));
     const right = caughtCell(r);
     lines.push(`| ${[e.row, String(r.trees), ...cells, String(r.anyAlert), right, ...extra.cells(r)].join(' | ')} |`);
   }
@@ -84,7 +84,7 @@ export function formatConfusion(rows: readonly ConfusionRow[], extra: { headers:
   lines.push('| rule | trees flagged correctly | wrongly | missed | precision | recall |');
   lines.push('|---|---:|---:|---:|---:|---:|');
   const scores = scoreRules(rows);
-  for (const rule of ALERT_RULES) {
+  for (const rule of DETECTOR_RULES) {
     const p = scores[rule];
     lines.push(`| ${rule} | ${p.tp} | ${p.fp} | ${p.fn} | ${p.precision === null ? 'n/a' : pct(p.precision)} | ${p.recall === null ? 'n/a' : pct(p.recall)} |`);
   }

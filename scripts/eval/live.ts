@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { ALERT_RULES, type Alert, type AlertRule } from '../../lib/domain';
+import { byDetectorRule, DETECTOR_RULES, type Alert, type DetectorRule } from '../../lib/domain';
 import { EXPECTATIONS, type Expectation } from '../../detector/testing/evaluate';
 import { ensureBuild } from '../../lib/server/build';
 import { startCanopy, type RunningCanopy } from '../../tests/helpers/canopy';
@@ -247,7 +247,7 @@ function judgeTrees(sent: SentTree[], alerts: Alert[], firstObserved: Map<string
     const rowName = tree.line.baselineFor ? BASELINE_ROW : tree.line.scenario;
     const row = rows.get(rowName);
     if (!row) throw new Error(`the simulator sent a ${rowName} tree, which no row expects`);
-    const mine = byTrace.get(tree.line.traceId) ?? [];
+    const mine = (byTrace.get(tree.line.traceId) ?? []).filter(byDetectorRule);
     recordTree(row, new Set(mine.map((a) => a.rule)), new Set(mine.filter((a) => a.severity === 'critical').map((a) => a.rule)));
     const right = mine.filter((a) => row.expectation.right.includes(a.rule));
     const first = right.length ? Math.min(...right.map((a) => Date.parse(a.firstSeen))) : null;
@@ -384,7 +384,7 @@ export function formatFindings(result: LiveResult): string {
   const wrong = result.verdicts.flatMap((v) => {
     const e = expectationOf(result, v.row);
     if (e.right.length === 0) return [];
-    return v.alerts.filter((a) => !e.right.includes(a.rule) && !e.alsoTrue.includes(a.rule)).map((a) => ({ v, a }));
+    return v.alerts.filter(byDetectorRule).filter((a) => !e.right.includes(a.rule) && !e.alsoTrue.includes(a.rule)).map((a) => ({ v, a }));
   });
   out.push(wrong.length === 0 ? 'Wrong-rule alerts on runaways: none.' : `Wrong-rule alerts on runaways (${wrong.length}):`);
   for (const { v, a } of wrong) out.push(`- seed ${v.tree.seed} ${v.row} ${v.tree.line.traceId}: ${titles([a])}`);
@@ -394,7 +394,7 @@ export function formatFindings(result: LiveResult): string {
   }
   out.push('', 'Example titles (the first per scenario and rule):', '');
   for (const r of result.rows) {
-    for (const rule of ALERT_RULES) {
+    for (const rule of DETECTOR_RULES) {
       const v = result.verdicts.find((x) => x.row === r.expectation.row && x.alerts.some((a) => a.rule === rule));
       if (v) out.push(`- ${r.expectation.row} → ${rule}: “${v.alerts.find((a) => a.rule === rule)!.title}”`);
     }

@@ -2,7 +2,7 @@
 // real ingest normaliser (detector/testing/from-plan.ts): each rule fires on its runaway with the right
 // branch and severity, stays silent on normal traffic, follows its settings, and escalates.
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AlertRule, Finding } from '../../lib/domain';
+import type { AlertRule, DetectorRule, Finding } from '../../lib/domain';
 import { chooseBaseline, evaluateTree, RULES, withSettings, DEFAULT_SETTINGS, type DetectorSettings, type RootBaseline, type TreeSnapshot } from '../../detector';
 import { baselineKey, summariseHistory, treeStats, type TreeStats } from '../../detector/baseline';
 import { costSpikeRule, serviceSpendAnomaly } from '../../detector/rules/cost-spike';
@@ -155,7 +155,7 @@ describe('detector rules on the simulator scenarios', () => {
 });
 
 describe('detector rules: what counts and what does not', () => {
-  const run = (rule: AlertRule, plan: TreePlan, settings = DEFAULT_SETTINGS) =>
+  const run = (rule: DetectorRule, plan: TreePlan, settings = DEFAULT_SETTINGS) =>
     RULES[rule](planSnapshot(plan, { anchorMs: ANCHOR }), { settings, baseline: null });
 
   it('calls with no recorded arguments or prompt are never assumed identical', () => {
