@@ -48,8 +48,8 @@ parentPort!.on('message', (message: PrepareRequest | RecycleMessage) => {
   try {
     const result = prepareExport(body, encoding, format, ctx);
     // A payload's memory always comes from allocate(): its own ArrayBuffer, safe to transfer whole.
-    const payload = result.ok ? result.prepared.payload : null;
-    parentPort!.postMessage({ id, result }, payload ? [payload.buffer as ArrayBuffer] : []);
+    const payloads = result.ok ? [result.prepared.payload, result.prepared.startedPayload] : [];
+    parentPort!.postMessage({ id, result }, payloads.flatMap((p) => (p ? [p.buffer as ArrayBuffer] : [])));
   } catch (err) {
     parentPort!.postMessage({ id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }

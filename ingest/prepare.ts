@@ -4,15 +4,20 @@ import { OtlpDecodeError, TooManySpansError } from './otlp/errors';
 import { normaliseRequest } from './normalise/index';
 import { toSpanRowsPayload, type Allocate } from './serialise';
 import type { PriceBook } from '../lib/server/prices';
-import type { ResourceRow } from './types';
+import type { ResourceRow, SpanRow } from './types';
+import { STARTED_ATTRIBUTE } from '../lib/domain/started';
 import { BodyError, inflateBody, type BodyEncoding } from './body';
 
 export type ExportFormat = 'protobuf' | 'json';
 
 /** One export request made ready for the writer: its rows as insert bytes, and what its response must say. */
 export interface PreparedExport {
+  /** Ended spans, for `spans`. */
   payload: Uint8Array | null;
   rows: number;
+  /** Spans reported at start (lib/domain/started.ts), for `started_spans`. */
+  startedPayload: Uint8Array | null;
+  startedRows: number;
   resources: ResourceRow[];
   rejectedSpans: number;
   rejectReason: string;
@@ -61,15 +66,41 @@ export function prepareExport(wire: Uint8Array, encoding: BodyEncoding, format: 
     return { ok: false, status: 400, message: `The export could not be decoded: ${(err as Error)?.message ?? String(err)}`, undecodable: true };
   }
   const resources = new Map<string, ResourceRow>();
-  const rows = normaliseRequest(decoded, { prices: ctx.prices, retentionDays: ctx.retentionDays, resources });
+  const all = normaliseRequest(decoded, { prices: ctx.prices, retentionDays: ctx.retentionDays, resources });
+  const { ended: rows, started } = splitStarted(all);
   return {
     ok: true,
     prepared: {
       payload: rows.length > 0 ? toSpanRowsPayload(rows, ctx.allocate) : null,
       rows: rows.length,
+      startedPayload: started.length > 0 ? toSpanRowsPayload(started, ctx.allocate) : null,
+      startedRows: started.length,
       resources: [...resources.values()],
       rejectedSpans: decoded.rejectedSpans,
       rejectReason: decoded.rejectReason,
     },
   };
+}
+
+/**
+ * Spans reported at start go to their own table: only an ended span is counted. A started report has no end
+ * and no usage yet: it ends where it starts, and never counts usage even if read by mistake.
+ */
+function splitStarted(rows: SpanRow[]): { ended: SpanRow[]; started: SpanRow[] } {
+  let started: SpanRow[] | null = null;
+  let ended: SpanRow[] | null = null;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (r.attributes[STARTED_ATTRIBUTE] !== 'true') {
+      ended?.push(r);
+      continue;
+    }
+    // Most exports hold no started report: their rows stay one array, uncopied.
+    if (!started) {
+      started = [];
+      ended = rows.slice(0, i);
+    }
+    started.push({ ...r, end_time: r.start_time, counts_usage: 0 });
+  }
+  return { ended: ended ?? rows, started: started ?? [] };
 }

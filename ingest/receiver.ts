@@ -9,6 +9,8 @@ import type { Metrics } from '../lib/server/metrics';
 
 export interface ReceiverDeps {
   writer: BatchWriter;
+  /** Spans reported at start (lib/domain/started.ts), into their own table. */
+  startedWriter: BatchWriter;
   resources: ResourceRegistry;
   /** Inflate → decode → normalise → serialise, off the event loop, and reuse of the payloads' memory. */
   pool: Pick<PreparePool, 'prepare' | 'recycle'>;
@@ -162,35 +164,42 @@ export function createTraceReceiver(deps: ReceiverDeps): TraceReceiver {
     const rows = prepared.rows;
     const partial = prepared.rejectedSpans > 0 ? { rejectedSpans: prepared.rejectedSpans, errorMessage: prepared.rejectReason } : undefined;
 
-    if (prepared.payload) {
+    const { payload, startedPayload } = prepared;
+    if (payload || startedPayload) {
       // Queued after its client gave up, it would cost an insert for spans the client is sending again.
-      if (signal?.aborted) return deps.pool.recycle(prepared.payload), abandoned;
+      if (signal?.aborted) return recycle(payload, startedPayload), abandoned;
+      const stored = rows + prepared.startedRows;
       try {
         await deps.resources.ensure(new Map(prepared.resources.map((r) => [r.resource_id, r])));
-        await writer.write(prepared.payload, rows);
+        // Both are stored before the answer: acknowledged means stored, for either kind.
+        await Promise.all([payload && writer.write(payload, rows), startedPayload && deps.startedWriter.write(startedPayload, prepared.startedRows)]);
       } catch (err) {
         if (err instanceof QueueFullError) {
-          metrics.spansRejected.inc({ reason: 'overload' }, rows);
+          metrics.spansRejected.inc({ reason: 'overload' }, stored);
           return { ok: false, status: 429, message: err.message, retryAfterSeconds: err.retryAfterSeconds };
         }
         if (err instanceof WriterClosedError) return { ok: false, status: 503, message: err.message, retryAfterSeconds: 5 };
         if (err instanceof InvalidPayloadError) {
           // Refused on its own, so retrying cannot help: 400, which exporters do not retry.
           deps.log({ event: 'insert_refused', code: err.engineCode, error: err.engineMessage.slice(0, 1000) });
-          metrics.spansRejected.inc({ reason: 'invalid_rows' }, rows);
+          metrics.spansRejected.inc({ reason: 'invalid_rows' }, stored);
           return { ok: false, status: 400, message: err.message };
         }
         deps.log({ event: 'insert_failed', error: err instanceof Error ? err.message : String(err) });
-        metrics.spansRejected.inc({ reason: 'storage' }, rows);
+        metrics.spansRejected.inc({ reason: 'storage' }, stored);
         return { ok: false, status: 503, message: 'Storage is unavailable; the spans were not stored, retry later', retryAfterSeconds: 5 };
       } finally {
         // Settled means the insert is over (or never took the bytes): nothing refers to them any more.
-        deps.pool.recycle(prepared.payload);
+        recycle(payload, startedPayload);
       }
-      metrics.spansAccepted.inc(rows);
-      metrics.spansAcceptedByTransport.inc({ transport }, rows);
+      metrics.spansAccepted.inc(stored);
+      metrics.spansAcceptedByTransport.inc({ transport }, stored);
     }
     return { ok: true, partial };
+  }
+
+  function recycle(...payloads: (Uint8Array | null)[]): void {
+    for (const p of payloads) if (p) deps.pool.recycle(p);
   }
 
   return { handle, refuse, accept };

@@ -22,17 +22,20 @@ export interface Ingest {
 
 export function startIngest(deps: { config: CanopyConfig; storage: Storage; pool: PreparePool; metrics: Metrics; log: (e: Record<string, unknown>) => void }): Ingest {
   const { config, storage, metrics } = deps;
-  const writer = new BatchWriter((payload) => storage.insertRaw('spans', payload, SPAN_ROWS_FORMAT), {
+  const options = {
     maxQueueRows: config.queueMaxRows,
     maxQueueBytes: config.queueMaxBytes,
     maxBatchRows: config.batchMaxRows,
     maxBatchBytes: config.batchMaxBytes,
     minBatchRows: config.batchMinRows,
     maxLingerMs: config.batchLingerMs,
-  }, metrics);
+  };
+  const writer = new BatchWriter((payload) => storage.insertRaw('spans', payload, SPAN_ROWS_FORMAT), options, metrics);
+  // Started-span reports (sdk/) have their own queue and inserts: they never hold up ended spans, nor count in their bounds.
+  const startedWriter = new BatchWriter((payload) => storage.insertRaw('started_spans', payload, SPAN_ROWS_FORMAT), options);
   const resources = new ResourceRegistry((payload) => storage.insertRaw('resources', payload));
   const receiver = createTraceReceiver({
-    writer, resources, pool: deps.pool, metrics, log: deps.log,
+    writer, startedWriter, resources, pool: deps.pool, metrics, log: deps.log,
     maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, maxReceivingBytes: config.maxReceivingBytes,
     bodyTimeoutMs: config.bodyTimeoutMs,
   });
@@ -64,7 +67,7 @@ export function startIngest(deps: { config: CanopyConfig; storage: Storage; pool
       stopping = true;
       // Exports already being read or decoded still get their answer; then everything queued is flushed.
       if (active > 0) await new Promise<void>((resolve) => idle.push(resolve));
-      await writer.close();
+      await Promise.all([writer.close(), startedWriter.close()]);
     },
   };
 }

@@ -46,6 +46,8 @@ export interface SpanView {
    * `spendCounting` has the rule). Null on every other span.
    */
   spendCountedOn: { spanId: string; name: string; reason: 'below' | 'same-call' } | null;
+  /** Reported at start (sdk/) and not ended yet: no end time, no usage, its duration counts up to now. */
+  running: boolean;
   /** A kill in force covers this span: the whole tree's, or one on it or on a span above it. */
   killed: boolean;
   /** The kill that covers it (the outermost when several do); its record is in the detail's `kills`. */

@@ -10,9 +10,19 @@ export type TraceStatus = 'running' | 'completed' | 'error' | 'killed';
 /** A trace with no root yet and no new span for this long is considered finished (its root may never come). */
 export const IDLE_COMPLETE_MS = 5 * 60_000;
 
-/** `error` once any span errored; `completed` once the root has arrived (or the trace went idle); else `running`. */
-export function traceStatus(errorCount: number, hasRoot: boolean, lastSeenMs: number, now = Date.now()): TraceStatus {
+/**
+ * A trace with spans reported at start (sdk/) but not ended stays running this long without news: an agent may
+ * wait an hour on a slow tool, but a process that died never ends its spans.
+ */
+export const STARTED_IDLE_COMPLETE_MS = 60 * 60_000;
+
+/**
+ * `error` once any span errored; `running` while a span reported at start has not ended; else `completed` once
+ * the root has ended (or the trace went idle); else `running`. A root seen only at start is not completion.
+ */
+export function traceStatus(errorCount: number, hasRoot: boolean, lastSeenMs: number, now = Date.now(), runningSpans = 0): TraceStatus {
   if (errorCount > 0) return 'error';
+  if (runningSpans > 0) return now - lastSeenMs > STARTED_IDLE_COMPLETE_MS ? 'completed' : 'running';
   if (hasRoot || now - lastSeenMs > IDLE_COMPLETE_MS) return 'completed';
   return 'running';
 }
@@ -25,7 +35,10 @@ export interface TraceSummary {
   startTime: string; // ISO-8601
   lastSeen: string;
   durationMs: number;
+  /** Spans known: ended, and reported at start but not ended yet (`runningSpans`). */
   spanCount: number;
+  /** Spans reported at start (sdk/) whose ended version has not arrived: the tree is still working on them. */
+  runningSpans: number;
   errorCount: number;
   inputTokens: number;
   outputTokens: number;

@@ -192,12 +192,13 @@ describe('through the receiver', () => {
     const POISON = 'POISON';
     const prepare = async (body: { bytes: Uint8Array; encoding: 'identity' | 'gzip' | 'deflate' }, format: 'json' | 'protobuf'): Promise<PrepareResult> => {
       if (Buffer.from(body.bytes).toString() === POISON) {
-        return { ok: true, prepared: { payload: REFUSED.garbage(), rows: 4, resources: [], rejectedSpans: 0, rejectReason: '' } };
+        return { ok: true, prepared: { payload: REFUSED.garbage(), rows: 4, startedPayload: null, startedRows: 0, resources: [], rejectedSpans: 0, rejectReason: '' } };
       }
       return prepareExport(body.bytes, body.encoding, format, { prices: defaultPrices, retentionDays: 30, maxBodyBytes: 1 << 20 });
     };
     const receiver = createTraceReceiver({
       writer,
+      startedWriter: spansWriter().writer,
       resources: new ResourceRegistry((p) => storage.insertRaw('resources', p)),
       pool: { prepare, recycle: () => {} },
       metrics,

@@ -110,7 +110,13 @@ export async function writeKill(storage: Storage, kill: StoredKill, retentionDay
  */
 export async function spanParents(client: ClickHouseClient, traceId: string, limit: number, opts: ReadOptions = {}): Promise<Map<string, string>> {
   const text = (await queryBytes(client, opts, `
-    SELECT span_id, parent_span_id FROM spans WHERE trace_id = {t:FixedString(32)}
+    SELECT span_id, parent_span_id FROM
+    (
+        SELECT span_id, parent_span_id FROM spans WHERE trace_id = {t:FixedString(32)}
+        UNION ALL
+        -- Spans reported at start (sdk/): a running agent's ancestry is known before any of its spans ends.
+        SELECT span_id, parent_span_id FROM started_spans WHERE trace_id = {t:FixedString(32)}
+    )
     LIMIT {limit:UInt32}
     SETTINGS ${READ_TIME_LIMIT}
     FORMAT TabSeparated`, { t: traceId, limit })).toString('latin1');

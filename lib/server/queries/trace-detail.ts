@@ -21,7 +21,7 @@ const iso = (column: string) =>
 // Every SpanView field but the tree's (depth, orphan, rollup, countsSpend, spendCountedOn), formatted as a JSON object by the engine:
 // a 10,000-span trace is ~9 MiB of JSON, and parsing it into objects only to stringify it again cost more
 // than all the rest of the request (and most of it in garbage collection).
-const SPAN_JSON = `formatRowNoNewline('JSONEachRow',
+const spanJson = (running: boolean) => `formatRowNoNewline('JSONEachRow',
     toString(span_id) AS spanId,
     nullIf(parent_span_id, '') AS parentSpanId,
     name,
@@ -31,7 +31,7 @@ const SPAN_JSON = `formatRowNoNewline('JSONEachRow',
     nullIf(toString(provider), '') AS provider,
     ${iso('start_time')} AS startTime,
     ${iso('end_time')} AS endTime,
-    greatest(0, dateDiff('microsecond', start_time, end_time)) / 1000 AS durationMs,
+    greatest(0, dateDiff('microsecond', start_time, ${running ? 'now64(6)' : 'end_time'})) / 1000 AS durationMs,
     status,
     status_message AS statusMessage,
     toFloat64(input_tokens) AS inputTokens,
@@ -41,7 +41,10 @@ const SPAN_JSON = `formatRowNoNewline('JSONEachRow',
     nullIf(tool_name, '') AS toolName,
     nullIf(call_signature, '') AS callSignature,
     nullIf(error_type, '') AS errorType,
-    attributes)`;
+    attributes,
+    ${running} AS running)`;
+const SPAN_JSON = spanJson(false);
+const STARTED_SPAN_JSON = spanJson(true);
 
 /**
  * The trace and its spans as the UTF-8 JSON of a TraceDetailResponse, or null for an unknown trace. The tree
@@ -58,11 +61,30 @@ export async function getTraceJson(client: ClickHouseClient, traceId: string, ma
     SETTINGS ${READ_TIME_LIMIT}`, { t: traceId });
   if (!index) return null;
   // One scan gives both the tree's fields and the formatted spans.
-  const text = await queryBytes(client, opts, `
-    SELECT ${TREE_COLUMNS}, ${SPAN_JSON} FROM spans FINAL WHERE trace_id = {t:FixedString(32)}
-    SETTINGS ${READ_TIME_LIMIT}, max_result_bytes = ${resultByteLimit(maxBytes)}, result_overflow_mode = 'break'
-    FORMAT TabSeparatedRaw`, { t: traceId });
-  const { spans, truncated } = parseTreeRows(text, maxBytes);
+  const [endedText, startedText] = await Promise.all([
+    queryBytes(client, opts, `
+      SELECT ${TREE_COLUMNS}, ${SPAN_JSON} FROM spans FINAL WHERE trace_id = {t:FixedString(32)}
+      SETTINGS ${READ_TIME_LIMIT}, max_result_bytes = ${resultByteLimit(maxBytes)}, result_overflow_mode = 'break'
+      FORMAT TabSeparatedRaw`, { t: traceId }),
+    // Spans reported at start (sdk/): those not ended yet are shown running. Usually none, and then nothing is read.
+    queryBytes(client, opts, `
+      SELECT ${TREE_COLUMNS}, ${STARTED_SPAN_JSON} FROM started_spans FINAL WHERE trace_id = {t:FixedString(32)}
+      SETTINGS ${READ_TIME_LIMIT}, max_result_bytes = ${resultByteLimit(maxBytes)}, result_overflow_mode = 'break'
+      FORMAT TabSeparatedRaw`, { t: traceId }),
+  ]);
+  const { spans, truncated } = parseTreeRows(endedText, maxBytes);
+  let text = endedText;
+  let running = 0;
+  // A truncated detail lacks ended spans past the cut, whose started reports would read as running: none are added.
+  if (startedText.length > 0 && !truncated) {
+    text = Buffer.concat([endedText, startedText]);
+    const ended = new Set(spans.map((s) => s.spanId));
+    for (const s of parseTreeRows(text, Infinity, endedText.length).spans) {
+      if (ended.has(s.spanId)) continue;
+      spans.push({ ...s, running: true, countsUsage: false });
+      running++;
+    }
+  }
   if (spans.length === 0 && !truncated) return null;
   const tree = buildTree(spans);
   // The trace's tokens and cost are the tree's totals, summed by the same function as the list's (trace-stats.ts),
@@ -77,7 +99,8 @@ export async function getTraceJson(client: ClickHouseClient, traceId: string, ma
     const [counts] = await rows<Pick<TraceStatsRow, 'trace_id' | 'span_count' | 'error_count' | 'root_service'>>(client, opts, `
       SELECT ${STATS_COLUMNS} FROM spans FINAL WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id
       SETTINGS ${READ_TIME_LIMIT}`, { t: traceId });
-    stats = counts && withTotals(counts, tree.totals);
+    const known = counts ?? (running > 0 ? { trace_id: traceId, span_count: '0', error_count: '0', root_service: '' } : undefined);
+    stats = known && withTotals({ ...known, span_count: String(Number(known.span_count) + running), root_service: known.root_service }, tree.totals, running);
   }
   if (!stats) return null;
 
@@ -203,13 +226,15 @@ interface TreeRow extends TreeInput {
   jsonEnd: number;
   /** Byte range of its JSON name string, once another span's detail needs it. */
   nameRange?: [number, number];
+  /** Reported at start and not ended yet. */
+  running: boolean;
 }
 
 /** The rows that end within `maxBytes`; `truncated` when the output holds (or the engine cut) more. */
-function parseTreeRows(text: Buffer, maxBytes: number): { spans: TreeRow[]; truncated: boolean } {
+function parseTreeRows(text: Buffer, maxBytes: number, from = 0): { spans: TreeRow[]; truncated: boolean } {
   const out: TreeRow[] = [];
   const f: string[] = new Array(TREE_FIELDS);
-  let pos = 0;
+  let pos = from;
   // The engine stops at a block boundary past max_result_bytes, so reaching the budget means rows are missing.
   let truncated = text.length >= maxBytes;
   while (pos < text.length) {
@@ -237,6 +262,7 @@ function parseTreeRows(text: Buffer, maxBytes: number): { spans: TreeRow[]; trun
       scope: f[8],
       jsonStart: p,
       jsonEnd: end,
+      running: false,
     });
     pos = end + 1;
   }

@@ -22,6 +22,8 @@ export interface TraceStatsRow {
   cost: number;
   unpriced: string;
   root_service: string;
+  /** Spans reported at start whose ended version is not stored yet (counted in span_count too). */
+  running: string;
 }
 
 export function nsToIso(ns: string): string {
@@ -36,6 +38,7 @@ export function toTraceSummary(
 ): TraceSummary {
   const lastSeenMs = Number(index.last_seen_ms);
   const errorCount = Number(stats.error_count);
+  const running = Number(stats.running);
   return {
     traceId: index.trace_id,
     rootSpanId: index.root_id || null,
@@ -45,13 +48,14 @@ export function toTraceSummary(
     lastSeen: new Date(lastSeenMs).toISOString(),
     durationMs: Math.max(0, Number((BigInt(index.end_ns) - BigInt(index.start_ns)) / 1000n) / 1000),
     spanCount: Number(stats.span_count),
+    runningSpans: running,
     errorCount,
     inputTokens: Number(stats.in_tokens),
     outputTokens: Number(stats.out_tokens),
     costUsd: roundUsd(stats.cost),
     unpricedSpans: Number(stats.unpriced),
     maxDepth,
-    status: traceStatus(errorCount, Boolean(index.root_id), lastSeenMs),
+    status: traceStatus(errorCount, Boolean(index.root_id), lastSeenMs, Date.now(), running),
     openAlerts: alerts?.count ?? 0,
     worstAlert: alerts?.worst ?? null,
     // Kills live in the kill hub's memory, not in these rows: the routes mark killed trees (killedSummary).

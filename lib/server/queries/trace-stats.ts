@@ -41,19 +41,66 @@ interface StatsQueryRow {
  * stored; without it the trace-id filter runs first and only the page's rows are read in full.
  */
 export async function traceStats(client: ClickHouseClient, traceIds: string[], opts: ReadOptions): Promise<Map<string, TraceStats>> {
-  const stats = await rows<StatsQueryRow>(client, opts, `
+  const [stats, started] = await Promise.all([
+    rows<StatsQueryRow>(client, opts, `
+      SELECT trace_id, groupArray(toString(span_id)) AS span_ids, groupArray(parent_span_id) AS parent_ids,
+        groupArray(toUInt8(status = 'error')) AS errors, groupArray(toString(service_name)) AS services,
+        groupArrayIf((${CALL_FIELDS}), counts_usage = 1) AS calls
+      FROM spans
+      WHERE trace_id IN {ids:Array(FixedString(32))}
+      GROUP BY trace_id
+      SETTINGS ${READ_TIME_LIMIT}, output_format_json_quote_64bit_integers = 0`, { ids: traceIds }),
+    startedSpans(client, traceIds, opts),
+  ]);
+  const out = new Map<string, TraceStats>();
+  for (const s of stats) out.set(s.trace_id, statsOf(withRunning(eachSpanOnce(s), started.get(s.trace_id))));
+  // A tree whose spans have all only started.
+  for (const [traceId, running] of started) if (!out.has(traceId)) out.set(traceId, statsOf(withRunning(emptyStats(traceId), running)));
+  return out;
+}
+
+function statsOf(s: StatsQueryRow & { running: number }): TraceStats {
+  const { maxDepth, totals } = buildTree(treeInputs(s));
+  return { row: withTotals(countsOf(s), totals, s.running), maxDepth, totals };
+}
+
+interface StartedRow {
+  trace_id: string;
+  span_ids: string[];
+  parent_ids: string[];
+  services: string[];
+}
+
+/** The spans of these traces reported at start (sdk/), ended or not: where they place the tree, nothing else. */
+async function startedSpans(client: ClickHouseClient, traceIds: string[], opts: ReadOptions): Promise<Map<string, StartedRow>> {
+  const found = await rows<StartedRow>(client, opts, `
     SELECT trace_id, groupArray(toString(span_id)) AS span_ids, groupArray(parent_span_id) AS parent_ids,
-      groupArray(toUInt8(status = 'error')) AS errors, groupArray(toString(service_name)) AS services,
-      groupArrayIf((${CALL_FIELDS}), counts_usage = 1) AS calls
-    FROM spans
+      groupArray(toString(service_name)) AS services
+    FROM started_spans
     WHERE trace_id IN {ids:Array(FixedString(32))}
     GROUP BY trace_id
-    SETTINGS ${READ_TIME_LIMIT}, output_format_json_quote_64bit_integers = 0`, { ids: traceIds });
-  return new Map(stats.map((s) => {
-    const once = eachSpanOnce(s);
-    const { maxDepth, totals } = buildTree(treeInputs(once));
-    return [s.trace_id, { row: withTotals(countsOf(once), totals), maxDepth, totals }];
-  }));
+    SETTINGS ${READ_TIME_LIMIT}`, { ids: traceIds });
+  return new Map(found.map((r) => [r.trace_id, r]));
+}
+
+const emptyStats = (traceId: string): StatsQueryRow => ({ trace_id: traceId, span_ids: [], parent_ids: [], errors: [], services: [], calls: [] });
+
+/** The ended spans, then each started span whose ended version is not among them: running, no usage. */
+function withRunning(s: StatsQueryRow, started: StartedRow | undefined): StatsQueryRow & { running: number } {
+  if (!started) return { ...s, running: 0 };
+  const ended = new Set(s.span_ids);
+  const out = { ...s, span_ids: [...s.span_ids], parent_ids: [...s.parent_ids], errors: [...s.errors], services: [...s.services], running: 0 };
+  for (let i = 0; i < started.span_ids.length; i++) {
+    const id = started.span_ids[i];
+    if (ended.has(id)) continue;
+    ended.add(id);
+    out.span_ids.push(id);
+    out.parent_ids.push(started.parent_ids[i]);
+    out.errors.push(0);
+    out.services.push(started.services[i]);
+    out.running++;
+  }
+  return out;
 }
 
 /** The rows with each span id once (the last copy read wins, as a merge keeps one copy). */
@@ -76,8 +123,9 @@ function countsOf(s: StatsQueryRow): Pick<TraceStatsRow, 'trace_id' | 'span_coun
 }
 
 /** The summary row with the tree's totals in place of the engine's sums. */
-export function withTotals(s: Pick<TraceStatsRow, 'trace_id' | 'span_count' | 'error_count' | 'root_service'>, totals: Rollup): TraceStatsRow {
+export function withTotals(s: Pick<TraceStatsRow, 'trace_id' | 'span_count' | 'error_count' | 'root_service'>, totals: Rollup, running = 0): TraceStatsRow {
   return {
+    running: String(running),
     trace_id: s.trace_id,
     span_count: s.span_count,
     error_count: s.error_count,
