@@ -35,6 +35,7 @@ async function main() {
   const ingest = service('ingest', () => startIngest({ config, storage: storage.value, pool: pool.value, metrics, log }), (i) => i.stop());
   // Kills in force, in memory for the control API (imported here: it reads storage through lib/server/queries).
   const kills = service('kill hub', async () => (await import('./lib/server/kill-hub')).startKillHub({ storage: storage.value, retentionDays: config.retentionDays, log }), (k) => k.stop());
+  const budgets = service('budget book', async () => (await import('./lib/server/budget-book')).startBudgetBook({ storage: storage.value, retentionDays: config.retentionDays, defaultUsd: config.treeBudgetUsd, log }), (b) => b.stop());
   const http = service('http', () => startHttpServers({ config, ingest: ingest.value, metrics, log, dir: ROOT, dev }), (h) => h.stop());
   const grpc = service('otlp grpc', () => startGrpcServer({ config, ingest: ingest.value, metrics, log }), (g) => g.stop());
   // The detector judges what ingest stored; with CANOPY_DETECTOR=off another process runs it (npm run detector).
@@ -42,9 +43,9 @@ async function main() {
     if (!config.detector) return undefined;
     // Imported here: it reads storage through lib/server/queries (server-only; see server-only-process.ts).
     const { startDetector } = await import('./detector/run');
-    return startDetector({ config, storage: storage.value, metrics, log, publicUrl: publicUrl(config, http.value.port) });
+    return startDetector({ config, storage: storage.value, metrics, log, publicUrl: publicUrl(config, http.value.port), budgets: budgets.value, killer: kills.value });
   }, (d) => d?.stop());
-  const running = await startServices([pool, uiBuild, storage, ingest, kills, http, grpc, detector], log);
+  const running = await startServices([pool, uiBuild, storage, ingest, kills, budgets, http, grpc, detector], log);
   // SIGTERM/SIGINT: stop accepting, answer the exports in flight, flush the queue, close storage, exit.
   stopOnSignals(running, log, SHUTDOWN_DEADLINE_MS);
 

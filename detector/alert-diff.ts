@@ -58,6 +58,7 @@ export function diffAlerts(findings: readonly Finding[], stored: readonly Stored
         spanId: f.spanId,
         severity: f.severity,
         title: f.title,
+        autoKill: null,
         evidence: f.evidence,
         status: 'open',
         firstSeen: now,

@@ -3,11 +3,11 @@
 // would hold every ingest acknowledgement and API answer for as long. The main thread keeps the I/O (reads,
 // baselines, alert writes); this thread keeps the snapshots of the batch in hand between the two steps.
 import { parentPort } from 'node:worker_threads';
-import type { Finding } from '../lib/domain';
+import type { RuleFinding } from '../lib/domain';
 import { treeStats, type RootBaseline, type TreeStats } from './baseline';
 import { evaluateTree } from './index';
 import type { DetectorSettings } from './settings';
-import { buildSnapshot, detectorSpan, type TreeSnapshot } from './snapshot';
+import { buildSnapshot, detectorSpan, type StoredSpanFields, type TreeSnapshot } from './snapshot';
 import { parseSpanRows } from './span-rows';
 
 export type JudgeRequest =
@@ -26,31 +26,59 @@ export interface TreeHead {
 }
 
 export interface Judgement {
-  findings: Finding[];
+  findings: RuleFinding[];
   /** The finished tree's history numbers; null while it runs. */
   stats: TreeStats | null;
+  /** What a budget is checked against: the tree's spend, each model call once, and where a finding points. */
+  spend: TreeSpend;
+}
+
+export interface TreeSpend {
+  costUsd: number;
+  /** canopy.budget.usd from the root span, else the smallest any span (its resource) set; null when none did. */
+  attributeBudgetUsd: number | null;
+  rootSpanId: string;
+  /** Counted model calls, for the evidence. */
+  modelCalls: number;
 }
 
 export type JudgeReply = { id: number; result: TreeHead[] | (Judgement | null)[] | null } | { id: number; error: string };
 
-const loaded = new Map<string, TreeSnapshot>();
+const loaded = new Map<string, { tree: TreeSnapshot; budget: number | null }>();
 
 function load(rows: Uint8Array, lastSeen: Record<string, number>, now: number): TreeHead[] {
   const byTrace = parseSpanRows(Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).toString('utf8'));
   const heads: TreeHead[] = [];
   for (const [traceId, spans] of byTrace) {
     const tree = buildSnapshot(spans.map(detectorSpan), { traceId, now, lastSeenMs: lastSeen[traceId] });
-    loaded.set(traceId, tree);
+    loaded.set(traceId, { tree, budget: attributeBudget(spans) });
     heads.push({ traceId, serviceName: tree.serviceName, rootName: tree.rootName, running: tree.running, lastSpanMs: tree.lastSpanMs, spans: tree.totals.spans });
   }
   return heads;
 }
 
 function judge(traceId: string, baseline: RootBaseline | null, settings: DetectorSettings): Judgement | null {
-  const tree = loaded.get(traceId);
-  if (!tree) return null;
+  const entry = loaded.get(traceId);
+  if (!entry) return null;
   loaded.delete(traceId);
-  return { findings: evaluateTree(tree, { settings, baseline }), stats: tree.running ? null : treeStats(tree) };
+  const { tree, budget } = entry;
+  return {
+    findings: evaluateTree(tree, { settings, baseline }),
+    stats: tree.running ? null : treeStats(tree),
+    spend: { costUsd: tree.totals.costUsd, attributeBudgetUsd: budget, rootSpanId: tree.rootSpanId, modelCalls: tree.totals.modelCalls },
+  };
+}
+
+/** The root span's canopy.budget.usd, else the smallest a span carries (set on its resource). */
+function attributeBudget(spans: readonly StoredSpanFields[]): number | null {
+  let least: number | null = null;
+  for (const s of spans) {
+    const b = s.budget_usd;
+    if (b == null || !(b > 0)) continue;
+    if (s.parent_span_id === '') return b;
+    if (least === null || b < least) least = b;
+  }
+  return least;
 }
 
 parentPort!.on('message', (req: JudgeRequest) => {

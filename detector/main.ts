@@ -26,7 +26,13 @@ async function main() {
   const storage = await openStorage(config);
   await migrate(storage.client, path.join(ROOT, 'migrations')).catch((err: Error) => fail(`could not set up storage at ${config.clickhouse!.url}: ${err.message}`));
   const { startDetector } = await import('./run');
-  const running = await startDetector({ config, storage, metrics: createMetrics(), log, publicUrl: config.publicUrl ?? `http://${config.host}:${config.port}` });
+  // Its own kill hub and budget book: kills and budgets it writes reach the ingest processes through storage.
+  const { KillHub } = await import('../lib/server/kill-hub');
+  const { BudgetBook } = await import('../lib/server/budget-book');
+  const killer = new KillHub({ storage, retentionDays: config.retentionDays, log });
+  const budgets = new BudgetBook({ storage, retentionDays: config.retentionDays, defaultUsd: config.treeBudgetUsd, log });
+  await Promise.all([killer.start(), budgets.start()]);
+  const running = await startDetector({ config, storage, metrics: createMetrics(), log, publicUrl: config.publicUrl ?? `http://${config.host}:${config.port}`, budgets, killer });
   const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
   log({ event: 'detector_started', storage: config.clickhouse.url, tickMs: config.detectorTickMs, webhook: Boolean(config.webhookUrl), version });
   let stopping = false;
@@ -35,6 +41,7 @@ async function main() {
     stopping = true;
     log({ event: 'shutting_down', signal });
     await running.stop();
+    await Promise.all([killer.stop(), budgets.stop()]);
     await storage.close();
     log({ event: 'stopped' });
     process.exit(0);

@@ -5,7 +5,8 @@ import type { CanopyConfig } from '../lib/server/config';
 import type { Metrics } from '../lib/server/metrics';
 import type { Storage } from '../lib/server/storage/storage';
 import { publicAlert } from '../lib/server/queries/alerts';
-import { Detector, type Log, type TickReport } from './service';
+import { Detector, type Budgets, type Log, type TickReport } from './service';
+import type { Killer } from './auto-kill';
 import { WebhookSender } from './webhook';
 
 export interface RunningDetector {
@@ -13,7 +14,11 @@ export interface RunningDetector {
   stop(): Promise<void>;
 }
 
-export async function startDetector(opts: { config: CanopyConfig; storage: Storage; metrics: Metrics; log: Log; publicUrl: string }): Promise<RunningDetector> {
+/**
+ * `budgets` and `killer`: the process's budget book and kill hub (server.ts's, or the detector process's own,
+ * main.ts); without them no budget is checked and enforcing policies only record what they would kill.
+ */
+export async function startDetector(opts: { config: CanopyConfig; storage: Storage; metrics: Metrics; log: Log; publicUrl: string; budgets?: Budgets; killer?: Killer }): Promise<RunningDetector> {
   const { config, storage, metrics, log } = opts;
   const webhook = config.webhookUrl
     ? new WebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, publicUrl: config.publicUrl ?? opts.publicUrl }, { metrics, log })
@@ -26,6 +31,8 @@ export async function startDetector(opts: { config: CanopyConfig; storage: Stora
     log,
     notify: webhook ? (alert, change) => webhook.deliver(publicAlert(alert), change) : undefined,
     onTick: record,
+    budgets: opts.budgets,
+    killer: opts.killer,
   });
   await detector.start();
   return {

@@ -3,7 +3,10 @@
 // rule must see, and turns findings into stored alerts and webhook notices. Its state — watermark, alerts,
 // history, settings — lives in storage, so a restart resumes where it stopped and never re-sends a delivered
 // alert. Runs inside Canopy (server.ts) or alone (`npm run detector`, detector/main.ts).
-import { severityRank } from '../lib/domain';
+import { severityRank, type BudgetSource, type Finding } from '../lib/domain';
+import { budgetsOf, startedSpanBudgets, type StoredBudget } from '../lib/server/queries/budgets';
+import { applyAutoKill, type Killer } from './auto-kill';
+import { budgetFinding } from './budget';
 import type { Storage } from '../lib/server/storage/storage';
 import { tracesTouchedSince, type ActivityMark } from '../lib/server/queries/trace-activity';
 import { alertId, getAlert, nextAlertVersion, storedAlertsOf, undeliveredAlerts, writeAlerts, type StoredAlert } from '../lib/server/queries/alerts';
@@ -14,9 +17,16 @@ import { StoredHistory } from './history';
 import { chooseBaseline } from './rule';
 import { DetectorSettingsStore } from './settings-store';
 import { JudgeThread } from './judge-thread';
+import type { TreeSpend } from './judge-worker';
 import { judgeServiceSpend } from './service-spend';
 
 export type Log = (event: Record<string, unknown>) => void;
+
+/** What the detector needs of the budget book (lib/server/budget-book.ts). */
+export interface Budgets {
+  resolve(traceId: string, api: StoredBudget | undefined, attributeUsd: number | null): { maxCostUsd: number; source: BudgetSource } | null;
+  noteSpend(traceId: string, spentUsd: number, attributeUsd: number | null): void;
+}
 
 export interface DetectorOptions {
   storage: Storage;
@@ -27,6 +37,10 @@ export interface DetectorOptions {
   notify?: (alert: StoredAlert, change: AlertChange) => Promise<boolean>;
   /** Called after each tick (metrics, tests). */
   onTick?: (report: TickReport) => void;
+  /** Tree budgets (lib/server/budget-book.ts): checked on every tree judged. Absent: no budget is checked. */
+  budgets?: Budgets;
+  /** Stops trees and branches for the auto-kill policies (the kill hub). Absent: enforce acts like observe. */
+  killer?: Killer;
   now?: () => number;
 }
 
@@ -278,6 +292,7 @@ export class Detector {
     let spanCount = 0;
     // In the order they ended: a tree is judged against the trees of its kind that finished before it.
     heads.sort((a, b) => a.lastSpanMs - b.lastSpanMs);
+    const budgetReads = this.opts.budgets ? Promise.all([budgetsOf(storage.client, ids), startedSpanBudgets(storage.client, ids)]) : null;
     await this.history.prefetch(heads);
     const baselines = await Promise.all(
       heads.map(async (head) =>
@@ -285,6 +300,7 @@ export class Detector {
       ),
     );
     const judgements = await this.thread.judge(heads.map((h, i) => ({ traceId: h.traceId, baseline: baselines[i] })), settings);
+    const [apiBudgets, startedBudgets] = budgetReads ? await budgetReads : [new Map<string, StoredBudget>(), new Map<string, number>()];
     const grew = new Set<string>();
     for (let i = 0; i < heads.length; i++) {
       const head = heads[i];
@@ -292,7 +308,8 @@ export class Detector {
       const { traceId } = head;
       spanCount += head.spans;
       if (!judged) continue;
-      const { findings, stats } = judged;
+      const { stats } = judged;
+      const findings: Finding[] = [...judged.findings, ...this.checkBudget(traceId, judged.spend, apiBudgets.get(traceId), startedBudgets.get(traceId))];
       const diff = diffAlerts(findings, storedBy.get(traceId) ?? [], { traceId, nowMs: now, version: () => nextAlertVersion(now), id: alertId });
       writes.push(...diff.writes);
       notices.push(...diff.notices);
@@ -329,6 +346,7 @@ export class Detector {
       this.judged.delete(head.traceId);
       this.due.set(head.traceId, lastSeen[head.traceId]);
     }
+    await applyAutoKill(writes, settings, this.opts.killer, now, this.opts.log);
     await writeAlerts(storage, writes, retentionDays);
     // History rows are written with the watermark, every few seconds: one small insert per batch would make
     // the engine write and merge a part for each.
@@ -336,6 +354,17 @@ export class Detector {
     if (this.finishedToWrite.length >= 10_000) await this.flushHistory();
     for (const n of notices) this.deliver(n.alert, n.change);
     return { evaluated: batch.length, spans: spanCount, alertsWritten: writes.length, notices: notices.length };
+  }
+
+  /** A tree past its budget (when it has one): the budget finding. Its spend is noted for the control API either way. */
+  private checkBudget(traceId: string, spend: TreeSpend, api: StoredBudget | undefined, startedUsd: number | undefined): Finding[] {
+    const budgets = this.opts.budgets;
+    if (!budgets) return [];
+    const attributeUsd = spend.attributeBudgetUsd ?? startedUsd ?? null;
+    budgets.noteSpend(traceId, spend.costUsd, attributeUsd);
+    const budget = budgets.resolve(traceId, api, attributeUsd);
+    const found = budget && budgetFinding({ costUsd: spend.costUsd, rootSpanId: spend.rootSpanId, modelCalls: spend.modelCalls, ...budget });
+    return found ? [found] : [];
   }
 
   /** Sends a notice without holding up detection; once delivered, the alert records what was delivered. */

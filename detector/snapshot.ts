@@ -65,6 +65,8 @@ export interface StoredSpanFields {
   scope_name: string;
   /** Only `http.response.status_code` / `http.status_code` are read. */
   attributes?: Record<string, string>;
+  /** canopy.budget.usd of the span or its resource (ingest/normalise/budget.ts). */
+  budget_usd?: number | null;
 }
 
 /** A stored span row → the detector's span (decides whether its call signature is comparable). */

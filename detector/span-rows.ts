@@ -5,8 +5,8 @@
 // come twice, and each span id is kept once (the last copy read).
 import type { StoredSpanFields } from './snapshot';
 
-/** Column order of the read (tree-spans.ts SPAN_COLUMNS): 22 fields. */
-const FIELDS = 22;
+/** Column order of the read (tree-spans.ts SPAN_COLUMNS): 23 fields. */
+const FIELDS = 23;
 
 const TSV_ESCAPES: Record<string, string> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0' };
 
@@ -33,6 +33,7 @@ export function parseSpanRows(text: string): Map<string, StoredSpanFields[]> {
       input_tokens: Number(f[15]), output_tokens: Number(f[16]), cost_usd: f[17] === '\\N' ? null : Number(f[17]),
       counts_usage: Number(f[18]), scope_name: f[19],
       attributes: http ? { [f[20] ? 'http.response.status_code' : 'http.status_code']: http } : undefined,
+      budget_usd: f[22] === '\\N' ? null : Number(f[22]),
     };
     const spans = byTrace.get(f[0]);
     if (spans) spans.set(row.span_id, row);

@@ -10,7 +10,7 @@ export const SPAN_COLUMNS = [
   'start_time', 'end_time', 'category', 'model', 'provider', 'input_tokens', 'output_tokens',
   'cache_read_tokens', 'cache_write_tokens', 'cost_usd', 'counts_usage', 'agent_name', 'tool_name',
   'session_id', 'user_id', 'call_signature', 'error_type', 'attributes', 'resource_id',
-  'scope_name', 'retention_days',
+  'scope_name', 'retention_days', 'budget_usd',
 ] as const satisfies readonly (keyof SpanRow)[];
 
 export const SPAN_ROWS_FORMAT = {
@@ -35,7 +35,7 @@ export function toSpanRowsPayload(rows: readonly SpanRow[], allocate: Allocate =
       r.start_time, r.end_time, r.category, r.model, r.provider, r.input_tokens, r.output_tokens,
       r.cache_read_tokens, r.cache_write_tokens, r.cost_usd, r.counts_usage, r.agent_name, r.tool_name,
       r.session_id, r.user_id, r.call_signature, r.error_type, r.attributes, r.resource_id,
-      r.scope_name, r.retention_days,
+      r.scope_name, r.retention_days, r.budget_usd,
     ]) + '\n';
   }
   const bytes = Buffer.byteLength(text, 'utf8');

@@ -81,6 +81,8 @@ export interface SpanRow {
   resource_id: string; // 16 hex chars: the row of `resources` holding this span's resource attributes
   scope_name: string;
   retention_days: number;
+  /** The tree budget this span (or its resource) sets with canopy.budget.usd; null when none or not a valid amount. */
+  budget_usd: number | null;
 }
 
 /** One row of the `resources` table (migrations/003_resources.sql). */

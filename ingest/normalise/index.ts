@@ -11,6 +11,7 @@ import { readModel, readProvider } from './model';
 import { callSignature } from './signature';
 import { nanosToMillis, storageNanos } from './time';
 import { readExplicitCost, readUsage } from './usage';
+import { readBudget } from './budget';
 
 export interface NormaliseContext {
   prices: PriceBook;
@@ -24,6 +25,8 @@ export interface SpanOrigin {
   serviceName: string;
   resourceId: string;
   scopeName: string;
+  /** canopy.budget.usd on the resource: every span of it carries the budget (the root may end last, or elsewhere). */
+  budgetUsd: number | null;
 }
 
 const EXCEPTION_KEYS = ['exception.type', 'exception.message', 'exception.stacktrace'] as const;
@@ -34,7 +37,7 @@ export function normaliseRequest(req: DecodedRequest, ctx: NormaliseContext): Sp
     const resource = resourceRow(rs.resource, ctx.retentionDays);
     ctx.resources?.set(resource.resource_id, resource);
     for (const scope of rs.scopes) {
-      const origin: SpanOrigin = { serviceName: resource.service_name, resourceId: resource.resource_id, scopeName: capText(scope.name, MAX_NAME_CHARS) };
+      const origin: SpanOrigin = { serviceName: resource.service_name, resourceId: resource.resource_id, scopeName: capText(scope.name, MAX_NAME_CHARS), budgetUsd: readBudget(rs.resource) };
       for (const span of scope.spans) rows.push(normaliseSpan(span, origin, ctx));
     }
   }
@@ -43,7 +46,7 @@ export function normaliseRequest(req: DecodedRequest, ctx: NormaliseContext): Sp
 
 export function spanOrigin(resource: Attributes, scopeName = ''): SpanOrigin {
   const row = resourceRow(resource, 0);
-  return { serviceName: row.service_name, resourceId: row.resource_id, scopeName: capText(scopeName, MAX_NAME_CHARS) };
+  return { serviceName: row.service_name, resourceId: row.resource_id, scopeName: capText(scopeName, MAX_NAME_CHARS), budgetUsd: readBudget(resource) };
 }
 
 /** A resource's flattened attributes and its id: a hash of them, so equal resources share one row. */
@@ -117,6 +120,7 @@ export function normaliseSpan(span: DecodedSpan, origin: SpanOrigin, ctx: Normal
     resource_id: origin.resourceId,
     scope_name: origin.scopeName,
     retention_days: ctx.retentionDays,
+    budget_usd: readBudget(a) ?? origin.budgetUsd,
   };
 }
 

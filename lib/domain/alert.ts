@@ -1,3 +1,5 @@
+import type { AutoKillRecord } from './policy';
+
 // Alerts: what the runaway detector decides about a request tree (a finding), and the stored alert the
 // API, the UI and the webhook show. Shared by the detector (detector/), the server and the UI.
 
@@ -80,6 +82,8 @@ export interface Alert extends Finding {
   status: AlertStatus;
   firstSeen: string; // ISO-8601
   lastSeen: string;
+  /** What the rule's auto-kill policy did (enforce) or would have done (observe) about it; null when it took no action. */
+  autoKill: AutoKillRecord | null;
 }
 
 export function severityRank(s: AlertSeverity): number {

@@ -42,7 +42,7 @@ export interface ControlAnswer {
   killedAt: string | null;
   /** The root of the killed branch that covers the span asked about (null for a tree kill or no kill). */
   killedSpanId: string | null;
-  /** Per-tree budgets come with budgets; null until then. */
+  /** The tree's budget in force and its spend so far (each model call once, as the detector last saw it); null when it has none. */
   budget: { maxCostUsd: number; spentUsd: number } | null;
 }
 

@@ -1,5 +1,6 @@
 import type { Alert, AlertSeverity } from './alert';
 import type { Kill } from './kill';
+import type { TreeBudget } from './budget';
 // A trace: one request's whole tree. Its summary, its status, and the read API's shapes (camelCase), shared
 // by the server, the UI, the simulator and the SDK.
 import type { SpanView } from './span';
@@ -66,6 +67,8 @@ export interface TraceDetailResponse {
   alerts: Alert[];
   /** The kills in force on this tree: the whole tree's and its branches'. */
   kills: Kill[];
+  /** The tree's budget in force (set through the API, by attribute, or the default) and its spend; null when none. */
+  budget: TreeBudget | null;
   spans: SpanView[];
 }
 

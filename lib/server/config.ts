@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import os from 'node:os';
 import path from 'node:path';
+import { BUDGET_MAX_USD } from '../domain/budget';
 
 function httpUrl() {
   // zod runs the refinement even after .url() failed, so it must not throw on a non-URL itself.
@@ -52,6 +53,8 @@ const schema = z.object({
   CANOPY_PUBLIC_URL: httpUrl().optional(),
   CANOPY_DETECTOR: z.enum(['on', 'off']).default('on'),
   CANOPY_DETECTOR_TICK_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  /** Every tree's budget unless it has its own (lib/domain/budget.ts); unset = none. */
+  CANOPY_TREE_BUDGET_USD: z.coerce.number().positive().max(BUDGET_MAX_USD).optional(),
 });
 
 export interface CanopyConfig {
@@ -86,6 +89,8 @@ export interface CanopyConfig {
   publicUrl?: string;
   detector: boolean;
   detectorTickMs: number;
+  /** CANOPY_TREE_BUDGET_USD: the budget of a tree without its own; null when unset. */
+  treeBudgetUsd: number | null;
 }
 
 export class ConfigError extends Error {}
@@ -139,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: e.CANOPY_PUBLIC_URL,
     detector: e.CANOPY_DETECTOR === 'on',
     detectorTickMs: e.CANOPY_DETECTOR_TICK_MS,
+    treeBudgetUsd: e.CANOPY_TREE_BUDGET_USD ?? null,
   };
 }
 

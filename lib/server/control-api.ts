@@ -36,9 +36,14 @@ export function serveControl(req: http.IncomingMessage, res: http.ServerResponse
   const hub = getRuntime().kills;
   if (!hub) return send(503, { error: HUB_STARTING_MESSAGE }, { 'retry-after': '1' }), true;
   const answer = hub.control(traceId, span.value, ancestors.value);
-  if (!(answer instanceof Promise)) return send(200, answer), true;
+  const book = getRuntime().budgets;
+  const withBudget = (a: ControlAnswer): ControlAnswer => {
+    const b = book?.budgetOf(traceId);
+    return b ? { ...a, budget: { maxCostUsd: b.maxCostUsd, spentUsd: b.spentUsd } } : a;
+  };
+  if (!(answer instanceof Promise)) return send(200, withBudget(answer)), true;
   answer.then(
-    (a: ControlAnswer) => send(200, a),
+    (a: ControlAnswer) => send(200, withBudget(a)),
     () => send(503, { error: 'Storage could not answer; retry' }, { 'retry-after': '1' }),
   );
   return true;

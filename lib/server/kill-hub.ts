@@ -5,21 +5,14 @@ import { NOT_KILLED, controlAnswer, KILL_REASON_MAX_CHARS, type ControlAnswer, t
 import type { Storage } from './storage/storage';
 import type { Log } from './services';
 import { getRuntime } from './runtime';
+import { ChangePoller } from './change-poller';
 import { activeKills, killsChangedWithin, nextKillVersion, spanParents, storedKill, writeKill, type StoredKill } from './queries/kills';
 
 // The kills in force, in memory: the control API answers running agents from here without a query (it is on
 // their hot path), the trace detail and list mark killed trees from here, and every kill and revive is pushed
 // to the event stream's subscribers. Storage is the truth shared by every Canopy process on one ClickHouse
-// server: a kill is written before it is applied here, and each process polls the rows written in the last few
-// seconds (on the server's clock) twice a second, so a kill posted to any process is enforced by all within 1 s
-// (with the embedded engine there is only ever one process).
-
-/** How often the other processes' kills are read. */
-const POLL_MS = 500;
-/** Rows are read back this far beyond the last poll: an insert can become visible after a later one. */
-const POLL_OVERLAP_MS = 3_000;
-/** Past this long without a successful poll, changes may have been missed: read every kill in force again. */
-const POLL_GAP_MAX_MS = 10_000;
+// server: a kill is written before it is applied here, and each process polls the others' twice a second
+// (change-poller.ts), so a kill posted to any process is enforced by all within 1 s.
 /** A branch kill's trace has its stored parents read again at most this often when a span is not in them yet. */
 const PARENTS_FRESH_MS = 250;
 /** Parents of at most this many spans per trace, and in all (~100 bytes each), are kept; the least recently used trace's go first. */
@@ -64,28 +57,30 @@ export class KillHub {
   private readonly pendingKills = new Map<string, Promise<{ kill: Kill; created: boolean }>>();
   /** Spans in all the cached parent maps. */
   private parentSpans = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private polling: Promise<void> | null = null;
-  private lastPollAt = 0;
-  private stopped = false;
+  private readonly poller: ChangePoller;
 
   constructor(private readonly deps: { storage: Storage; retentionDays: number; log: Log }) {
     // One listener per open event stream: their number is bounded by the connections Canopy takes.
     this.emitter.setMaxListeners(0);
+    this.poller = new ChangePoller(
+      {
+        reload: () => this.reload(),
+        changedWithin: async (ms) => {
+          for (const kill of await killsChangedWithin(this.deps.storage.client, ms)) this.apply(kill);
+        },
+      },
+      'kill',
+      deps.log,
+    );
   }
 
   async start(): Promise<void> {
-    await this.reload();
     // The embedded engine's data directory is held by this process alone: no other process writes kills there.
-    if (this.deps.storage.backend !== 'server') return;
-    this.timer = setInterval(() => void this.poll(), POLL_MS);
-    this.timer.unref();
+    await this.poller.start(this.deps.storage.backend === 'server');
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.polling;
+    await this.poller.stop();
     // Open event streams end, so their connections do not hold the HTTP server open.
     this.emitter.emit('close');
   }
@@ -236,7 +231,6 @@ export class KillHub {
 
   /** Reads every kill in force; keys in force here but no longer in storage were revived meanwhile. */
   private async reload(): Promise<void> {
-    const startedAt = Date.now();
     const found = await activeKills(this.deps.storage.client);
     const inForce = new Set(found.map((k) => keyOf(k.traceId, k.spanId)));
     for (const kills of [...this.byTrace.values()]) {
@@ -245,23 +239,6 @@ export class KillHub {
       }
     }
     for (const kill of found) this.apply(kill);
-    this.lastPollAt = startedAt;
-  }
-
-  private poll(): Promise<void> {
-    if (this.polling || this.stopped) return this.polling ?? Promise.resolve();
-    const startedAt = Date.now();
-    const gap = startedAt - this.lastPollAt;
-    const run = async () => {
-      if (gap > POLL_GAP_MAX_MS) return this.reload();
-      const changed = await killsChangedWithin(this.deps.storage.client, gap + POLL_OVERLAP_MS);
-      for (const kill of changed) this.apply(kill);
-      this.lastPollAt = startedAt;
-    };
-    this.polling = run()
-      .catch((err: unknown) => this.deps.log({ event: 'kill_poll_failed', error: err instanceof Error ? err.message : String(err) }))
-      .finally(() => (this.polling = null));
-    return this.polling;
   }
 
   /** Reads a trace's stored parents, one read at a time per trace; a failed read leaves what was known. */

@@ -2,6 +2,7 @@ import type { Storage } from './storage/storage';
 import type { CanopyConfig } from './config';
 import type { ReadGate } from './read-gate';
 import type { KillHub } from './kill-hub';
+import type { BudgetBook } from './budget-book';
 
 /**
  * What the custom server owns and route handlers use. Next bundles route handlers separately from
@@ -15,6 +16,8 @@ export interface CanopyRuntime {
   reads: ReadGate;
   /** The kills in force (lib/server/kill-hub.ts); set once its service started, after storage. */
   kills?: KillHub;
+  /** Tree budgets (lib/server/budget-book.ts); set once its service started, after storage. */
+  budgets?: BudgetBook;
 }
 
 const KEY = Symbol.for('canopy.runtime');

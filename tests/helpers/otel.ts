@@ -7,10 +7,10 @@ import { context, trace, type Attributes, type Span, type Tracer } from '@opente
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 
 /** A tracer whose finished spans are collected in memory, to be sent by a real exporter when the test says. */
-export function recordingTracer(serviceName = 'test-agent'): { tracer: Tracer; finished: () => ReadableSpan[]; reset: () => void } {
+export function recordingTracer(serviceName = 'test-agent', resource: Attributes = {}): { tracer: Tracer; finished: () => ReadableSpan[]; reset: () => void } {
   const memory = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': serviceName }),
+    resource: resourceFromAttributes({ 'service.name': serviceName, ...resource }),
     spanProcessors: [new SimpleSpanProcessor(memory)],
   });
   return { tracer: provider.getTracer('canopy-tests'), finished: () => memory.getFinishedSpans(), reset: () => memory.reset() };

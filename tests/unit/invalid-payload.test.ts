@@ -63,6 +63,7 @@ function rows(trace: string, n: number, name = 'span'): SpanRow[] {
     resource_id: '0'.repeat(16),
     scope_name: '',
     retention_days: 30,
+    budget_usd: null,
   }));
 }
 

@@ -11,6 +11,7 @@ import { WebhookSender, alertLink, signature, webhookPayload, type WebhookOption
 
 const alert: Alert = {
   id: 'alert-1',
+  autoKill: null,
   traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
   spanId: '00f067aa0ba902b7',
   rule: 'loop',

@@ -1,7 +1,7 @@
 import 'server-only';
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Alert, AlertEvidence, AlertRule, AlertSeverity, AlertStatus } from '../../domain';
+import type { Alert, AlertEvidence, AlertRule, AlertSeverity, AlertStatus, AutoKillRecord } from '../../domain';
 import type { Storage } from '../storage/storage';
 import { READ_TIME_LIMIT, rows, type ReadOptions } from './read';
 
@@ -32,11 +32,12 @@ interface AlertRow {
   last_ms: string;
   notified: AlertSeverity | 'none';
   version: string;
+  auto_kill: string;
 }
 
 const COLUMNS = `id, trace_id, rule, branch, span_id, severity, title, evidence, status,
   toString(toUnixTimestamp64Milli(first_seen)) AS first_ms, toString(toUnixTimestamp64Milli(last_seen)) AS last_ms,
-  notified, toString(version) AS version`;
+  notified, toString(version) AS version, auto_kill`;
 
 function toAlert(r: AlertRow): StoredAlert {
   return {
@@ -53,6 +54,7 @@ function toAlert(r: AlertRow): StoredAlert {
     lastSeen: new Date(Number(r.last_ms)).toISOString(),
     notified: r.notified === 'none' ? null : r.notified,
     version: Number(r.version),
+    autoKill: r.auto_kill ? (JSON.parse(r.auto_kill) as AutoKillRecord) : null,
   };
 }
 
@@ -181,6 +183,7 @@ export async function writeAlerts(storage: Storage, alerts: readonly StoredAlert
       last_seen: utc(a.lastSeen),
       notified: a.notified ?? 'none',
       version: a.version,
+      auto_kill: a.autoKill ? JSON.stringify(a.autoKill) : '',
       retention_days: retentionDays,
     }),
   );

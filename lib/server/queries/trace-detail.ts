@@ -1,6 +1,6 @@
 import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { buildTree, killedSummary, type Kill, type TreeInput, type TreeNode } from '../../domain';
+import { buildTree, killedSummary, type Kill, type TreeBudget, type TreeInput, type TreeNode } from '../../domain';
 import { toTraceSummary, type TraceIndexRow, type TraceStatsRow } from './trace-rows';
 import { alertsOfTrace } from './alerts';
 import { INDEX_COLUMNS, STATS_COLUMNS } from './trace-columns';
@@ -55,7 +55,7 @@ const STARTED_SPAN_JSON = spanJson(true);
  * it answers with the spans that fit and `truncated: true`, the totals still counting every span. `kills`: the
  * kills in force on the trace (the kill hub's), shown on the trace and on each span they cover.
  */
-export async function getTraceJson(client: ClickHouseClient, traceId: string, maxBytes: number, opts: ReadOptions & { kills?: readonly Kill[] } = {}): Promise<Buffer | null> {
+export async function getTraceJson(client: ClickHouseClient, traceId: string, maxBytes: number, opts: ReadOptions & { kills?: readonly Kill[]; budget?: TreeBudget | null } = {}): Promise<Buffer | null> {
   const [index] = await rows<TraceIndexRow>(client, opts, `
     SELECT ${INDEX_COLUMNS} FROM traces WHERE trace_id = {t:FixedString(32)} GROUP BY trace_id
     SETTINGS ${READ_TIME_LIMIT}`, { t: traceId });
@@ -111,7 +111,7 @@ export async function getTraceJson(client: ClickHouseClient, traceId: string, ma
   const kills = opts.kills ?? [];
   const summary = toTraceSummary(index, stats, maxDepth, openSummary);
   const shown = kills.some((k) => k.scope === 'tree') ? killedSummary(summary) : summary;
-  const head = `{"trace":${JSON.stringify(shown)},"alerts":${JSON.stringify(alerts)},"kills":${JSON.stringify(kills)},"truncated":${truncated},"spans":[`;
+  const head = `{"trace":${JSON.stringify(shown)},"alerts":${JSON.stringify(alerts)},"kills":${JSON.stringify(kills)},"budget":${JSON.stringify(opts.budget ?? null)},"truncated":${truncated},"spans":[`;
   const covers = killCover(nodes, kills);
   // Each span's JSON minus its closing brace, then the tree's fields: ASCII (numbers print the same through a
   // template as through JSON.stringify), but for the name of the span that counts a call's usage, copied as

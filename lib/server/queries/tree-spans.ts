@@ -12,7 +12,7 @@ import { queryBytes, rows, type ReadOptions } from './read';
 const SPAN_COLUMNS = `trace_id, span_id, parent_span_id, service_name, name, category, model, agent_name, tool_name, call_signature,
   status, status_message, error_type, toUnixTimestamp64Nano(start_time), toUnixTimestamp64Nano(end_time),
   input_tokens, output_tokens, cost_usd, counts_usage, scope_name,
-  if(status = 'error', attributes['http.response.status_code'], ''), if(status = 'error', attributes['http.status_code'], '')`;
+  if(status = 'error', attributes['http.response.status_code'], ''), if(status = 'error', attributes['http.status_code'], ''), budget_usd`;
 
 /** The span rows of these trees as bytes, for parsing off the event loop (the detector's judge thread). */
 export async function spanRowsOfTrees(client: ClickHouseClient, traceIds: readonly string[], opts: ReadOptions = {}): Promise<Buffer> {

@@ -10,8 +10,8 @@ const TRACE_ID = /^[0-9a-f]{32}$/;
 export const GET = apiRoute(async (request: Request, context: { params: Promise<{ traceId: string }> }) => {
   const traceId = (await context.params).traceId.toLowerCase();
   if (!TRACE_ID.test(traceId)) return jsonError(400, 'traceId must be 32 hexadecimal characters');
-  const { storage, config } = getRuntime();
-  const detail = await getTraceJson(storage.client, traceId, config.traceMaxBytes, { signal: request.signal, kills: killHub()?.killsOf(traceId) });
+  const { storage, config, budgets } = getRuntime();
+  const detail = await getTraceJson(storage.client, traceId, config.traceMaxBytes, { signal: request.signal, kills: killHub()?.killsOf(traceId), budget: budgets?.budgetOf(traceId) ?? null });
   if (detail === null) return jsonError(404, `No trace ${traceId}`);
   return jsonBytes(detail);
 }, { heavy: true });
