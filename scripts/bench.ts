@@ -11,6 +11,9 @@
 //   phase 4  reads with 100k traces (5M spans, generated inside ClickHouse) plus one 10,000-span trace, then with
 //            1M traces (the same store plus 900k older traces): list, filters, search, detail; p50/p99 and the ratio;
 //            then the search's skip-index options on the 1M-trace search text
+//   phase 5  the detector: backlog, detection latency per rule under background ingest
+//   phase 6  the kill switch: kill-to-stop latency of the simulator's live loops; the control API under 200
+//            concurrent callers while ingest runs at full speed
 //
 // Prints one markdown table and writes it to docs/BENCHMARKS.md. `--quick` runs a small version (and writes
 // nothing unless `--write`). All traffic goes to 127.0.0.1; temp data dirs are removed at the end.
@@ -33,6 +36,7 @@ import { BIG_TRACE_ID, generateHistory, generateReadDataset, spanIdOf, traceIdOf
 import { measureSearchOptions, type SearchOption } from './bench/search-options';
 import { timeBacktest } from './bench/backtest';
 import { latencyRow, measureDetection, type DetectionLatency } from './bench/detection';
+import { controlLoad, measureKillToStop, type ControlLoad, type KillToStop } from './bench/kill-switch';
 import zlib from 'node:zlib';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -49,6 +53,8 @@ const CANOPY_ENV = Object.fromEntries(
 const WRITE_DOC = WRITE && (argv.includes('--write') || Object.keys(CANOPY_ENV).length === 0);
 // --reads-only: phase 4 alone, printed as JSON (for working on the reads; writes nothing).
 const READS_ONLY = argv.includes('--reads-only');
+// --kill-only: phase 6 alone, printed as JSON (for working on the kill switch; writes nothing).
+const KILL_ONLY = argv.includes('--kill-only');
 const WAIT_QUIET_S = Number(argv.find((a) => a.startsWith('--wait-quiet='))?.split('=')[1] ?? (QUICK ? 0 : 180));
 // What a browser (the UI) sends. Canopy gzips for remote clients only: this bench runs on loopback.
 const BROWSER_HEADERS = { 'accept-encoding': 'gzip, deflate, br', accept: 'application/json' };
@@ -695,6 +701,50 @@ function detectorRows(on: Phase1, off: Phase1, p5: PhaseDetector): string[] {
   ];
 }
 
+interface PhaseKill {
+  stop: KillToStop;
+  control: ControlLoad;
+  /** The same callers with no think time: how far one process's control API goes. */
+  stress: ControlLoad;
+  ingestSpansPerS: number;
+}
+
+/** Phase 6, the kill switch: a fresh Canopy; the simulator's live loops killed; then the control API under load. */
+async function phaseKill(work: Workload): Promise<PhaseKill> {
+  const canopy = await start(tempDir('p6'));
+  const trees = QUICK ? 10 : 50;
+  log(`phase 6: ${trees} live loop trees of the simulator, each looping branch killed through the API`);
+  const stopped = await measureKillToStop(canopy.url, canopy.otlpUrl, trees, 11);
+  log(`phase 6: kill-to-stop p50 ${fmt(percentile(stopped.ms, 50))} ms, p95 ${fmt(percentile(stopped.ms, 95))} ms (${stopped.ms.length} kills, ${stopped.missed} missed)`);
+  await settle('phase 6 control API');
+  const client = new OtlpClient(canopy.otlpUrl, CFG.concurrency);
+  const seconds = QUICK ? 8 : 20;
+  // Ingest as fast as it goes for the whole measurement (closed loop), and a little longer.
+  const ingest = closedLoop(client, work.bodies, CFG.concurrency, { maxMs: (2 * seconds + 6) * 1000 });
+  await sleep(3_000);
+  const traceIds = Array.from({ length: 200 }, (_, i) => (i + 1).toString(16).padStart(32, 'c'));
+  log(`phase 6: control API, 200 callers each asking every 100 ms, ${seconds} s, during full ingest`);
+  const control = await controlLoad(canopy.url, traceIds, 200, 100, seconds * 1000);
+  log(`phase 6: control API p50 ${fmt(control.p50, 1)} ms, p99 ${fmt(control.p99, 1)} ms, ${fmt(control.callsPerS)} calls/s`);
+  const stress = await controlLoad(canopy.url, traceIds, 200, 0, seconds * 1000);
+  log(`phase 6: control API without think time: p50 ${fmt(stress.p50, 1)} ms, p99 ${fmt(stress.p99, 1)} ms, ${fmt(stress.callsPerS)} calls/s`);
+  const sent = await ingest;
+  const ingestSpansPerS = sent.spansAcked / Math.max(0.001, (sent.lastAckMs - sent.firstSendMs) / 1000);
+  client.close();
+  await stop(canopy);
+  return { stop: stopped, control, stress, ingestSpansPerS };
+}
+
+function killRows(p6: PhaseKill): string[] {
+  const stop95 = percentile(p6.stop.ms, 95);
+  const c = p6.control;
+  return [
+    `| Kill-to-stop: kill request → the last span the killed branch started (the simulator's live loop, ${p6.stop.ms.length} kills${p6.stop.missed ? `, ${p6.stop.missed} loops never seen running` : ''}) | **p50 ${fmt(percentile(p6.stop.ms, 50))} ms, p95 ${fmt(stop95)} ms** (max ${fmt(Math.max(...p6.stop.ms))}) | p95 ≤ 1,000 ms | ${stop95 <= 1000 && p6.stop.missed === 0 ? 'PASS' : '**FAIL**'} |`,
+    `| Control API \`GET /api/control/:traceId?spanId=\`: ${c.callers} callers (one keep-alive connection each, asking every ${c.thinkMs} ms: ${fmt(c.callsPerS)} calls/s) while ingest runs at full speed (${fmt(p6.ingestSpansPerS)} spans/s); ${c.errors} errors | **p50 ${fmt(c.p50, 1)} ms, p99 ${fmt(c.p99, 1)} ms** (max ${fmt(c.max)}) | p99 ≤ 5 ms | ${c.p99 <= 5 && c.errors === 0 ? 'PASS' : '**FAIL**'} |`,
+    `| The same ${p6.stress.callers} callers with no wait between calls (as many as one process answers, during full ingest) | p50 ${fmt(p6.stress.p50, 1)} ms, p99 ${fmt(p6.stress.p99, 1)} ms, ${fmt(p6.stress.callsPerS)} calls/s | — | — |`,
+  ];
+}
+
 async function main() {
   const startedAt = new Date();
   const t0 = performance.now();
@@ -718,6 +768,12 @@ async function main() {
 
   log(`building the workload (${CFG.p1Bodies} requests of ~1,000 spans, SDK-recorded, protobuf, gzip)`);
   const work = await buildWorkload({ count: CFG.p1Bodies, spansPerBody: 1000, templateCount: QUICK ? 8 : 24 });
+  if (KILL_ONLY) {
+    // Development: phase 6 alone, printed (the report needs every phase).
+    const p6 = await phaseKill(work);
+    process.stdout.write(JSON.stringify({ stop: { p50: percentile(p6.stop.ms, 50), p95: percentile(p6.stop.ms, 95), missed: p6.stop.missed }, control: p6.control, stress: p6.stress, ingestSpansPerS: p6.ingestSpansPerS }, null, 1) + '\n' + killRows(p6).join('\n') + '\n');
+    return;
+  }
   log(`workload: ${fmt(work.bodies.length)} bodies, ${fmt(work.spansPerBody)} spans each, ${fmt(work.protoBytesPerSpan)} B/span protobuf, ${fmt(work.gzBytesPerSpan)} B/span gzipped (${fmt(work.recordMs / 1000, 1)} s SDK, ${fmt(work.gzipMs / 1000, 1)} s gzip)`);
 
   await settle('phase 1');
@@ -738,6 +794,8 @@ async function main() {
   log(`phase 3: acked ${fmt(p3.ackedPerS)} spans/s, 429s ${p3.status['429'] ?? 0}, peak RSS ${fmt(p3.peakRssMiB)} MiB, stored ${fmt(p3.stored)} / acked ${fmt(p3.acked)}`);
   await settle('phase 5');
   const p5 = await phaseDetector(work, p1.spansPerS);
+  await settle('phase 6');
+  const p6 = await phaseKill(work);
   const p4 = await phase4(); // settles itself between generating the data and timing the reads
   const totalS = (performance.now() - t0) / 1000;
 
@@ -768,6 +826,7 @@ async function main() {
     `| The same ingest over OTLP/gRPC (the same gzipped bodies as gRPC messages, ${CFG.concurrency} connections, ${fmt(p1g.spans)} spans in ${fmt(p1g.seconds, 1)} s; ack p50 ${fmt(p1g.p50)} ms, p99 ${fmt(p1g.p99)} ms; server CPU ${fmt(p1g.serverCpuUsPerSpan, 1)} µs/span vs ${fmt(p1.serverCpuUsPerSpan, 1)} over HTTP; lost ${fmt(p1g.ackedSpansTotal - p1g.stored)}) | **${fmt(p1g.spansPerS)} spans/s** | — | — |`,
     `| Ratio gRPC ÷ HTTP (spans/s) | **${fmt(p1g.spansPerS / p1.spansPerS, 2)}** | ≥ 1.0 | ${pass(p1g.spansPerS >= p1.spansPerS && p1g.ackedSpansTotal === p1g.stored)} |`,
     ...detectorRows(p1, p1off, p5),
+    ...killRows(p6),
     `| Ack latency per request (phase 1) | p50 ${fmt(p1.p50)} ms, p99 ${fmt(p1.p99)} ms | — | — |`,
     `| Peak RSS at sustainable load (idle after start: ${fmt(p1.idleRssMiB)} MiB) | ${fmt(p1.peakRssMiB)} MiB | ≤ 1 GiB | ${pass(p1.peakRssMiB <= TARGET.rssMiB)} |`,
     `| Event-loop lag (phase 1; worst 1 s window) | p99 ${fmt(p1.lagP99Ms)} ms, max ${fmt(p1.lagMaxMs)} ms | — | — |`,
@@ -863,7 +922,7 @@ async function main() {
   process.stdout.write('\n' + out + '\n');
 
   if (WRITE_DOC) {
-    const doc = `# Benchmarks\n\n\`npm run bench\` (\`scripts/bench.ts\`, modules in \`scripts/bench/\`) measures everything below in one run and rewrites this file. \`npm run bench -- --quick\` is a smaller run for development (prints only); \`--canopy-env=KEY=VALUE\` runs Canopy with another setting (e.g. \`CANOPY_BATCH_MAX_ROWS=10000\`; prints only unless \`--write\`), \`--p3-seconds=N\` changes the overload phase, \`--wait-quiet=S\` how long to wait for other processes to go idle, \`--reads-only\` runs phase 4 alone (prints JSON). The machine is shared: the run reports how much CPU other processes used in each phase.\n\nThe trace detail passes only if every timed run is within its target; the list and search reads by their p99 with 1 M traces stored (and the list by its 1 M ÷ 100 k ratio). "Acked" means the request got its 200, which Canopy sends only after the rows are stored.\n\n## Last run\n\n${out}\n`;
+    const doc = `# Benchmarks\n\n\`npm run bench\` (\`scripts/bench.ts\`, modules in \`scripts/bench/\`) measures everything below in one run and rewrites this file. \`npm run bench -- --quick\` is a smaller run for development (prints only); \`--canopy-env=KEY=VALUE\` runs Canopy with another setting (e.g. \`CANOPY_BATCH_MAX_ROWS=10000\`; prints only unless \`--write\`), \`--p3-seconds=N\` changes the overload phase, \`--wait-quiet=S\` how long to wait for other processes to go idle, \`--reads-only\` runs phase 4 alone and \`--kill-only\` phase 6 alone (both print JSON). The machine is shared: the run reports how much CPU other processes used in each phase.\n\nThe trace detail passes only if every timed run is within its target; the list and search reads by their p99 with 1 M traces stored (and the list by its 1 M ÷ 100 k ratio). "Acked" means the request got its 200, which Canopy sends only after the rows are stored.\n\n## Last run\n\n${out}\n`;
     fs.writeFileSync(path.join(ROOT, 'docs', 'BENCHMARKS.md'), doc);
     log('wrote docs/BENCHMARKS.md');
   }

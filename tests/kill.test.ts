@@ -428,11 +428,12 @@ describe('kill switch with API keys', () => {
 
   const base = () => (lan ? canopy.url.replace('0.0.0.0', lan) : canopy.url);
 
-  it('needs the key to kill, revive, ask and subscribe (401 without it)', async () => {
+  it('needs the key to kill, revive, budget, ask and subscribe (401 without it)', async () => {
     const traceId = '34'.repeat(16);
     const without = [
       await kill(base(), traceId),
       await revive(base(), traceId),
+      await fetch(`${base()}/api/traces/${traceId}/budget`, { method: 'POST', headers: JSON_TYPE, body: '{"maxCostUsd":1}' }),
       await fetch(`${base()}/api/control/${traceId}`),
       await fetch(`${base()}/api/control/events`),
       await fetch(`${base()}/api/control/events?traceId=${traceId}`),
@@ -516,6 +517,13 @@ describe('kill switch across two Canopy processes on one ClickHouse server', () 
       }
       const detail = (await getTrace(b.url, traceId))!;
       expect(detail.spans.find((s) => s.spanId === lateId)?.killedBy).toEqual({ scope: 'branch', spanId: workerId });
+
+      // A budget set through one process is in force in the other's control API within a second.
+      const b0 = Date.now();
+      const set = await fetch(`${a.url}/api/traces/${traceId}/budget`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ maxCostUsd: 2.5 }) });
+      expect(set.status).toBe(200);
+      await eventually(async () => ((await control(b.url, traceId)).budget?.maxCostUsd === 2.5 ? true : undefined), 5_000, 'the budget in the other process');
+      expect(Date.now() - b0).toBeLessThan(1_500);
 
       // Revived through the other process: both let it go on.
       expect((await revive(b.url, traceId, workerId)).status).toBe(200);

@@ -16,7 +16,7 @@ let session: Session;
 
 beforeAll(() => {
   session = new Session();
-  for (const file of ['001_spans.sql', '002_traces.sql']) {
+  for (const file of fs.readdirSync(path.join(ROOT, 'migrations')).filter((f) => f.endsWith('.sql')).sort()) {
     const sql = fs.readFileSync(path.join(ROOT, 'migrations', file), 'utf8');
     for (const statement of sql.split(/;\s*$/m).map((s) => s.replace(/^\s*--.*$/gm, '').trim()).filter(Boolean)) session.query(statement);
   }

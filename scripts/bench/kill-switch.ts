@@ -1,0 +1,143 @@
+// The kill switch, measured against a running Canopy (issue 11's bench section):
+//  - kill-to-stop: the simulator's live loop scenario, many trees at once in real time; each looping branch is
+//    killed through the API once two turns of its loop are stored, and the latency is the last span the killed
+//    branch started after the kill request (0 when none: it stopped at once);
+//  - the control API under 200 concurrent callers (each an agent asking before every step, a keep-alive
+//    connection each) while other clients keep ingest at full speed.
+
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { percentile } from './client';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface PlannedTree {
+  traceId: string;
+  expect: { loopAgentSpanId: string };
+}
+
+interface SpanLite {
+  spanId: string;
+  parentSpanId: string | null;
+  startTime: string;
+  toolName: string | null;
+  depth: number;
+}
+
+export interface KillToStop {
+  /** Per kill: ms from the kill request to the last span the killed branch started (0: none after it). */
+  ms: number[];
+  /** Trees whose loop was never seen running (not killed). */
+  missed: number;
+}
+
+async function detail(base: string, traceId: string): Promise<SpanLite[] | null> {
+  const res = await fetch(`${base}/api/traces/${traceId}`);
+  if (res.status !== 200) return null;
+  return ((await res.json()) as { spans: SpanLite[] }).spans;
+}
+
+/** The spans below `spanId` in a detail (tree order: a subtree is the run of deeper spans after its root). */
+function below(spans: SpanLite[], spanId: string): SpanLite[] {
+  const at = spans.findIndex((s) => s.spanId === spanId);
+  if (at < 0) return [];
+  const out: SpanLite[] = [];
+  for (let i = at + 1; i < spans.length && spans[i].depth > spans[at].depth; i++) out.push(spans[i]);
+  return out;
+}
+
+/** `trees` live loop trees from one simulator process; each looping branch killed once its loop runs. */
+export async function measureKillToStop(base: string, otlpUrl: string, trees: number, seed: number): Promise<KillToStop> {
+  const args = ['--import', 'tsx', 'sim/cli.ts', '--endpoint', otlpUrl, '--api', base, '--scenario', 'loop', '--trees', String(trees), '--rate', '5', '--seed', String(seed)];
+  // The same seed plans the same ids: a dry run names each tree and its looping agent before they run.
+  const dry = spawnSync(process.execPath, [...args, '--dry-run'], { cwd: ROOT, encoding: 'utf8' });
+  if (dry.status !== 0) throw new Error(`simulator dry run failed: ${dry.stderr}`);
+  const planned = dry.stdout.trim().split('\n').map((l) => JSON.parse(l) as PlannedTree).filter((t) => t.expect?.loopAgentSpanId);
+  const sim = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  sim.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => sim.once('exit', resolve));
+  const killedAt = new Map<string, number>();
+  const deadline = Date.now() + 180_000;
+  try {
+    // Kill each loop once two turns of it are stored: the agent is stuck and running.
+    while (killedAt.size < planned.length && Date.now() < deadline && sim.exitCode === null) {
+      await Promise.all(
+        planned.filter((t) => !killedAt.has(t.traceId)).map(async (t) => {
+          const spans = await detail(base, t.traceId);
+          if (!spans || below(spans, t.expect.loopAgentSpanId).filter((s) => s.toolName === 'run_tests').length < 2) return;
+          const at = Date.now();
+          const res = await fetch(`${base}/api/traces/${t.traceId}/kill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ spanId: t.expect.loopAgentSpanId, reason: 'bench' }) });
+          if (res.status === 200) killedAt.set(t.traceId, at);
+        }),
+      );
+      await sleep(200);
+    }
+    const code = await Promise.race([exited, sleep(120_000).then(() => 'timeout' as const)]);
+    if (code !== 0) throw new Error(`simulator did not finish after the kills (${code}): ${stderr}`);
+  } finally {
+    if (sim.exitCode === null) sim.kill('SIGKILL');
+  }
+  await sleep(2_000); // the last exports are acknowledged before the simulator exits; reads see them at once
+  const ms: number[] = [];
+  for (const t of planned) {
+    const at = killedAt.get(t.traceId);
+    if (at === undefined) continue;
+    const spans = below((await detail(base, t.traceId)) ?? [], t.expect.loopAgentSpanId);
+    const last = Math.max(at, ...spans.map((s) => Date.parse(s.startTime)));
+    ms.push(last - at);
+  }
+  return { ms, missed: planned.length - killedAt.size };
+}
+
+export interface ControlLoad {
+  callers: number;
+  thinkMs: number;
+  calls: number;
+  callsPerS: number;
+  p50: number;
+  p99: number;
+  max: number;
+  errors: number;
+}
+
+/**
+ * `callers` agents, each on its own keep-alive connection, each asking the control API about its own span, then
+ * waiting `thinkMs` (its step) before asking again, for `durationMs`. Latency is request sent → body read.
+ */
+export async function controlLoad(base: string, traceIds: readonly string[], callers: number, thinkMs: number, durationMs: number): Promise<ControlLoad> {
+  const url = new URL(base);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: callers, maxFreeSockets: callers });
+  const times: number[] = [];
+  let errors = 0;
+  const get = (p: string) =>
+    new Promise<number>((resolve) => {
+      const t0 = performance.now();
+      const req = http.get({ host: url.hostname, port: url.port, path: p, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - t0 : -1));
+      });
+      req.on('error', () => resolve(-1));
+    });
+  const stopAt = performance.now() + durationMs;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: callers }, async (_, i) => {
+      const traceId = traceIds[i % traceIds.length];
+      const spanId = (i + 1).toString(16).padStart(16, '0');
+      // Spread the first calls over one think time, as agents that did not start together.
+      await sleep(Math.random() * thinkMs);
+      while (performance.now() < stopAt) {
+        const ms = await get(`/api/control/${traceId}?spanId=${spanId}`);
+        if (ms < 0) errors++;
+        else times.push(ms);
+        if (thinkMs > 0) await sleep(thinkMs);
+      }
+    }),
+  );
+  agent.destroy();
+  const seconds = (performance.now() - t0) / 1000;
+  return { callers, thinkMs, calls: times.length, callsPerS: times.length / seconds, p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times), errors };
+}
