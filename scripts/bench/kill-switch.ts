@@ -85,7 +85,8 @@ export async function measureKillToStop(base: string, otlpUrl: string, trees: nu
   for (const t of planned) {
     const at = killedAt.get(t.traceId);
     if (at === undefined) continue;
-    const spans = below((await detail(base, t.traceId)) ?? [], t.expect.loopAgentSpanId);
+    const all = (await detail(base, t.traceId)) ?? [];
+    const spans = below(all, t.expect.loopAgentSpanId);
     const last = Math.max(at, ...spans.map((s) => Date.parse(s.startTime)));
     ms.push(last - at);
   }
@@ -105,39 +106,74 @@ export interface ControlLoad {
 
 /**
  * `callers` agents, each on its own keep-alive connection, each asking the control API about its own span, then
- * waiting `thinkMs` (its step) before asking again, for `durationMs`. Latency is request sent → body read.
+ * waiting `thinkMs` (its step) before asking again, for `durationMs`. Latency is request sent → body read. The
+ * callers run in a process of their own (this file, run directly): in the bench's process they would share an
+ * event loop with the ingest load generator, and its pauses would be counted as Canopy's.
  */
-export async function controlLoad(base: string, traceIds: readonly string[], callers: number, thinkMs: number, durationMs: number): Promise<ControlLoad> {
+export function controlLoad(base: string, callers: number, thinkMs: number, durationMs: number): Promise<ControlLoad> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, base, String(callers), String(thinkMs), String(durationMs)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ControlLoad) : reject(new Error(`control callers exited ${code}: ${err}`))));
+  });
+}
+
+async function callControl(base: string, callers: number, thinkMs: number, durationMs: number): Promise<ControlLoad> {
   const url = new URL(base);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: callers, maxFreeSockets: callers });
   const times: number[] = [];
   let errors = 0;
-  const get = (p: string) =>
-    new Promise<number>((resolve) => {
-      const t0 = performance.now();
-      const req = http.get({ host: url.hostname, port: url.port, path: p, agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - t0 : -1));
-      });
-      req.on('error', () => resolve(-1));
-    });
   const stopAt = performance.now() + durationMs;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: callers }, async (_, i) => {
-      const traceId = traceIds[i % traceIds.length];
+      // One agent process each: its own keep-alive connection.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const traceId = (i + 1).toString(16).padStart(32, 'c');
       const spanId = (i + 1).toString(16).padStart(16, '0');
+      const get = () =>
+        new Promise<number>((resolve) => {
+          const started = performance.now();
+          const req = http.get({ host: url.hostname, port: url.port, path: `/api/control/${traceId}?spanId=${spanId}`, agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - started : -1));
+          });
+          req.on('error', () => resolve(-1));
+        });
       // Spread the first calls over one think time, as agents that did not start together.
       await sleep(Math.random() * thinkMs);
       while (performance.now() < stopAt) {
-        const ms = await get(`/api/control/${traceId}?spanId=${spanId}`);
+        const ms = await get();
         if (ms < 0) errors++;
         else times.push(ms);
         if (thinkMs > 0) await sleep(thinkMs);
       }
+      agent.destroy();
     }),
   );
-  agent.destroy();
   const seconds = (performance.now() - t0) / 1000;
   return { callers, thinkMs, calls: times.length, callsPerS: times.length / seconds, p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times), errors };
+}
+
+if (process.argv[1] === import.meta.filename) {
+  const [base, callers, thinkMs, durationMs] = process.argv.slice(2);
+  callControl(base, Number(callers), Number(thinkMs), Number(durationMs)).then((r) => process.stdout.write(JSON.stringify(r)));
+}
+
+/**
+ * The floor: the smallest HTTP server Node can run, in a process of its own, answering a control answer's JSON
+ * from a constant. The same callers against it, during the same ingest, say what this machine allows any
+ * server at all while ingest keeps its cores busy.
+ */
+export async function startFloorServer(): Promise<{ url: string; close: () => void }> {
+  const code = `const http=require('node:http');const body=JSON.stringify({killed:false,scope:null,reason:null,killedAt:null,killedSpanId:null,budget:null});` +
+    `const s=http.createServer((q,r)=>{q.resume();r.writeHead(200,{'content-type':'application/json'});r.end(body)});s.listen(0,'127.0.0.1',()=>process.stdout.write(String(s.address().port)+'\\n'));`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(String(d).trim()));
+    child.once('exit', (c) => reject(new Error(`floor server exited ${c}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, close: () => child.kill('SIGKILL') };
 }
