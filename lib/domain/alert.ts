@@ -89,8 +89,3 @@ export interface Alert extends Finding {
 export function severityRank(s: AlertSeverity): number {
   return s === 'critical' ? 2 : 1;
 }
-
-/** The stable identity of an alert: the detector updates this one row as the same finding grows. */
-export function alertKey(traceId: string, rule: AlertRule, spanId: string): string {
-  return `${traceId}/${rule}/${spanId}`;
-}

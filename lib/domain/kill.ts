@@ -5,7 +5,6 @@ import type { TraceStatus } from './trace';
 
 /** Who decided: a person (the API), the auto-kill policy acting on an alert, or a tree's budget. */
 export type KillSource = 'manual' | 'auto' | 'budget';
-export const KILL_SOURCES: readonly KillSource[] = ['manual', 'auto', 'budget'];
 
 /** `tree`: every span of the trace; `branch`: the span `spanId` and every span below it. */
 export type KillScope = 'tree' | 'branch';

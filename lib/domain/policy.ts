@@ -1,7 +1,7 @@
 // Auto-kill policies: what Canopy does by itself when an alert is raised. One policy per rule (the detector's
 // rules and `budget`), with an action per severity and a mode. Stored with the detector's rule settings
 // (`autoKill` in GET/PUT /api/detector/rules). Shared by the detector, the server and the settings page.
-import type { AlertRule, AlertSeverity } from './alert';
+import type { AlertSeverity } from './alert';
 
 /** Kill nothing, the alert's branch (the span it names and everything below), or the whole tree. */
 export type PolicyAction = 'off' | 'branch' | 'tree';
@@ -29,9 +29,6 @@ export interface AutoKillRecord {
   /** Enforce only: true once the kill is stored (false when a kill was already in force). */
   killed: boolean;
 }
-
-/** The rules a policy can be set for: every detector rule, and a tree passing its budget. */
-export type PolicyRule = AlertRule;
 
 /** The action a policy takes on an alert of this severity. */
 export function policyAction(policy: AutoKillPolicy | undefined, severity: AlertSeverity): PolicyAction {
