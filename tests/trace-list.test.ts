@@ -246,6 +246,24 @@ describe('trace list queries on the real engine', () => {
     expect(bySpans.traces[0].traceId).toBe(bulk(n - 1));
   });
 
+  it('a search matches a trace by a span of an older insert, outside the activity window that lists it', async () => {
+    // 300 traces of one insert each; every third one also got, long before, a span with the searched error
+    // type, in an insert of its own: the newest windows hold only the traces' newer, non-matching rows.
+    const base = 30_000;
+    const n = 300;
+    const early = Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 === 0);
+    await insert(storage, early.map((i) => ({ trace: base + i, span: 2, parent: 1, ingestedMs: T0 + 30_000_000 + i, errorType: 'QuotaExceededError', error: true })));
+    for (let i = 0; i < n; i += 50) {
+      await insert(storage, Array.from({ length: 50 }, (_, j) => ({ trace: base + i + j, span: 1, ingestedMs: T0 + 31_000_000 + (i + j) * 10, tool: 'bulk_tool' })));
+    }
+    const newestFirst = early.slice().reverse().map((i) => traceId(base + i));
+    const found = await pageAll(storage, { q: 'quotaexceeded', limit: 20 });
+    expect(ids(found)).toEqual(newestFirst);
+    // ... and a trace whose only rows are in the window is decided there: none of the others match.
+    const none = await listTraces(storage.client, query({ q: 'quotaexceeded_not_there', limit: 5 }));
+    expect(none.traces).toEqual([]);
+  });
+
   it('reports the traces touched since a watermark, oldest first, page by page', async () => {
     // A watermark (ms, '') sits before every trace active at that millisecond.
     const since = { lastSeenMs: T0 + 25_000, traceId: '' };

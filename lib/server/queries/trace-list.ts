@@ -243,9 +243,10 @@ async function pageByActivity(client: ClickHouseClient, query: TraceListQuery, f
       range.push(desc ? before('{f_ms:Int64}', '{f_id:FixedString(32)}') : after('{f_ms:Int64}', '{f_id:FixedString(32)}'));
       Object.assign(params, { f_ms: Number(from.key), f_id: from.traceId });
     }
-    const windowRows = await rows<{ trace_id: string; ms: string; latest_ms: string }>(client, opts, `
+    const windowRows = await rows<{ trace_id: string; ms: string; latest_ms: string; has_text?: number; hit?: number }>(client, opts, `
       SELECT trace_id, toString(toUnixTimestamp64Milli(last_seen)) AS ms,
         toString(${asOfMs === null && !desc ? `(${LATEST_ACTIVITY})` : '0'}) AS latest_ms
+        ${filter.rowText ? `, has_text, toUInt8(${filter.rowText}) AS hit` : ''}
       FROM trace_activity
       ${range.length ? `WHERE ${range.join(' AND ')}` : ''}
       ORDER BY last_seen ${dir(order)}, trace_id ${dir(order)}
@@ -295,8 +296,9 @@ async function pageByActivity(client: ClickHouseClient, query: TraceListQuery, f
       Object.assign(params, { e_ms: Number(end.ms), e_id: end.trace_id });
       const pastEnd = desc ? before('{e_ms:Int64}', '{e_id:FixedString(32)}') : after('{e_ms:Int64}', '{e_id:FixedString(32)}');
       const windowIds = `SELECT trace_id FROM trace_activity WHERE ${range.join(' AND ')} AND NOT (${pastEnd})`;
-      // Their last activity and service from the trace index; which of them the search matches, at once.
-      const qAmong = filter.qAmong(windowIds);
+      // Their last activity and service from the trace index; which of them the search matches, at once —
+      // unless the window's own rows carry the search text (then only the traces they cannot decide are looked up).
+      const qAmong = filter.rowText ? null : filter.qAmong(windowIds);
       const [indexed, searched] = await Promise.all([
         rows<WindowLookupRow>(client, opts, `
           SELECT trace_id, toString(toUnixTimestamp64Milli(max(last_seen))) AS last_seen_ms,
@@ -309,7 +311,9 @@ async function pageByActivity(client: ClickHouseClient, query: TraceListQuery, f
           ? rows<{ trace_id: string }>(client, opts, `SELECT DISTINCT trace_id FROM (${qAmong}) SETTINGS ${READ_TIME_LIMIT}`, params)
           : null,
       ]);
-      const qMatched = searched && new Set(searched.map((r) => r.trace_id));
+      const qMatched = filter.rowText
+        ? await matchedInWindow(client, filter, params, windowRows.filter((r) => firstRow.has(r.trace_id)), indexed, { desc, asOfMs, end: endPos, from }, opts)
+        : searched && new Set(searched.map((r) => r.trace_id));
       const lookup = qMatched ? indexed.map((r) => ({ ...r, matches: Number(r.matches) && qMatched.has(r.trace_id) ? 1 : 0 })) : indexed;
       const touched: WindowLookupRow[] = [];
       const inIndex = new Set<string>();
@@ -347,6 +351,52 @@ async function pageByActivity(client: ClickHouseClient, query: TraceListQuery, f
     window = Math.min(Math.max(wanted, query.limit + 1), window * WINDOW_GROWTH, WINDOW_MAX);
   }
   return { items: sortPlaced(order, found).slice(0, query.limit + 1), asOfMs };
+}
+
+/**
+ * Which traces of an activity window match `q`, from the search text on the window's own rows: a row that
+ * matches decides its trace; a trace none of whose rows match is decided only when every activity row it has
+ * up to the list's time lies in the window (its first activity is past the window's older bound) and carries
+ * text. The few others (older rows outside the window, rows without text, touched after the list's time) are
+ * looked up in `trace_search`, by id.
+ */
+async function matchedInWindow(
+  client: ClickHouseClient,
+  filter: TraceFilter,
+  params: Record<string, unknown>,
+  /** The window's rows of the traces it has to decide. */
+  windowRows: readonly { trace_id: string; has_text?: number; hit?: number }[],
+  indexed: readonly WindowLookupRow[],
+  w: { desc: boolean; asOfMs: number; end: Placed; from: Placed | null },
+  opts: ReadOptions,
+): Promise<Set<string>> {
+  const rowsOf = new Map<string, { hit: boolean; allText: boolean }>();
+  for (const r of windowRows) {
+    const t = rowsOf.get(r.trace_id) ?? { hit: false, allText: true };
+    t.hit ||= Number(r.hit) === 1;
+    t.allText &&= Number(r.has_text) === 1;
+    rowsOf.set(r.trace_id, t);
+  }
+  // The window's older bound in (ms, id) order: desc, its last row (inclusive); asc, where it started (exclusive).
+  const olderBound = w.desc ? w.end : w.from;
+  const inWindowFrom = (traceId: string, firstMs: number) => {
+    if (!olderBound) return true; // ascending from the oldest activity stored
+    const boundMs = Number(olderBound.key);
+    return firstMs > boundMs || (firstMs === boundMs && (w.desc ? traceId >= olderBound.traceId : traceId > olderBound.traceId));
+  };
+  const matched = new Set<string>();
+  const undecided: string[] = [];
+  for (const r of indexed) {
+    const t = rowsOf.get(r.trace_id);
+    if (!t) continue;
+    if (t.hit) matched.add(r.trace_id);
+    else if (!t.allText || Number(r.last_seen_ms) > w.asOfMs || !inWindowFrom(r.trace_id, Number(r.first_seen_ms))) undecided.push(r.trace_id);
+  }
+  if (undecided.length && filter.qAmongIds) {
+    const found = await rows<{ trace_id: string }>(client, opts, `SELECT DISTINCT trace_id FROM (${filter.qAmongIds}) SETTINGS ${READ_TIME_LIMIT}`, { ...params, u_ids: undecided });
+    for (const r of found) matched.add(r.trace_id);
+  }
+  return matched;
 }
 
 /** By spans, tokens, cost, errors, start or duration: the merged trace index, sorted by the engine. */

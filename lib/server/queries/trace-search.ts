@@ -30,6 +30,13 @@ export interface TraceFilter {
   serviceGrouped: string;
   /** SELECT trace_id …: the traces among those `within` selects that match `q`; null without `q`. */
   qAmong(within: string): string | null;
+  /**
+   * Whether one row of `trace_activity` matches `q`, over the row's search text (migrations/010); null without
+   * `q`, and when `q` may also match ids (those are looked up as before).
+   */
+  rowText: string | null;
+  /** SELECT trace_id …: which of the trace ids in the parameter `u_ids` match `q`; null without `q`. */
+  qAmongIds: string | null;
   /** Every filter, over a trace's merged `traces FINAL` row; the text search over every trace. */
   merged: string;
 }
@@ -53,6 +60,8 @@ export function traceFilter(service: string, rawQ: string): TraceFilter {
       beyondCandidates: '1',
       serviceGrouped: serviceGrouped ?? '1',
       qAmong: () => null,
+      rowText: null,
+      qAmongIds: null,
       merged: serviceMerged ?? '1',
     };
   }
@@ -83,6 +92,8 @@ export function traceFilter(service: string, rawQ: string): TraceFilter {
     // The id matches need no reading beyond their own (a range of the trace index, one span id); as
     // separate queries they keep each one simple.
     qAmong: (within) => [...among(within), ...sources.slice(1)].join('\nUNION ALL\n'),
+    rowText: ids.length === 0 ? TEXT_MATCH : null,
+    qAmongIds: `SELECT trace_id FROM trace_search WHERE trace_id IN {u_ids:Array(FixedString(32))} AND ${TEXT_MATCH}`,
     merged: [serviceMerged, `(${[`trace_id IN (SELECT trace_id FROM trace_search WHERE ${TEXT_MATCH})`, ...ids].join(' OR ')})`].filter(Boolean).join(' AND '),
   };
 }
