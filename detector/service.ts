@@ -24,6 +24,8 @@ export type Log = (event: Record<string, unknown>) => void;
 
 /** What the detector needs of the budget book (lib/server/budget-book.ts). */
 export interface Budgets {
+  /** Whether any budget set through the API is in force (in any process: they are polled). */
+  anySetThroughApi(): boolean;
   resolve(traceId: string, api: StoredBudget | undefined, attributeUsd: number | null): { maxCostUsd: number; source: BudgetSource } | null;
   noteSpend(traceId: string, spentUsd: number, attributeUsd: number | null): void;
 }
@@ -292,7 +294,7 @@ export class Detector {
     let spanCount = 0;
     // In the order they ended: a tree is judged against the trees of its kind that finished before it.
     heads.sort((a, b) => a.lastSpanMs - b.lastSpanMs);
-    const budgetReads = this.opts.budgets ? Promise.all([budgetsOf(storage.client, ids), startedSpanBudgets(storage.client, ids)]) : null;
+    const budgetReads = this.opts.budgets ? this.readBudgets(ids, heads) : null;
     await this.history.prefetch(heads);
     const baselines = await Promise.all(
       heads.map(async (head) =>
@@ -354,6 +356,19 @@ export class Detector {
     if (this.finishedToWrite.length >= 10_000) await this.flushHistory();
     for (const n of notices) this.deliver(n.alert, n.change);
     return { evaluated: batch.length, spans: spanCount, alertsWritten: writes.length, notices: notices.length };
+  }
+
+  /**
+   * What the batch's budgets need from storage, and only that: budgets set through the API when any is in force,
+   * and the attribute of spans reported at start for trees still running (a finished tree's root carries it).
+   */
+  private readBudgets(ids: string[], heads: readonly { traceId: string; running: boolean }[]): Promise<[Map<string, StoredBudget>, Map<string, number>]> {
+    const { client } = this.opts.storage;
+    const running = heads.filter((h) => h.running).map((h) => h.traceId);
+    return Promise.all([
+      this.opts.budgets!.anySetThroughApi() ? budgetsOf(client, ids) : new Map<string, StoredBudget>(),
+      running.length ? startedSpanBudgets(client, running) : new Map<string, number>(),
+    ]);
   }
 
   /** A tree past its budget (when it has one): the budget finding. Its spend is noted for the control API either way. */

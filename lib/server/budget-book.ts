@@ -61,6 +61,10 @@ export class BudgetBook {
     return this.budgetOf(traceId);
   }
 
+  anySetThroughApi(): boolean {
+    return this.set.size > 0;
+  }
+
   /** The budget in force: set through the API, else by attribute, else the default; null when none. */
   budgetOf(traceId: string): TreeBudget | null {
     const spentUsd = this.seen.get(traceId)?.spentUsd ?? 0;
