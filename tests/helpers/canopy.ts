@@ -22,9 +22,9 @@ export interface RunningCanopy {
 }
 
 /** Starts the real server (server.ts) on free ports with its own data dir, as `npm start` would. */
-export async function startCanopy(opts: { env?: Record<string, string>; dataDir?: string } = {}): Promise<RunningCanopy> {
+export async function startCanopy(opts: { env?: Record<string, string>; dataDir?: string; nodeArgs?: string[] } = {}): Promise<RunningCanopy> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'canopy-test-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'server.ts'], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', PORT: '0', CANOPY_OTLP_PORT: '0', CANOPY_OTLP_GRPC_PORT: '0', CANOPY_DATA_DIR: dataDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
