@@ -2,7 +2,7 @@
 // Invalid input is a UsageError (exit code 2) whose message names the flag and what was wrong.
 
 import { parseArgs } from 'node:util';
-import { defaultApiBase } from './kill-client';
+import { canopyUrlFromOtlp } from '../sdk/src/index';
 import { HUGE_MAX_SPANS } from './scenarios/huge';
 import { SCENARIOS, SCENARIO_NAMES } from './scenarios/index';
 
@@ -70,8 +70,8 @@ Usage: npm run simulate -- [flags]
 Where to send
   --endpoint URL      OTLP/HTTP base URL; /v1/traces is appended unless the URL already ends with it
                       (default ${DEFAULT_ENDPOINT}).
-  --api URL           Canopy app URL, asked between agent steps whether a tree or branch was killed
-                      (default: the endpoint's origin, with port 4318 replaced by 3000).
+  --api URL           Canopy app URL, whose kill events the agents follow (through the SDK) and obey
+                      between steps (default: the endpoint's origin, with port 4318 replaced by 3000).
   --api-key KEY       Sent as "Authorization: Bearer KEY" with spans and kill checks
                       (default: $CANOPY_API_KEY if set).
   --service NAME      service.name of the simulated app (default ${DEFAULT_SERVICE}); remote sub-agents
@@ -160,7 +160,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
 
   const help = values.help ?? false;
   const endpoint = url('endpoint', values.endpoint ?? DEFAULT_ENDPOINT);
-  const api = values.api !== undefined ? url('api', values.api) : defaultApiBase(endpoint);
+  const api = values.api !== undefined ? url('api', values.api) : canopyUrlFromOtlp(endpoint);
 
   const requested = (values.scenario ?? ['normal']).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
   if (requested.length === 0) throw new UsageError('--scenario needs at least one name');

@@ -5,7 +5,7 @@
 import { ROOT_CONTEXT, SpanStatusCode, trace, type Context, type HrTime, type Span } from '@opentelemetry/api';
 import type { Clock } from './clock';
 import type { PlannedIdGenerator } from './ids';
-import type { KillChecker, KillStatus, SpanAsk } from './kill-client';
+import type { KillChecker, KillStatus, SpanAsk } from './kills';
 import type { PlanSpan, TreePlan } from './plan';
 import type { Tracing } from './tracer';
 

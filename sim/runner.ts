@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from './clock';
 import type { PlannedIdGenerator } from './ids';
-import type { KillChecker } from './kill-client';
+import type { KillChecker } from './kills';
 import type { RunLength } from './options';
 import { playTree, type PlayResult } from './player';
 import type { TreePlan } from './plan';

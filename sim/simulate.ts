@@ -1,8 +1,9 @@
-// Wires parsed options to the SDK setup, the clock, the kill client and the scheduler.
+// Wires parsed options to the SDK setup, the clock, the kill watcher and the scheduler.
 
 import { FastClock, RealClock } from './clock';
 import { PlannedIdGenerator } from './ids';
-import { KILL_CHECK_MS, KillClient } from './kill-client';
+import { CanopyStartProcessor, KillWatcher } from '../sdk/src/index';
+import { KILL_CHECK_MS, SdkKillChecker } from './kills';
 import type { SimOptions } from './options';
 import { Rng, randomSeed } from './random';
 import { runWorkload, type TreeLine, type WorkloadSummary } from './runner';
@@ -22,8 +23,12 @@ export async function simulate(options: SimOptions, io: SimulateIo): Promise<Wor
   const seed = options.seed ?? randomSeed();
   if (options.seed === null) log(`seed ${seed} (pass --seed ${seed} to send the same trees again)`);
   const ids = new PlannedIdGenerator(new Rng(`canopy-sim/ids/${seed}`));
-  const tracing = options.dryRun ? null : new Tracing({ endpoint: options.endpoint, service: options.service, apiKey: options.apiKey, ids });
-  const kills = options.killCheck && !options.dryRun ? new KillClient(options.api, { apiKey: options.apiKey }) : null;
+  const watcher = options.killCheck && !options.dryRun ? new KillWatcher({ url: options.api, apiKey: options.apiKey, onError: (e) => log(`kill watcher: ${e.message}`) }) : null;
+  // Agents obey kills through the SDK: its processor records each span's parent (and reports nothing: the
+  // simulator's own exporter sends the spans), its watcher holds the one event stream.
+  const processors = watcher ? () => [new CanopyStartProcessor(null)] : undefined;
+  const tracing = options.dryRun ? null : new Tracing({ endpoint: options.endpoint, service: options.service, apiKey: options.apiKey, ids, processors });
+  const kills = watcher ? new SdkKillChecker(watcher.start()) : null;
   const summary = await runWorkload(
     {
       scenarios: options.scenarios,
@@ -48,5 +53,6 @@ export async function simulate(options: SimOptions, io: SimulateIo): Promise<Wor
     },
   );
   await tracing?.shutdown();
+  watcher?.close();
   return { ...summary, seed, tracing };
 }

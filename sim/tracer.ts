@@ -6,7 +6,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { PlannedIdGenerator } from './ids';
 import type { ServiceRole } from './plan';
@@ -80,6 +80,8 @@ export interface TracingOptions {
   ids: PlannedIdGenerator;
   /** Tests swap in an in-memory exporter; everything else about the SDK stays stock. */
   exporter?: (serviceName: string) => SpanExporter;
+  /** Processors added to each provider after the exporting one (the kill SDK's, which records ancestry). */
+  processors?: () => SpanProcessor[];
 }
 
 export class Tracing {
@@ -116,7 +118,7 @@ export class Tracing {
         'telemetry.sdk.name': 'opentelemetry',
       }),
       idGenerator: this.opts.ids,
-      spanProcessors: [processor],
+      spanProcessors: [processor, ...(this.opts.processors?.() ?? [])],
       // Attributes such as tool arguments and prompts are not truncated by default; keep it that way.
       spanLimits: { attributeCountLimit: 256, eventCountLimit: 64 },
     });

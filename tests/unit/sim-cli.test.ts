@@ -1,11 +1,10 @@
-// The simulator's flags, its kill-check client and its command line (dry runs: nothing is sent).
+// The simulator's flags and its command line (dry runs: nothing is sent). Its kill checks go through the SDK,
+// tested against a running Canopy in tests/sdk.test.ts and tests/kill.test.ts.
 
 import { spawnSync } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultApiBase, KillClient } from '../../sim/kill-client';
+import { describe, expect, it } from 'vitest';
+import { canopyUrlFromOtlp } from '../../sdk/src/index';
 import { helpText, parseDuration, parseOptions, UsageError } from '../../sim/options';
 import { SCENARIO_NAMES } from '../../sim/scenarios/index';
 import { tracesUrl } from '../../sim/tracer';
@@ -93,9 +92,9 @@ describe('simulator flags', () => {
     expect(tracesUrl('http://127.0.0.1:4318')).toBe('http://127.0.0.1:4318/v1/traces');
     expect(tracesUrl('http://127.0.0.1:4318/')).toBe('http://127.0.0.1:4318/v1/traces');
     expect(tracesUrl('http://127.0.0.1:3000/v1/traces')).toBe('http://127.0.0.1:3000/v1/traces');
-    expect(defaultApiBase('http://127.0.0.1:4318')).toBe('http://127.0.0.1:3000');
-    expect(defaultApiBase('http://127.0.0.1:3000')).toBe('http://127.0.0.1:3000');
-    expect(defaultApiBase('http://localhost:5555/otlp')).toBe('http://localhost:5555');
+    expect(canopyUrlFromOtlp('http://127.0.0.1:4318')).toBe('http://127.0.0.1:3000');
+    expect(canopyUrlFromOtlp('http://127.0.0.1:3000')).toBe('http://127.0.0.1:3000');
+    expect(canopyUrlFromOtlp('http://localhost:5555/otlp')).toBe('http://localhost:5555');
   });
 
   it('--help documents every flag and scenario', () => {
@@ -145,71 +144,5 @@ describe('simulator command line', () => {
     const run = cli(['--endpoint', 'http://127.0.0.1:1', '--once', '--fast']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('Is Canopy running?');
-  });
-});
-
-describe('kill-check client', () => {
-  let server: http.Server;
-  let base = '';
-  const seen: { url: string; auth: string | undefined }[] = [];
-  let reply: (traceId: string, spanId: string | null) => { status: number; body?: unknown } = () => ({ status: 404 });
-  const answer = (fields: Record<string, unknown>) => ({ killed: false, scope: null, reason: null, killedAt: null, killedSpanId: null, budget: null, ...fields });
-
-  beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      const url = new URL(req.url!, 'http://x');
-      seen.push({ url: req.url!, auth: req.headers.authorization });
-      const traceId = /^\/api\/control\/([0-9a-f]{32})$/.exec(url.pathname)?.[1] ?? '';
-      const { status, body } = reply(traceId, url.searchParams.get('spanId'));
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(body === undefined ? '' : JSON.stringify(body));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-  it('asks GET /api/control/:traceId?spanId=&ancestors= about running spans, caches per tree, and sends the API key', async () => {
-    seen.length = 0;
-    reply = (t) => ({ status: 200, body: t === 'a'.repeat(32) ? answer({ killed: true, scope: 'branch', killedSpanId: 'ABCDEF0123456789' }) : answer({}) });
-    const client = new KillClient(base, { apiKey: 'secret', ttlMs: 10_000 });
-    const running = () => [{ spanId: '1111111111111111', ancestors: ['abcdef0123456789', '2222222222222222'] }];
-    const killed = await client.status('a'.repeat(32), running);
-    expect(killed).toEqual({ killed: true, spanIds: ['abcdef0123456789'], traceKilled: false });
-    await client.status('a'.repeat(32), running);
-    expect((await client.status('b'.repeat(32))).killed).toBe(false);
-    expect(seen).toHaveLength(2);
-    expect(seen[0]).toEqual({ url: `/api/control/${'a'.repeat(32)}?spanId=1111111111111111&ancestors=abcdef0123456789%2C2222222222222222`, auth: 'Bearer secret' });
-    expect(seen[1].url).toBe(`/api/control/${'b'.repeat(32)}`);
-  });
-
-  it('asks about at most 16 running spans per check, a different slice each time', async () => {
-    seen.length = 0;
-    reply = () => ({ status: 200, body: answer({}) });
-    const client = new KillClient(base, { ttlMs: 0 });
-    const running = () => Array.from({ length: 20 }, (_, i) => ({ spanId: i.toString(16).padStart(16, '0'), ancestors: [] }));
-    await client.status('f'.repeat(32), running);
-    expect(seen).toHaveLength(16);
-    await client.status('f'.repeat(32), running);
-    const asked = new Set(seen.map((s) => new URL(s.url, 'http://x').searchParams.get('spanId')));
-    expect(asked.size).toBe(20);
-  });
-
-  it('treats 404 and connection errors as "not killed" and backs off instead of asking again', async () => {
-    seen.length = 0;
-    reply = () => ({ status: 404 });
-    const client = new KillClient(base, { ttlMs: 0 });
-    for (let i = 0; i < 5; i++) expect((await client.status('c'.repeat(32))).killed).toBe(false);
-    expect(seen).toHaveLength(1);
-    const nobody = new KillClient('http://127.0.0.1:1', { ttlMs: 0 });
-    expect(await nobody.status('d'.repeat(32))).toEqual({ killed: false, spanIds: [], traceKilled: false });
-  });
-
-  it('remembers a kill even if a later answer forgets it', async () => {
-    let calls = 0;
-    reply = () => ({ status: 200, body: calls++ === 0 ? answer({ killed: true, scope: 'tree' }) : answer({}) });
-    const client = new KillClient(base, { ttlMs: 0 });
-    expect((await client.status('e'.repeat(32))).traceKilled).toBe(true);
-    expect((await client.status('e'.repeat(32))).traceKilled).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { describe, expect, it } from 'vitest';
 import { FastClock } from '../../sim/clock';
 import { PlannedIdGenerator } from '../../sim/ids';
-import type { KillChecker, KillStatus } from '../../sim/kill-client';
+import type { KillChecker, KillStatus } from '../../sim/kills';
 import { childrenOf, planStats, type PlanSpan, type TreePlan } from '../../sim/plan';
 import { playTree } from '../../sim/player';
 import { Rng, treeRng } from '../../sim/random';
