@@ -357,8 +357,22 @@ describe('SDK against a running Canopy', () => {
     expect(rootReport.attributes[STARTED_ATTRIBUTE]).toBe(true);
     expect(rootReport.endTime).toEqual(rootReport.startTime);
     expect(rootReport.attributes['gen_ai.agent.name']).toBe('Planner');
+    expect(detail.trace).toMatchObject({ status: 'running', runningSpans: 31 });
+    expect(detail.spans.every((s) => s.running)).toBe(true);
+
+    // A model call under it reports usage when it ends: counted once, however many versions of it arrived.
+    const call = tracer.startSpan('chat gpt-4o', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.system': 'openai' } }, under(root));
+    call.setAttributes({ 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 100 });
+    call.end();
     for (const c of children) c.end();
     root.end();
+    await provider.forceFlush();
+    const done = await eventually(async () => {
+      const d = await getTrace(canopy_.url, traceId);
+      return d?.trace.status === 'completed' ? d : undefined;
+    }, 10_000, 'the ended tree');
+    expect(done.trace).toMatchObject({ spanCount: 32, runningSpans: 0, inputTokens: 1000, outputTokens: 100 });
+    expect(done.spans.some((s) => s.running)).toBe(false);
   });
 
   it('stops a running AI SDK tool loop within a second of a kill of a branch above its span; the sibling goes on until the tree is killed', async () => {
