@@ -10,9 +10,13 @@ export const metadata: Metadata = {
   icons: { icon: '/favicon.svg' },
 };
 
+// Light and dark follow the system setting (the palettes are in globals.css).
 export const viewport: Viewport = {
-  colorScheme: 'light',
-  themeColor: '#ffffff',
+  colorScheme: 'light dark',
+  themeColor: [
+    { media: '(prefers-color-scheme: light)', color: '#ffffff' },
+    { media: '(prefers-color-scheme: dark)', color: '#15181e' },
+  ],
 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {

@@ -1,7 +1,19 @@
+'use client';
+
 import Link from 'next/link';
+import { usePathname } from 'next/navigation';
 import { HealthIndicator } from './health-indicator';
 
+/** The console's pages; a trace page belongs to Traces. */
+const NAV = [
+  { href: '/', label: 'Traces', matches: (p: string) => p === '/' || p.startsWith('/traces/') },
+  { href: '/alerts', label: 'Alerts', matches: (p: string) => p === '/alerts' || p.startsWith('/alerts/') },
+  { href: '/spend', label: 'Spend', matches: (p: string) => p === '/spend' || p.startsWith('/spend/') },
+  { href: '/settings', label: 'Settings', matches: (p: string) => p === '/settings' || p.startsWith('/settings/') },
+] as const;
+
 export function AppHeader() {
+  const pathname = usePathname() ?? '/';
   return (
     <header className="app-header">
       <Link href="/" className="brand" aria-label="Canopy — all traces">
@@ -10,8 +22,15 @@ export function AppHeader() {
         </svg>
         <span>Canopy</span>
       </Link>
-      <nav className="app-nav">
-        <Link href="/">Traces</Link>
+      <nav className="app-nav" aria-label="Main">
+        {NAV.map((item) => {
+          const active = item.matches(pathname);
+          return (
+            <Link key={item.href} href={item.href} className={active ? 'is-active' : undefined} aria-current={active ? 'page' : undefined}>
+              {item.label}
+            </Link>
+          );
+        })}
       </nav>
       <div className="app-header-right">
         <HealthIndicator />

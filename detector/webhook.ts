@@ -3,6 +3,7 @@
 import { createHmac } from 'node:crypto';
 import type { Alert, AlertChange } from '../lib/domain';
 import type { Metrics } from '../lib/server/metrics';
+import { recordWebhookOutcome, webhookSenderStarted } from '../lib/server/webhook-status';
 
 export type { AlertChange };
 
@@ -71,6 +72,7 @@ export class WebhookSender {
     this.baseDelayMs = Math.max(0, opts.baseDelayMs ?? 500);
     this.timeoutMs = Math.max(1, opts.timeoutMs ?? 5000);
     this.maxPending = Math.max(0, opts.maxPending ?? 1000);
+    webhookSenderStarted(); // the settings page shows what this sender did (lib/server/webhook-status.ts)
   }
 
   deliver(alert: Alert, change: AlertChange): Promise<boolean> {
@@ -115,6 +117,7 @@ export class WebhookSender {
       const res = await this.post(job.body);
       if ('status' in res && res.status >= 200 && res.status < 300) {
         this.deps.metrics.webhookDeliveries.inc({ outcome: 'delivered' });
+        recordWebhookOutcome('delivered');
         this.deps.metrics.webhookDeliverySeconds.observe((performance.now() - job.queuedAt) / 1000);
         return job.resolve(true);
       }
@@ -122,6 +125,7 @@ export class WebhookSender {
       this.log({ event: 'webhook_failed', alertId: job.alertId, attempt, ...res });
       if (!retryable(res) || attempt >= this.maxAttempts) return this.giveUp(job, attempt, 'status' in res ? `HTTP ${res.status}` : res.error);
       this.deps.metrics.webhookDeliveries.inc({ outcome: 'retried' });
+      recordWebhookOutcome('retried', 'status' in res ? `HTTP ${res.status}` : res.error);
       const cap = Math.min(MAX_BACKOFF_MS, this.baseDelayMs * 2 ** (attempt - 1));
       // Half fixed, half random: waits still grow, but alerts that failed together do not retry in lockstep.
       const backoff = cap / 2 + (Math.random() * cap) / 2;
@@ -171,12 +175,14 @@ export class WebhookSender {
 
   private giveUp(job: Job, attempts: number, reason: string): void {
     this.deps.metrics.webhookDeliveries.inc({ outcome: 'failed' });
+    recordWebhookOutcome('failed', reason);
     this.log({ event: 'webhook_gave_up', alertId: job.alertId, attempts, reason });
     job.resolve(false);
   }
 
   private drop(job: Job, reason: 'queue_full' | 'stopped'): void {
     this.deps.metrics.webhookDeliveries.inc({ outcome: 'dropped' });
+    recordWebhookOutcome('dropped');
     this.log({ event: 'webhook_dropped', alertId: job.alertId, reason });
     job.resolve(false);
   }
