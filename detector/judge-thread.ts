@@ -17,9 +17,11 @@ export class JudgeThread {
 
   /** Parses a batch's span rows (JSONEachRow bytes, moved to the worker) and builds each tree's snapshot. */
   load(rows: Buffer, lastSeen: Record<string, number>, now: number): Promise<TreeHead[]> {
-    // A copy the worker owns: the engine's buffer may be a view into a larger pool.
-    const owned = new Uint8Array(rows.byteLength);
-    owned.set(rows);
+    // Moved, not copied, when the bytes are a whole buffer of their own (a read of many chunks is joined into
+    // one); copied when they are a view into a larger one (a pool), which the worker must not take.
+    const whole = rows.byteOffset === 0 && rows.byteLength === rows.buffer.byteLength && rows.buffer instanceof ArrayBuffer;
+    const owned = whole ? new Uint8Array(rows.buffer as ArrayBuffer) : new Uint8Array(rows.byteLength);
+    if (!whole) owned.set(rows);
     return this.call({ op: 'load', id: 0, rows: owned, lastSeen, now }, [owned.buffer]) as Promise<TreeHead[]>;
   }
 

@@ -9,7 +9,7 @@ import { evaluateTree } from './index';
 import type { DetectorSettings } from './settings';
 import { buildSnapshot, detectorSpan, type StoredSpanFields, type TreeSnapshot } from './snapshot';
 import { parseSpanRows } from './span-rows';
-import { runThisThreadInBackground } from './background-priority';
+import { DETECTOR_NICE, lowerThisThreadPriority } from '../lib/server/thread-priority';
 
 export type JudgeRequest =
   | { op: 'load'; id: number; rows: Uint8Array; lastSeen: Record<string, number>; now: number }
@@ -45,7 +45,7 @@ export interface TreeSpend {
 
 export type JudgeReply = { id: number; result: TreeHead[] | (Judgement | null)[] | null } | { id: number; error: string };
 
-runThisThreadInBackground();
+lowerThisThreadPriority(DETECTOR_NICE);
 
 const loaded = new Map<string, { tree: TreeSnapshot; budget: number | null }>();
 
