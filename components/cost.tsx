@@ -24,10 +24,13 @@ export function Cost({
     );
   }
   if (unpriced > 0 && compact) {
+    // Narrow cells: the count only, so the amount itself is never the part cut off (the full text is the tooltip).
     return (
       <span className="cost" title={`${formatUsd(usd)} for priced calls; ${unpriced} call(s) have no known price`}>
         {formatUsd(usd)}
-        <span className="unpriced-mark">+{unpriced} unpriced</span>
+        <span className="unpriced-mark" aria-label={`plus ${unpriced} unpriced`}>
+          +{unpriced}
+        </span>
       </span>
     );
   }

@@ -8,6 +8,8 @@ import { parseTimeMs } from './format';
 
 export interface TreeNode {
   span: SpanView;
+  /** Its row in `SpanTree.nodes`. */
+  index: number;
   /** The nearest row above at one level less; null for a root and for the top of an orphan subtree. */
   parent: TreeNode | null;
   /** This span's subtree is the rows after it up to, not including, row `end` of `SpanTree.nodes`. */
@@ -24,6 +26,8 @@ export interface TreeNode {
 export interface SpanTree {
   /** Every span in the API's order, rooted trees first, then the orphan subtrees as one group. */
   nodes: TreeNode[];
+  /** Row of the first orphan subtree's top (`nodes.length` when there is none). */
+  detachedFrom: number;
   byId: Map<string, TreeNode>;
   /** Earliest start and latest end over all spans, for the timeline scale. */
   startMs: number;
@@ -61,11 +65,10 @@ export function treeFromApiOrder(spans: readonly SpanView[]): SpanTree {
     const depth = span.depth > 0 ? span.depth : 0;
     while (open.length > 0 && open[open.length - 1].level >= depth) open.pop()!.end = i;
     const parent = depth > 0 ? (open[open.length - 1] ?? null) : null;
-    const start = parseTimeMs(span.startTime);
-    const endRaw = parseTimeMs(span.endTime);
-    const end = Number.isFinite(endRaw) ? Math.max(endRaw, start) : start + (span.durationMs || 0);
+    const { start, end } = timesOf(span);
     const node: TreeNode = {
       span,
+      index: i,
       parent,
       end: ordered.length,
       childCount: 0,
@@ -84,7 +87,21 @@ export function treeFromApiOrder(spans: readonly SpanView[]): SpanTree {
   }
   if (!Number.isFinite(startMs)) startMs = 0;
   if (!Number.isFinite(endMs) || endMs < startMs) endMs = startMs;
-  return { nodes, byId, startMs, endMs, orphanCount };
+  return { nodes, byId, startMs, endMs, orphanCount, detachedFrom: rooted.length };
+}
+
+// A live tree is rebuilt on every increment from mostly the same span objects: their parsed times are kept.
+const times = new WeakMap<SpanView, { start: number; end: number }>();
+
+function timesOf(span: SpanView): { start: number; end: number } {
+  let t = times.get(span);
+  if (!t) {
+    const start = parseTimeMs(span.startTime);
+    const endRaw = parseTimeMs(span.endTime);
+    t = { start, end: Number.isFinite(endRaw) ? Math.max(endRaw, start) : start + (span.durationMs || 0) };
+    times.set(span, t);
+  }
+  return t;
 }
 
 /** The rows currently shown: the tree's order, skipping the subtree of every collapsed row. */
@@ -96,6 +113,20 @@ export function visibleRows(tree: SpanTree, collapsed: ReadonlySet<string>): Tre
     out.push(node);
     i = node.childCount > 0 && collapsed.has(node.span.spanId) ? node.end : i + 1;
   }
+  return out;
+}
+
+/** The children of a row, in order. */
+export function childrenOf(tree: SpanTree, node: TreeNode): TreeNode[] {
+  const out: TreeNode[] = [];
+  for (let j = node.index + 1; j < node.end; j = tree.nodes[j].end) out.push(tree.nodes[j]);
+  return out;
+}
+
+/** The top rows (roots and orphan subtree tops), in order. */
+export function topsOf(tree: SpanTree): TreeNode[] {
+  const out: TreeNode[] = [];
+  for (let j = 0; j < tree.nodes.length; j = tree.nodes[j].end) out.push(tree.nodes[j]);
   return out;
 }
 

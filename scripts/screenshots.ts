@@ -16,6 +16,7 @@ import type { Alert } from '../lib/domain';
 import { eventually, startCanopy, type RunningCanopy } from '../tests/helpers/canopy';
 import { exporterFor, recordingTracer, sendOk } from '../tests/helpers/otel';
 import { simulateTrees } from '../tests/helpers/sim';
+import { shootTracePages } from './screenshots-trace';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OUT = path.join(ROOT, 'docs', 'screenshots');
@@ -63,6 +64,8 @@ async function main() {
       }
       await ctx.close();
     }
+    // The trace list and the loop tree's page, at its killed branch (scripts/screenshots-trace.ts).
+    await shootTracePages(browser, base);
   } finally {
     await browser?.close();
     await canopy?.stop();

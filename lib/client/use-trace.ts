@@ -1,29 +1,79 @@
-import { useQuery } from '@tanstack/react-query';
-import type { TraceDetailResponse } from '@/lib/domain';
+import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import { applyIncrement, isIncrement, type Kill, type TraceDetailResponse, type TraceIncrementResponse } from '@/lib/domain';
 import { ApiError, fetchJson } from './fetch-json';
 
-const RUNNING_TRACE_REFETCH_MS = 2000;
+/** A running tree shows its new spans within this (plus one increment's round trip). */
+export const RUNNING_TRACE_REFETCH_MS = 1000;
+/** A finished tree can still be killed, revived, alerted on or get a late span: looked at now and then, by increment. */
+const SETTLED_TRACE_REFETCH_MS = 10_000;
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof ApiError && err.status === 404;
 }
 
+export const traceKey = (traceId: string) => ['trace', traceId] as const;
+
+const detailUrl = (traceId: string) => `/api/traces/${encodeURIComponent(traceId)}`;
+
+/**
+ * The trace detail, kept live. The first read is whole; later ones ask only for what changed since
+ * (`?since=<cursor>`) and fold it into the detail held (lib/domain/trace-increment.ts), so a 10,000-span tree
+ * growing by hundreds of spans a second costs each poll what changed, not the tree. An increment that does not
+ * fit (a span missed, a count that differs) is answered by reading the detail whole again.
+ */
+async function readTrace(client: QueryClient, traceId: string, signal: AbortSignal): Promise<TraceDetailResponse> {
+  const held = client.getQueryData<TraceDetailResponse>(traceKey(traceId));
+  if (!held?.cursor) return fetchJson<TraceDetailResponse>(detailUrl(traceId), { signal });
+  const answer = await fetchJson<TraceDetailResponse | TraceIncrementResponse>(`${detailUrl(traceId)}?since=${encodeURIComponent(held.cursor)}`, { signal });
+  if (!isIncrement(answer)) return answer;
+  return applyIncrement(held, answer) ?? fetchJson<TraceDetailResponse>(detailUrl(traceId), { signal });
+}
+
 export function useTrace(traceId: string) {
+  const client = useQueryClient();
   return useQuery({
-    queryKey: ['trace', traceId],
-    queryFn: ({ signal }) =>
-      fetchJson<TraceDetailResponse>(`/api/traces/${encodeURIComponent(traceId)}`, { signal }),
+    queryKey: traceKey(traceId),
+    queryFn: ({ signal }) => readTrace(client, traceId, signal),
     enabled: traceId.length > 0,
-    // Poll only while the trace is still receiving spans. A 404 is also polled (more slowly): the link
-    // may have been opened before the exporter's first batch landed.
+    // The merged detail keeps unchanged spans' objects itself; a deep compare of 10,000 spans per poll would
+    // cost more than the increment.
+    structuralSharing: false,
+    // Poll fast while the trace is still receiving spans, slowly after. A 404 is also polled: the link may
+    // have been opened before the exporter's first batch landed.
     refetchInterval: (query) => {
-      if (query.state.data?.trace.status === 'running') return RUNNING_TRACE_REFETCH_MS;
-      if (query.state.data === undefined && isNotFound(query.state.error)) return 5000;
+      const data = query.state.data;
+      // A truncated detail has no cursor: each read is whole (tens of MiB), so not every second.
+      if (data?.truncated) return SETTLED_TRACE_REFETCH_MS;
+      if (data?.trace.status === 'running') return RUNNING_TRACE_REFETCH_MS;
+      if (data) return SETTLED_TRACE_REFETCH_MS;
+      if (isNotFound(query.state.error)) return 5000;
       return false;
     },
     retry: (failureCount, err) => {
       if (err instanceof ApiError && err.status >= 400 && err.status < 500) return false;
       return failureCount < 2;
     },
+  });
+}
+
+const JSON_WRITE = { headers: { 'content-type': 'application/json' } } as const;
+
+/** Kills the whole tree (`spanId: null`) or the branch under `spanId`; the detail is read again at once. */
+export function useKill(traceId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (k: { spanId: string | null; reason: string }) =>
+      fetchJson<Kill>(`${detailUrl(traceId)}/kill`, { method: 'POST', ...JSON_WRITE, body: JSON.stringify({ spanId: k.spanId ?? undefined, reason: k.reason }) }),
+    onSuccess: () => client.invalidateQueries({ queryKey: traceKey(traceId) }),
+  });
+}
+
+/** Revives a killed tree (`spanId: null`) or branch. */
+export function useRevive(traceId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (spanId: string | null) =>
+      fetchJson<Kill>(`${detailUrl(traceId)}/kill${spanId ? `?spanId=${encodeURIComponent(spanId)}` : ''}`, { method: 'DELETE', ...JSON_WRITE }),
+    onSuccess: () => client.invalidateQueries({ queryKey: traceKey(traceId) }),
   });
 }

@@ -8,3 +8,4 @@ export * from './kill';
 export * from './policy';
 export * from './budget';
 export * from './started';
+export * from './trace-increment';

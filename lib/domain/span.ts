@@ -28,6 +28,9 @@ export interface SpanView {
   statusMessage: string;
   inputTokens: number;
   outputTokens: number;
+  /** Of the input tokens, those read from / written to the provider's prompt cache, when the span reports them. */
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
   costUsd: number | null;
   agentName: string | null;
   toolName: string | null;

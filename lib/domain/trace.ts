@@ -52,6 +52,11 @@ export interface TraceSummary {
   worstAlert: AlertSeverity | null;
   /** The whole tree is killed (then `status` is `killed`). */
   killed: boolean;
+  /**
+   * In the list, while the root has not arrived (`rootName` empty): the earliest known span's name, with its
+   * agent when it has one, to call the tree by.
+   */
+  provisionalName?: string;
 }
 
 export interface TraceListResponse {
@@ -70,6 +75,11 @@ export interface TraceDetailResponse {
   /** The tree's budget in force (set through the API, by attribute, or the default) and its spend; null when none. */
   budget: TreeBudget | null;
   spans: SpanView[];
+  /**
+   * What `?since=` takes to read only what changed from here on (lib/domain/trace-increment.ts); null when the
+   * detail is truncated (then it is read whole).
+   */
+  cursor?: string | null;
 }
 
 /** 200 with status ok; 503 with status storage_unwritable and `error` saying why and what to do. */
@@ -79,4 +89,11 @@ export interface HealthResponse {
   version: string;
   /** Present when storage cannot take writes (every export would get 503). */
   error?: string;
+  /**
+   * The OTLP/HTTP and OTLP/gRPC ports Canopy was configured with (CANOPY_OTLP_PORT, CANOPY_OTLP_GRPC_PORT), for
+   * the exporter settings the UI shows; null when one was left to the system (0). The UI's own port serves
+   * OTLP/HTTP too.
+   */
+  otlpPort?: number | null;
+  otlpGrpcPort?: number | null;
 }

@@ -7,6 +7,7 @@ import { INDEX_COLUMNS } from './trace-columns';
 import { traceStats } from './trace-stats';
 import { READ_TIME_LIMIT, rows, type ReadOptions } from './read';
 import { traceFilter, type TraceFilter } from './trace-search';
+import { withListFilters, type ListFilters } from './trace-list-conditions';
 import { after, before, positionsAsOf } from './trace-activity';
 
 // The trace list (GET /api/traces). Indexes and their costs: migrations/005_trace_list_index.sql and
@@ -52,6 +53,8 @@ export interface TraceListQuery {
   q: string;
   sort: TraceSort;
   order: SortOrder;
+  /** Status, open alerts, time range (trace-list-conditions.ts). */
+  filters?: ListFilters;
 }
 
 /**
@@ -103,7 +106,7 @@ interface Page {
 }
 
 export async function listTraces(client: ClickHouseClient, query: TraceListQuery, opts: ReadOptions = {}): Promise<TraceListResponse> {
-  const filter = traceFilter(query.service, query.q);
+  const filter = withListFilters(traceFilter(query.service, query.q), query.filters);
   const share = filter.sample ? await matchShare(client, filter, opts) : 1;
   const page =
     share < COMMON_SHARE
@@ -233,7 +236,7 @@ async function pageByActivity(client: ClickHouseClient, query: TraceListQuery, f
 
   for (;;) {
     // Rows at or before the list's time, after the previous window (`from`), in the list's order.
-    const range: string[] = [];
+    const range: string[] = filter.activityBound ? [filter.activityBound] : [];
     const params: Record<string, unknown> = { ...filter.params, w: window };
     if (asOfMs !== null) {
       range.push('last_seen <= fromUnixTimestamp64Milli({as_of:Int64})');

@@ -39,6 +39,8 @@ export interface TraceFilter {
   qAmongIds: string | null;
   /** Every filter, over a trace's merged `traces FINAL` row; the text search over every trace. */
   merged: string;
+  /** A lower bound of the activity index's range read (a time filter: trace-list-conditions.ts); none when absent. */
+  activityBound?: string | null;
 }
 
 const HEX_ID = /^[0-9a-f]+$/;

@@ -1,17 +1,28 @@
 import { getRuntime } from '@/lib/server/runtime';
 import { apiRoute, jsonError, jsonBytes } from '@/lib/server/http';
 import { getTraceJson } from '@/lib/server/queries/trace-detail';
+import { getTraceIncrementJson } from '@/lib/server/queries/trace-increment';
+import { decodeDetailCursor } from '@/lib/server/queries/trace-cursor';
 import { killHub } from '@/lib/server/kill-params';
 
 export const dynamic = 'force-dynamic';
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
+/** On a ClickHouse server several processes insert at once: an insert stamped this much before a read may land after it. */
+const SERVER_SLACK_MS = 2000;
 
+/** `?since=<cursor>` (a previous answer's `cursor`): only what changed since, or the full detail when that is simpler. */
 export const GET = apiRoute(async (request: Request, context: { params: Promise<{ traceId: string }> }) => {
   const traceId = (await context.params).traceId.toLowerCase();
   if (!TRACE_ID.test(traceId)) return jsonError(400, 'traceId must be 32 hexadecimal characters');
+  const sinceParam = new URL(request.url).searchParams.get('since');
+  const since = sinceParam ? decodeDetailCursor(sinceParam) : null;
+  if (sinceParam && !since) return jsonError(400, 'since: not a cursor returned by this API');
   const { storage, config, budgets } = getRuntime();
-  const detail = await getTraceJson(storage.client, traceId, config.traceMaxBytes, { signal: request.signal, kills: killHub()?.killsOf(traceId), budget: budgets?.budgetOf(traceId) ?? null });
+  const opts = { signal: request.signal, kills: killHub()?.killsOf(traceId), budget: budgets?.budgetOf(traceId) ?? null, slackMs: storage.backend === 'server' ? SERVER_SLACK_MS : 0 };
+  const detail = since
+    ? await getTraceIncrementJson(storage.client, traceId, since, config.traceMaxBytes, opts)
+    : await getTraceJson(storage.client, traceId, config.traceMaxBytes, opts);
   if (detail === null) return jsonError(404, `No trace ${traceId}`);
   return jsonBytes(detail);
 }, { heavy: true });
