@@ -14,6 +14,8 @@
 //   phase 5  the detector: backlog, detection latency per rule under background ingest
 //   phase 6  the kill switch: kill-to-stop latency of the simulator's live loops; the control API under 200
 //            concurrent callers while ingest runs at full speed
+//   phase 7  the console in a real Chromium: 10,000- and 100,000-span trees (first rows, heap, scrolling), and
+//            a running tree growing by 500 spans/s (browser CPU)
 //
 // Prints one markdown table and writes it to docs/BENCHMARKS.md. `--quick` runs a small version (and writes
 // nothing unless `--write`). All traffic goes to 127.0.0.1; temp data dirs are removed at the end.
@@ -36,6 +38,7 @@ import { BIG_TRACE_ID, generateHistory, generateReadDataset, spanIdOf, traceIdOf
 import { measureSearchOptions, type SearchOption } from './bench/search-options';
 import { timeBacktest } from './bench/backtest';
 import { latencyRow, measureDetection, type DetectionLatency } from './bench/detection';
+import { measureUi, type LiveView, type TreeView } from './bench/ui';
 import { controlLoad, measureKillToStop, startFloorServer, type ControlLoad, type KillToStop } from './bench/kill-switch';
 import zlib from 'node:zlib';
 
@@ -55,6 +58,8 @@ const WRITE_DOC = WRITE && (argv.includes('--write') || Object.keys(CANOPY_ENV).
 const READS_ONLY = argv.includes('--reads-only');
 // --kill-only: phase 6 alone, printed as JSON (for working on the kill switch; writes nothing).
 const KILL_ONLY = argv.includes('--kill-only');
+// --ui-only: phase 7 alone, printed (for working on the console; writes nothing).
+const UI_ONLY = argv.includes('--ui-only');
 const WAIT_QUIET_S = Number(argv.find((a) => a.startsWith('--wait-quiet='))?.split('=')[1] ?? (QUICK ? 0 : 180));
 // What a browser (the UI) sends. Canopy gzips for remote clients only: this bench runs on loopback.
 const BROWSER_HEADERS = { 'accept-encoding': 'gzip, deflate, br', accept: 'application/json' };
@@ -743,10 +748,33 @@ function killRows(p6: PhaseKill): string[] {
   const stop95 = percentile(p6.stop.ms, 95);
   const c = p6.control;
   return [
-    `| Kill-to-stop: kill request → the last span the killed branch started, 0 when it started none after (the simulator's live loop, its agents obeying kills, ${p6.stop.ms.length} kills${p6.stop.missed ? `, ${p6.stop.missed} loops never seen running` : ''})) | **p50 ${fmt(percentile(p6.stop.ms, 50))} ms, p95 ${fmt(stop95)} ms** (max ${fmt(Math.max(...p6.stop.ms))}) | p95 ≤ 1,000 ms | ${stop95 <= 1000 && p6.stop.missed === 0 ? 'PASS' : '**FAIL**'} |`,
-    `| Control API \`GET /api/control/:traceId?spanId=\`: ${c.callers} callers (one keep-alive connection each, asking every ${c.thinkMs} ms: ${fmt(c.callsPerS)} calls/s) while ingest runs at full speed (${fmt(p6.ingestSpansPerS)} spans/s); ${c.errors} errors | **p50 ${fmt(c.p50, 1)} ms, p99 ${fmt(c.p99, 1)} ms** (max ${fmt(c.max)}) | p99 ≤ 5 ms | ${c.p99 <= 5 && c.errors === 0 ? 'PASS' : '**FAIL**'} |`,
+    `| Kill-to-stop: kill request → the last span the killed branch started, 0 when it started none after (the simulator's live loop, its agents obeying kills, ${p6.stop.ms.length} kills${p6.stop.missed ? `, ${p6.stop.missed} loops never seen running` : ''}) | **p50 ${fmt(percentile(p6.stop.ms, 50))} ms, p95 ${fmt(stop95)} ms** (max ${fmt(Math.max(...p6.stop.ms))}) | p95 ≤ 1,000 ms | ${stop95 <= 1000 && p6.stop.missed === 0 ? 'PASS' : '**FAIL**'} |`,
+    `| Control API \`GET /api/control/:traceId?spanId=\`: ${c.callers} callers (one keep-alive connection each, asking every ${c.thinkMs} ms: ${fmt(c.callsPerS)} calls/s) while ingest runs at full speed (${fmt(p6.ingestSpansPerS)} spans/s); ${c.errors} errors${c.errors ? ` (${Object.entries(c.errorKinds).map(([k, n]) => `${n} × ${k}`).join(', ')})` : ''} | **p50 ${fmt(c.p50, 1)} ms, p99 ${fmt(c.p99, 1)} ms** (max ${fmt(c.max)}) | p99 ≤ 5 ms | ${c.p99 <= 5 && c.errors === 0 ? 'PASS' : '**FAIL**'} |`,
     `| The same ${p6.stress.callers} callers with no wait between calls (as many as one process answers, during full ingest) | p50 ${fmt(p6.stress.p50, 1)} ms, p99 ${fmt(p6.stress.p99, 1)} ms, ${fmt(p6.stress.callsPerS)} calls/s | — | — |`,
     `| The floor: the same callers (every 100 ms) against a minimal Node HTTP server in its own process answering a constant, during the same ingest | p50 ${fmt(p6.floor.p50, 1)} ms, p99 ${fmt(p6.floor.p99, 1)} ms | — | — |`,
+  ];
+}
+
+/** Phase 7, the console in a real Chromium, against a fresh Canopy. */
+async function phaseUi(): Promise<{ trees: TreeView[]; live: LiveView }> {
+  const canopy = await start(tempDir('p7'));
+  log('phase 7: 10,000- and 100,000-span trees in Chromium, then a running tree growing by 500 spans/s');
+  try {
+    return await measureUi(canopy.url, canopy.otlpUrl, { big: QUICK ? 20_000 : 100_000, scrollMs: 5_000, liveSeconds: QUICK ? 10 : 20 });
+  } finally {
+    await stop(canopy);
+  }
+}
+
+function uiRows(p7: { trees: TreeView[]; live: LiveView }): string[] {
+  const [small, big] = p7.trees;
+  const treeRow = (t: TreeView, target: number) =>
+    `| Trace page, ${fmt(t.spans)}-span tree in Chromium (1280×800): first rows after navigation; then scrolled through with every branch expanded for 5 s: ${fmt(t.fps)} frames/s, ${t.longTasks} long tasks (longest ${fmt(t.longestTaskMs)} ms); JS heap ${fmt(t.heapMiB)} MiB | **${fmt(t.firstRowsMs)} ms** | first rows ≤ ${fmt(target)} ms; no long task over 50 ms while scrolling | ${t.firstRowsMs <= target && t.longTasks === 0 ? 'PASS' : '**FAIL**'} |`;
+  const l = p7.live;
+  return [
+    treeRow(small, 1_000),
+    treeRow(big, 3_000),
+    `| Running ${fmt(l.spansAtStart)}-span tree growing by 500 spans/s for ${fmt(l.seconds, 0)} s (${fmt(l.spansAdded)} spans), open in Chromium: the renderer's main-thread CPU${l.caughtUp ? '' : ' (the page had not caught up with the last spans)'} | **${fmt(l.cpuCores, 2)} cores** | < 0.5 core | ${l.cpuCores < 0.5 && l.caughtUp ? 'PASS' : '**FAIL**'} |`,
   ];
 }
 
@@ -773,6 +801,11 @@ async function main() {
 
   log(`building the workload (${CFG.p1Bodies} requests of ~1,000 spans, SDK-recorded, protobuf, gzip)`);
   const work = await buildWorkload({ count: CFG.p1Bodies, spansPerBody: 1000, templateCount: QUICK ? 8 : 24 });
+  if (UI_ONLY) {
+    const p7 = await phaseUi();
+    process.stdout.write(JSON.stringify(p7, null, 1) + '\n' + uiRows(p7).join('\n') + '\n');
+    return;
+  }
   if (KILL_ONLY) {
     // Development: phase 6 alone, printed (the report needs every phase).
     const p6 = await phaseKill(work);
@@ -801,6 +834,8 @@ async function main() {
   const p5 = await phaseDetector(work, p1.spansPerS);
   await settle('phase 6');
   const p6 = await phaseKill(work);
+  await settle('phase 7');
+  const p7 = await phaseUi();
   const p4 = await phase4(); // settles itself between generating the data and timing the reads
   const totalS = (performance.now() - t0) / 1000;
 
@@ -832,6 +867,7 @@ async function main() {
     `| Ratio gRPC ÷ HTTP (spans/s) | **${fmt(p1g.spansPerS / p1.spansPerS, 2)}** | ≥ 1.0 | ${pass(p1g.spansPerS >= p1.spansPerS && p1g.ackedSpansTotal === p1g.stored)} |`,
     ...detectorRows(p1, p1off, p5),
     ...killRows(p6),
+    ...uiRows(p7),
     `| Ack latency per request (phase 1) | p50 ${fmt(p1.p50)} ms, p99 ${fmt(p1.p99)} ms | — | — |`,
     `| Peak RSS at sustainable load (idle after start: ${fmt(p1.idleRssMiB)} MiB) | ${fmt(p1.peakRssMiB)} MiB | ≤ 1 GiB | ${pass(p1.peakRssMiB <= TARGET.rssMiB)} |`,
     `| Event-loop lag (phase 1; worst 1 s window) | p99 ${fmt(p1.lagP99Ms)} ms, max ${fmt(p1.lagMaxMs)} ms | — | — |`,

@@ -102,6 +102,8 @@ export interface ControlLoad {
   p99: number;
   max: number;
   errors: number;
+  /** What the errors were: HTTP statuses other than 200, or the connection error's code. */
+  errorKinds: Record<string, number>;
 }
 
 /**
@@ -125,6 +127,8 @@ async function callControl(base: string, callers: number, thinkMs: number, durat
   const url = new URL(base);
   const times: number[] = [];
   let errors = 0;
+  const errorKinds: Record<string, number> = {};
+  const failed = (kind: string) => (errors++, (errorKinds[kind] = (errorKinds[kind] ?? 0) + 1), -1);
   const stopAt = performance.now() + durationMs;
   const t0 = performance.now();
   await Promise.all(
@@ -138,23 +142,22 @@ async function callControl(base: string, callers: number, thinkMs: number, durat
           const started = performance.now();
           const req = http.get({ host: url.hostname, port: url.port, path: `/api/control/${traceId}?spanId=${spanId}`, agent }, (res) => {
             res.resume();
-            res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - started : -1));
+            res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - started : failed(String(res.statusCode))));
           });
-          req.on('error', () => resolve(-1));
+          req.on('error', (e: NodeJS.ErrnoException) => resolve(failed(e.code ?? e.message)));
         });
       // Spread the first calls over one think time, as agents that did not start together.
       await sleep(Math.random() * thinkMs);
       while (performance.now() < stopAt) {
         const ms = await get();
-        if (ms < 0) errors++;
-        else times.push(ms);
+        if (ms >= 0) times.push(ms);
         if (thinkMs > 0) await sleep(thinkMs);
       }
       agent.destroy();
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  return { callers, thinkMs, calls: times.length, callsPerS: times.length / seconds, p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times), errors };
+  return { callers, thinkMs, calls: times.length, callsPerS: times.length / seconds, p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times), errors, errorKinds };
 }
 
 if (process.argv[1] === import.meta.filename) {

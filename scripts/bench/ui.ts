@@ -1,0 +1,184 @@
+// The console in a real Chromium (issue 12's performance bar), against a running Canopy:
+//  - a 10,000-span and a 100,000-span tree: time from navigation to the first rows, the JS heap, and scrolling
+//    through the tree (every branch expanded) for a few seconds: frames per second and long tasks (> 50 ms);
+//  - a running 10,000-span tree growing by 500 spans/s: the browser's main-thread CPU while it stays live.
+// Spans are recorded with the OTel SDK and sent with the stock exporter, as an agent would.
+
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Attributes, Span } from '@opentelemetry/api';
+import { exporterFor, recordingTracer, sendOk, startSpan } from '../../tests/helpers/otel';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const agent = (name: string): Attributes => ({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': name });
+const chat = (i: number): Attributes => ({
+  'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o',
+  'gen_ai.usage.input_tokens': 100 + (i % 50), 'gen_ai.usage.output_tokens': 10, 'gen_ai.prompt': `step ${i}`,
+});
+const tool = (i: number): Attributes => ({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'grep', 'gen_ai.tool.call.arguments': JSON.stringify({ q: `term${i}` }) });
+
+export interface TreeView {
+  spans: number;
+  firstRowsMs: number;
+  heapMiB: number;
+  fps: number;
+  longTasks: number;
+  longestTaskMs: number;
+}
+
+export interface LiveView {
+  spansAtStart: number;
+  spansAdded: number;
+  seconds: number;
+  /** Renderer main-thread task time ÷ wall time. */
+  cpuCores: number;
+  /** The page showed the last batch sent (its span count reached the total). */
+  caughtUp: boolean;
+}
+
+/** A tree of `workers` agents under one root, each with `calls` calls (a third tools); the root left open when `running`. */
+async function sendTree(otlpUrl: string, workers: number, calls: number, running: boolean): Promise<{ traceId: string; spans: number; root: Span; rec: ReturnType<typeof recordingTracer> }> {
+  const rec = recordingTracer(`bench-ui-${workers}x${calls}-${Date.now()}`);
+  const root = startSpan(rec.tracer, 'invoke_agent Swarm', agent('Swarm'));
+  const exporter = exporterFor(otlpUrl);
+  let sent = 0;
+  for (let a = 0; a < workers; a++) {
+    const worker = startSpan(rec.tracer, `invoke_agent Worker-${a}`, agent(`Worker-${a}`), root);
+    for (let c = 0; c < calls; c++) startSpan(rec.tracer, c % 3 === 0 ? 'execute_tool grep' : 'chat gpt-4o', c % 3 === 0 ? tool(c) : chat(c), worker).end();
+    worker.end();
+    if (rec.finished().length >= 5_000) {
+      const batch = rec.finished();
+      rec.reset();
+      await sendOk(exporter, batch);
+      sent += batch.length;
+    }
+  }
+  if (!running) root.end();
+  const rest = rec.finished();
+  rec.reset();
+  await sendOk(exporter, rest);
+  await exporter.shutdown();
+  return { traceId: root.spanContext().traceId, spans: sent + rest.length, root, rec };
+}
+
+async function waitStored(base: string, traceId: string, spans: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const res = await fetch(`${base}/api/traces?q=${traceId}`);
+    const body = (await res.json()) as { traces: { traceId: string; spanCount: number }[] };
+    if ((body.traces.find((t) => t.traceId === traceId)?.spanCount ?? 0) >= spans) return;
+    await sleep(500);
+  }
+  throw new Error(`trace ${traceId} never reached ${spans} spans`);
+}
+
+async function newPage(browser: Browser): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // tsx keeps function names by wrapping them in __name(); functions serialised into the page need it too.
+  await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
+  await page.addInitScript(() => {
+    const w = window as unknown as { __longTasks: number[] };
+    w.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__longTasks.push(e.duration);
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  return page;
+}
+
+/** Opens a stored tree, then scrolls it from top to bottom (every branch expanded) for `scrollMs`. */
+async function viewTree(browser: Browser, base: string, traceId: string, spans: number, scrollMs: number): Promise<TreeView> {
+  const page = await newPage(browser);
+  try {
+    const t0 = Date.now();
+    await page.goto(`${base}/traces/${traceId}`);
+    await page.locator('[role=treeitem]').first().waitFor({ timeout: 120_000 });
+    const firstRowsMs = Date.now() - t0;
+    const expand = page.getByRole('button', { name: /Expand all/ });
+    if (await expand.count()) await expand.first().click();
+    await sleep(500);
+    const heapMiB = await page.evaluate(() => ((performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0) / 2 ** 20);
+    const scrolled = await page.evaluate(async (ms) => {
+      const w = window as unknown as { __longTasks: number[] };
+      const tree = document.querySelector('[role=tree]');
+      let el: Element | null = tree;
+      while (el && !(el.scrollHeight > el.clientHeight + 10 && getComputedStyle(el).overflowY !== 'visible')) el = el.parentElement;
+      const scroller = (el ?? tree) as HTMLElement;
+      const before = w.__longTasks.length;
+      let frames = 0;
+      const start = performance.now();
+      await new Promise<void>((resolve) => {
+        const step = () => {
+          frames++;
+          scroller.scrollTop += 120;
+          if (scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 2) scroller.scrollTop = 0;
+          if (performance.now() - start < ms) requestAnimationFrame(step);
+          else resolve();
+        };
+        requestAnimationFrame(step);
+      });
+      const tasks = w.__longTasks.slice(before);
+      return { fps: frames / ((performance.now() - start) / 1000), longTasks: tasks.length, longest: tasks.length ? Math.max(...tasks) : 0 };
+    }, scrollMs);
+    return { spans, firstRowsMs, heapMiB, fps: scrolled.fps, longTasks: scrolled.longTasks, longestTaskMs: scrolled.longest };
+  } finally {
+    await page.close();
+  }
+}
+
+/** A running tree of ~10,000 spans open in the page while 500 spans/s more arrive for `seconds`. */
+async function viewLiveTree(browser: Browser, base: string, otlpUrl: string, seconds: number): Promise<LiveView> {
+  const tree = await sendTree(otlpUrl, 100, 99, true);
+  await waitStored(base, tree.traceId, tree.spans);
+  const page = await newPage(browser);
+  try {
+    await page.goto(`${base}/traces/${tree.traceId}`);
+    await page.locator('[role=treeitem]').first().waitFor({ timeout: 120_000 });
+    await sleep(2_000);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const taskSeconds = async () => ((await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0);
+    const exporter = exporterFor(otlpUrl);
+    const cpu0 = await taskSeconds();
+    const t0 = performance.now();
+    let added = 0;
+    for (let s = 0; s < seconds; s++) {
+      const worker = startSpan(tree.rec.tracer, `invoke_agent Late-${s}`, agent(`Late-${s}`), tree.root);
+      for (let c = 0; c < 499; c++) startSpan(tree.rec.tracer, 'chat gpt-4o', chat(c), worker).end();
+      worker.end();
+      const batch = tree.rec.finished();
+      tree.rec.reset();
+      await sendOk(exporter, batch);
+      added += batch.length;
+      const wait = t0 + (s + 1) * 1000 - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+    // The page's header says how many spans it shows: it caught up when it shows them all.
+    const total = tree.spans + added;
+    let caughtUp = false;
+    for (let i = 0; i < 10 && !caughtUp; i++) {
+      caughtUp = (await page.locator('body').textContent())?.replace(/[,\u202f ]/g, '').includes(String(total)) ?? false;
+      if (!caughtUp) await sleep(500);
+    }
+    const wall = (performance.now() - t0) / 1000;
+    const cpuCores = ((await taskSeconds()) - cpu0) / wall;
+    await exporter.shutdown();
+    return { spansAtStart: tree.spans, spansAdded: added, seconds: wall, cpuCores, caughtUp };
+  } finally {
+    await page.close();
+  }
+}
+
+export async function measureUi(base: string, otlpUrl: string, opts: { big: number; scrollMs: number; liveSeconds: number }): Promise<{ trees: TreeView[]; live: LiveView }> {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  try {
+    const trees: TreeView[] = [];
+    for (const workers of [100, opts.big / 100]) {
+      const t = await sendTree(otlpUrl, workers, 99, false);
+      await waitStored(base, t.traceId, t.spans);
+      trees.push(await viewTree(browser, base, t.traceId, t.spans, opts.scrollMs));
+    }
+    const live = await viewLiveTree(browser, base, otlpUrl, opts.liveSeconds);
+    return { trees, live };
+  } finally {
+    await browser.close();
+  }
+}
