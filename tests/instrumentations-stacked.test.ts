@@ -19,6 +19,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { startCanopy, type RunningCanopy } from './helpers/canopy';
 import { findTrace, waitForTrace } from './helpers/api';
 import { exporterFor, sendOk } from './helpers/otel';
+import { formatCompact } from '../components/format';
 
 const CALL = { inputTokens: 1000, outputTokens: 100, costUsd: 0.0014 };
 const SCOPE = {
@@ -188,12 +189,15 @@ describe('each model call counted once, with the published instrumentations', ()
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       await page.goto(`${canopy.url}/traces/${run.traceId}`);
       const row = (id: string) => page.locator(`[role=treeitem][data-span-id="${id}"]`);
+      // The three identical calls start grouped ("× 3"): every row shown.
+      await page.getByRole('button', { name: 'Expand all' }).click();
       await row(langchain.spanId).waitFor();
-      // Both rows are there with their own usage; the one not counted is marked so.
-      expect(await row(langchain.spanId).locator('[data-col=own-tokens]').textContent()).toBe('1,000/100');
-      expect(await row(langchain.spanId).locator('[data-col=own-tokens]').getAttribute('data-counted')).toBe('false');
-      expect(await row(inner.spanId).locator('[data-col=own-tokens]').textContent()).toBe('1,000/100');
-      expect(await row(inner.spanId).locator('[data-col=own-tokens]').getAttribute('data-counted')).toBeNull();
+      // Both rows are there; the inner call carries the usage, the other's own cost is marked as not counted.
+      await row(inner.spanId).waitFor();
+      expect(await row(inner.spanId).locator('[data-col=rollup-tokens]').textContent()).toBe(`${formatCompact(1000)}/${formatCompact(100)}`);
+      expect(await row(inner.spanId).locator('[data-col=own-cost]').getAttribute('data-counted')).toBeNull();
+      expect(await row(langchain.spanId).locator('[data-col=own-cost]').getAttribute('data-counted')).toBe('false');
+      expect(await row(langchain.spanId).locator('[data-col=own-cost]').getAttribute('title')).toMatch(/^Not counted in totals/);
       await row(langchain.spanId).click();
       const note = page.getByTestId('span-details').getByTestId('spend-not-counted');
       await note.waitFor();
