@@ -13,6 +13,7 @@ export class JudgeThread {
   private worker: Worker | null = null;
   private ready: Promise<void> | null = null;
   private nextId = 0;
+  private closed = false;
   private readonly pending = new Map<number, Pending>();
 
   /** Parses a batch's span rows (JSONEachRow bytes, moved to the worker) and builds each tree's snapshot. */
@@ -35,6 +36,7 @@ export class JudgeThread {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const w = this.worker;
     this.worker = null;
     this.ready = null;
@@ -42,6 +44,8 @@ export class JudgeThread {
   }
 
   private async call(req: JudgeRequest, transfer: ArrayBuffer[] = []): Promise<unknown> {
+    // Closed (the detector is stopping): no new thread is started for a tick that is being abandoned.
+    if (this.closed) throw new Error("The detector's judge thread is closed");
     await this.start();
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {

@@ -89,6 +89,8 @@ const STALL_SCAN_MS = 5_000;
 const STALL_RECHECK_MS = 60_000;
 const STALL_WATCH_MS = 24 * 3600_000;
 const MEMORY_MAX = 200_000;
+/** How long a stop waits for the tick in progress before abandoning it. */
+const STOP_WAIT_MS = 2_000;
 
 export class Detector {
   private readonly now: () => number;
@@ -141,9 +143,14 @@ export class Detector {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
-    await this.persist(true).catch(() => undefined);
+    // A tick working off a backlog on the background-priority judge thread can take seconds on a busy machine:
+    // past a short wait it is abandoned (closing the thread fails what it waits for), and the trees it had taken
+    // go back to the queue, so the watermark saved below still covers them and a restart judges them.
+    const running = this.running?.catch(() => undefined);
+    await Promise.race([running, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
     await this.thread.close();
+    await running;
+    await this.persist(true).catch(() => undefined);
   }
 
   /** Waits for the webhook deliveries in flight (tests). */
@@ -156,7 +163,8 @@ export class Detector {
     this.timer = setTimeout(() => {
       this.running = this.tick()
         .then((report) => this.opts.onTick?.(report))
-        .catch((err) => this.opts.log({ event: 'detector_tick_failed', error: err instanceof Error ? err.message : String(err) }))
+        // A tick abandoned by a stop is not a failure.
+        .catch((err) => this.stopped || this.opts.log({ event: 'detector_tick_failed', error: err instanceof Error ? err.message : String(err) }))
         .finally(() => {
           this.running = null;
           this.schedule(this.opts.tickMs);
@@ -251,7 +259,18 @@ export class Detector {
     let batchSpans = 0;
     const flush = async () => {
       if (batch.length === 0) return;
-      const r = await this.judge(batch.splice(0), now);
+      const taken = batch.splice(0);
+      let r: Awaited<ReturnType<Detector['judge']>>;
+      try {
+        r = await this.judge(taken, now);
+      } catch (err) {
+        // Not judged (storage failed, or the detector is stopping): queued again, judged on a later tick.
+        for (const [traceId, lastSeenMs] of taken) {
+          this.judged.delete(traceId);
+          if (!this.due.has(traceId)) this.due.set(traceId, lastSeenMs);
+        }
+        throw err;
+      }
       out.evaluated += r.evaluated;
       out.spans += r.spans;
       out.alertsWritten += r.alertsWritten;
