@@ -1,10 +1,11 @@
 'use client';
 
-import { useEffect, useId, useRef, useState } from 'react';
-import { KILL_REASON_MAX_CHARS, type Rollup } from '@/lib/domain';
+import { useState } from 'react';
+import type { Rollup } from '@/lib/domain';
 import { useKill } from '@/lib/client/use-trace';
 import { Cost } from '../cost';
 import { formatInt } from '../format';
+import { KillConfirm } from '../kill-confirm';
 
 /** What a kill would stop: the whole tree, or the branch under one span. */
 export interface KillTarget {
@@ -18,69 +19,37 @@ export interface KillTarget {
   running: number;
 }
 
-/**
- * Confirms a kill: says what will stop (the spans so far, the running ones, the spend so far) before the "Kill"
- * button sends it. A modal <dialog>: focus stays inside, Escape cancels, Cancel has the focus at first.
- */
+/** Confirms a kill from the trace page: the spans it covers so far, the running ones and their spend. */
 export function KillDialog({ target, onClose }: { target: KillTarget; onClose: () => void }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
   const kill = useKill(target.traceId);
   const [reason, setReason] = useState(target.spanId ? `Branch ${target.name} killed from the trace page` : 'Tree killed from the trace page');
-
-  useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-  }, []);
-
   const s = target.spend;
   const spans = `${formatInt(s.spanCount)} span${s.spanCount === 1 ? '' : 's'}`;
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onClose={onClose} data-testid="kill-dialog">
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          kill.mutate({ spanId: target.spanId, reason: reason.trim() }, { onSuccess: () => ref.current?.close() });
-        }}
-      >
-        <h2 id={titleId}>{target.spanId ? 'Kill this branch?' : 'Kill the whole tree?'}</h2>
-        {target.spanId ? (
-          <p>
-            Stops <strong className="dialog-name">{target.name}</strong> and everything below it: {spans} so far
-            {target.running > 0 && <>, {formatInt(target.running)} still running</>}, and any span started under it later, in every process.
-            The rest of the tree keeps running.
-          </p>
-        ) : (
-          <p>
-            Stops <strong>every span of the tree</strong> <strong className="dialog-name">{target.name}</strong>: {spans} so far
-            {target.running > 0 && <>, {formatInt(target.running)} still running</>}, and any span started later, in every process.
-          </p>
-        )}
-        <p className="dialog-stake" data-testid="kill-stake">
-          Spend so far: <Cost usd={s.costUsd} unpriced={s.unpricedSpans} hasUsage={s.inputTokens + s.outputTokens > 0} />.
+    <KillConfirm
+      title={target.spanId ? 'Kill this branch?' : 'Kill the whole tree?'}
+      reason={reason}
+      onReason={setReason}
+      onKill={(close) => kill.mutate({ spanId: target.spanId, reason: reason.trim() }, { onSuccess: close })}
+      pending={kill.isPending}
+      error={kill.error}
+      onClose={onClose}
+    >
+      {target.spanId ? (
+        <p>
+          Stops <strong className="dialog-name">{target.name}</strong> and everything below it: {spans} so far
+          {target.running > 0 && <>, {formatInt(target.running)} still running</>}, and any span started under it later, in every process.
+          The rest of the tree keeps running.
         </p>
-        <p className="muted">
-          Agents stop at their next check of Canopy&apos;s control API. Nothing is deleted, and a kill can be revived here.
+      ) : (
+        <p>
+          Stops <strong>every span of the tree</strong> <strong className="dialog-name">{target.name}</strong>: {spans} so far
+          {target.running > 0 && <>, {formatInt(target.running)} still running</>}, and any span started later, in every process.
         </p>
-        <label className="dialog-field">
-          <span>Reason</span>
-          <input value={reason} maxLength={KILL_REASON_MAX_CHARS} onChange={(e) => setReason(e.target.value)} />
-        </label>
-        {kill.isError && (
-          <p className="banner banner-error" role="alert">
-            The kill was not sent: {kill.error.message}
-          </p>
-        )}
-        <div className="dialog-actions">
-          {/* Cancel first and focused: Enter on an opened dialog must not kill anything by accident. */}
-          <button type="button" className="btn" autoFocus onClick={() => ref.current?.close()}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-danger" disabled={kill.isPending}>
-            {kill.isPending ? 'Killing…' : 'Kill'}
-          </button>
-        </div>
-      </form>
-    </dialog>
+      )}
+      <p className="dialog-stake" data-testid="kill-stake">
+        Spend so far: <Cost usd={s.costUsd} unpriced={s.unpricedSpans} hasUsage={s.inputTokens + s.outputTokens > 0} />.
+      </p>
+    </KillConfirm>
   );
 }

@@ -1,6 +1,6 @@
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import type { Alert, AlertRule, AlertSeverity, AlertStatus, Kill, TraceListResponse, TraceSummary } from '@/lib/domain';
+import type { Alert, AlertRule, AlertSeverity, AlertStatus, TraceListResponse, TraceSummary } from '@/lib/domain';
 import { fetchJson, withQuery } from './fetch-json';
 
 export const ALERT_PAGE_SIZE = 50;
@@ -48,16 +48,6 @@ export function useAcknowledgeAlert() {
   return useMutation({
     mutationFn: (id: string) => fetchJson<Alert>(`/api/alerts/${encodeURIComponent(id)}/ack`, { ...JSON_WRITE, body: '{}' }),
     onSuccess: () => client.invalidateQueries({ queryKey: ['alerts'] }),
-  });
-}
-
-/** Kills the branch under `spanId` (or the whole tree with `spanId: null`) through the kill API. */
-export function useKillFromAlert() {
-  const client = useQueryClient();
-  return useMutation({
-    mutationFn: (k: { traceId: string; spanId: string | null; reason: string }) =>
-      fetchJson<Kill>(`/api/traces/${encodeURIComponent(k.traceId)}/kill`, { ...JSON_WRITE, body: JSON.stringify({ spanId: k.spanId, reason: k.reason }) }),
-    onSuccess: (_kill, k) => client.invalidateQueries({ queryKey: ['alert-tree', k.traceId] }),
   });
 }
 
