@@ -13,6 +13,7 @@ import { service, startServices, stopOnSignals, StartError } from './lib/server/
 import { createPreparePool } from './ingest/prepare-pool';
 import { startIngest } from './ingest/service';
 import { startGrpcServer } from './ingest/grpc/server';
+import { INGEST_NICE, keepEngineThreadsLowered } from './lib/server/thread-priority';
 
 // One process: UI + JSON API + OTLP on PORT, OTLP also on CANOPY_OTLP_PORT, OTLP/gRPC on CANOPY_OTLP_GRPC_PORT,
 // one embedded data dir.
@@ -95,6 +96,8 @@ async function startStorage(config: CanopyConfig, version: string): Promise<Stor
   }
   setRuntime({ config, storage, version, reads: new ReadGate(config.maxReads, config.maxQueuedReads) });
   exitOnAbort();
+  // The embedded engine's inserts and merges yield to the main thread (lib/server/thread-priority.ts).
+  if (storage.backend === 'embedded') keepEngineThreadsLowered(INGEST_NICE);
   return storage;
 }
 

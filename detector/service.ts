@@ -161,13 +161,16 @@ export class Detector {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      const startedAt = performance.now();
       this.running = this.tick()
         .then((report) => this.opts.onTick?.(report))
         // A tick abandoned by a stop is not a failure.
         .catch((err) => this.stopped || this.opts.log({ event: 'detector_tick_failed', error: err instanceof Error ? err.message : String(err) }))
         .finally(() => {
           this.running = null;
-          this.schedule(this.opts.tickMs);
+          // Ticks start a period apart (not a period after the last one ended): a tree's wait for its tick
+          // does not grow by the tick's own duration; a tick longer than the period is followed at once.
+          this.schedule(Math.max(0, this.opts.tickMs - (performance.now() - startedAt)));
         });
     }, delayMs);
   }

@@ -2,6 +2,7 @@
 // uninterrupted JS, which on the main thread delayed every API read and serialised with the engine's work.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createPriceBook } from '../lib/server/prices';
+import { INGEST_NICE, lowerThisThreadPriority } from '../lib/server/thread-priority';
 import { prepareExport, type ExportFormat } from './prepare';
 import type { BodyEncoding } from './body';
 
@@ -35,6 +36,9 @@ function allocate(bytes: number): Uint8Array {
   // Room to grow: the next export is rarely exactly this size.
   return new Uint8Array(new ArrayBuffer(Math.ceil(bytes * 1.125)), 0, bytes);
 }
+
+// Below the main thread, which answers the exports and the control API (lib/server/thread-priority.ts).
+lowerThisThreadPriority(INGEST_NICE);
 
 const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays, maxBodyBytes, maxSpans, allocate };
 

@@ -33,10 +33,36 @@ export interface KillToStop {
   missed: number;
 }
 
+// The kill-to-stop reads and kills go through a few connections of their own, closed when it ends. With fetch
+// (its global pool) every tree polled at once kept a connection open for the server's keep-alive (65 s), and
+// the control callers that followed then found this address over Canopy's per-client connection cap (429s).
+const calls = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+function request(url: string, method: 'GET' | 'POST', body?: unknown): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(url, { method, agent: calls, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) });
+        } catch {
+          resolve({ status: res.statusCode ?? 0, json: null });
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
 async function detail(base: string, traceId: string): Promise<SpanLite[] | null> {
-  const res = await fetch(`${base}/api/traces/${traceId}`);
+  const res = await request(`${base}/api/traces/${traceId}`, 'GET');
   if (res.status !== 200) return null;
-  return ((await res.json()) as { spans: SpanLite[] }).spans;
+  return (res.json as { spans: SpanLite[] }).spans;
 }
 
 /** The spans below `spanId` in a detail (tree order: a subtree is the run of deeper spans after its root). */
@@ -69,7 +95,7 @@ export async function measureKillToStop(base: string, otlpUrl: string, trees: nu
           const spans = await detail(base, t.traceId);
           if (!spans || below(spans, t.expect.loopAgentSpanId).filter((s) => s.toolName === 'run_tests').length < 2) return;
           const at = Date.now();
-          const res = await fetch(`${base}/api/traces/${t.traceId}/kill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ spanId: t.expect.loopAgentSpanId, reason: 'bench' }) });
+          const res = await request(`${base}/api/traces/${t.traceId}/kill`, 'POST', { spanId: t.expect.loopAgentSpanId, reason: 'bench' });
           if (res.status === 200) killedAt.set(t.traceId, at);
         }),
       );
@@ -90,6 +116,7 @@ export async function measureKillToStop(base: string, otlpUrl: string, trees: nu
     const last = Math.max(at, ...spans.map((s) => Date.parse(s.startTime)));
     ms.push(last - at);
   }
+  calls.destroy();
   return { ms, missed: planned.length - killedAt.size };
 }
 
