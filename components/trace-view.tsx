@@ -1,15 +1,16 @@
 'use client';
 
 import Link from 'next/link';
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useDeferredValue, useMemo, useState } from 'react';
 import type { TraceDetailResponse } from '@/lib/domain';
 import { isNotFound, useRevive, useTrace } from '@/lib/client/use-trace';
-import { treeFromApiOrder, type TreeNode } from './span-tree';
+import type { TreeNode } from './span-tree';
 import type { SpendWhole } from './tree-row';
 import { Explorer } from './trace/explorer';
 import { KillDialog, type KillTarget } from './trace/kill-dialog';
 import { alertsBySpan, treeName } from './trace/numbers';
 import { TraceHeader } from './trace/trace-header';
+import { useSpanTree } from './trace/use-span-tree';
 import { useNow } from './use-now';
 
 export function TraceView({ traceId }: { traceId: string }) {
@@ -40,12 +41,16 @@ export function TraceView({ traceId }: { traceId: string }) {
   return <LoadedTrace traceId={traceId} data={data} error={error} fetching={isFetching} />;
 }
 
-function LoadedTrace({ traceId, data, error, fetching }: { traceId: string; data: TraceDetailResponse; error: Error | null; fetching: boolean }) {
+function LoadedTrace({ traceId, data: latest, error, fetching }: { traceId: string; data: TraceDetailResponse; error: Error | null; fetching: boolean }) {
+  // A new detail (the whole tree after its first rows, an increment) is rendered in the background: the tree,
+  // its groups and rows are derived in separate, interruptible steps, so scrolling the rows shown never waits
+  // for all of them at once.
+  const data = useDeferredValue(latest);
   const running = data.trace.status === 'running';
   // A running tree's live parts (durations, burn rate) move every second; a finished one's only its "5m ago".
   const nowMs = useNow(running ? 1000 : 5000);
   // The API sends the spans in tree order with their depth: the rows follow it, nothing is rebuilt here.
-  const tree = useMemo(() => treeFromApiOrder(data.spans), [data.spans]);
+  const { tree, repeats, of } = useSpanTree(data.spans, data.partial ? data.trace.spanCount : null);
   const name = useMemo(() => treeName(data.trace.rootName, data.spans), [data.trace.rootName, data.spans]);
   const byAlert = useMemo(() => alertsBySpan(data.alerts), [data.alerts]);
   const whole = useMemo<SpendWhole>(
@@ -105,7 +110,7 @@ function LoadedTrace({ traceId, data, error, fetching }: { traceId: string; data
           totals above count every span.
         </div>
       )}
-      <Explorer traceId={traceId} tree={tree} running={running} nowMs={nowMs} alertsBySpan={byAlert} whole={whole} onKill={killBranch} onRevive={reviveBranch} jump={jump} />
+      <Explorer traceId={traceId} tree={tree} repeats={repeats} of={of} running={running} nowMs={nowMs} alertsBySpan={byAlert} whole={whole} onKill={killBranch} onRevive={reviveBranch} jump={jump} />
       {killing && <KillDialog target={killing} onClose={() => setKilling(null)} />}
     </div>
   );

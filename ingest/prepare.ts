@@ -23,10 +23,13 @@ export interface PreparedExport {
   rejectReason: string;
 }
 
-/** Refused: `undecodable` is a body that inflated but is not OTLP (counted as rejected spans). */
+/**
+ * Refused: `undecodable` is a body that inflated but is not OTLP (counted as rejected spans); `inflatedTooLarge`
+ * a body past maxBodyBytes once inflated (gRPC answers that as a message over its size limit).
+ */
 export type PrepareResult =
   | { ok: true; prepared: PreparedExport }
-  | { ok: false; status: 400 | 413; message: string; undecodable: boolean };
+  | { ok: false; status: 400 | 413; message: string; undecodable: boolean; inflatedTooLarge?: boolean };
 
 /** Spans one export may hold unless configured (CANOPY_MAX_SPANS_PER_EXPORT). */
 export const DEFAULT_MAX_SPANS_PER_EXPORT = 50_000;
@@ -51,7 +54,7 @@ export function prepareExport(wire: Uint8Array, encoding: BodyEncoding, format: 
   try {
     body = inflateBody(wire, encoding, ctx.maxBodyBytes);
   } catch (err) {
-    if (err instanceof BodyError && (err.status === 400 || err.status === 413)) return { ok: false, status: err.status, message: err.message, undecodable: false };
+    if (err instanceof BodyError && (err.status === 400 || err.status === 413)) return { ok: false, status: err.status, message: err.message, undecodable: false, inflatedTooLarge: err.status === 413 };
     throw err;
   }
   let decoded;

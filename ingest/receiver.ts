@@ -48,7 +48,7 @@ export type Transport = 'http' | 'grpc';
  */
 export type ExportOutcome =
   | { ok: true; partial?: PartialSuccess }
-  | { ok: false; status: 400 | 408 | 413 | 429 | 503; message: string; retryAfterSeconds?: number };
+  | { ok: false; status: 400 | 408 | 413 | 429 | 503; message: string; retryAfterSeconds?: number; inflatedTooLarge?: boolean };
 
 export interface TraceReceiver {
   /** POST /v1/traces: OTLP/HTTP in, 200 only once every accepted span is stored. */
@@ -56,11 +56,12 @@ export interface TraceReceiver {
   /** Refuses an export before it is read (no key, shutting down), in the request's encoding, counted. */
   refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers?: Record<string, string>): void;
   /**
-   * An export whose (inflated) bytes another transport has already received whole: the same bounds, worker
-   * pool, queue and writer as OTLP/HTTP, settled only once its spans are stored or refused. Once `signal` has
-   * aborted (the client's deadline passed) its spans are no longer queued: the client sends them again.
+   * An export whose bytes another transport has already received whole (still compressed, as on the wire, or
+   * inflated): the same bounds, worker pool, queue and writer as OTLP/HTTP, settled only once its spans are
+   * stored or refused. Once `signal` has aborted (the client's deadline passed) its spans are no longer
+   * queued: the client sends them again.
    */
-  accept(message: Buffer, format: ExportFormat, transport: Transport, signal?: AbortSignal): Promise<ExportOutcome>;
+  accept(message: WireBody, format: ExportFormat, transport: Transport, signal?: AbortSignal): Promise<ExportOutcome>;
 }
 
 export function createTraceReceiver(deps: ReceiverDeps): TraceReceiver {
@@ -125,16 +126,16 @@ export function createTraceReceiver(deps: ReceiverDeps): TraceReceiver {
 
   const atCapacity = (message = 'Canopy is at capacity; retry later'): ExportOutcome => ({ ok: false, status: 429, message, retryAfterSeconds: writer.retryAfterSeconds() });
 
-  async function accept(message: Buffer, format: ExportFormat, transport: Transport, signal?: AbortSignal): Promise<ExportOutcome> {
+  async function accept(message: WireBody, format: ExportFormat, transport: Transport, signal?: AbortSignal): Promise<ExportOutcome> {
     if (writer.wouldRefuse()) return atCapacity();
     // Bytes the transport holds count like an HTTP body that has arrived, until handed on.
-    let held = message.byteLength;
+    let held = message.bytes.byteLength;
     if (!receiving.take(held)) return atCapacity('Canopy is receiving too much at once; retry later');
     const release = () => {
       receiving.release(held);
       held = 0;
     };
-    return store({ bytes: message, encoding: 'identity', release }, format, transport, signal);
+    return store({ bytes: message.bytes, encoding: message.encoding, release }, format, transport, signal);
   }
 
   /** Wire bytes that have arrived whole → stored spans: one path for every transport. Releases the body. */
@@ -157,7 +158,7 @@ export function createTraceReceiver(deps: ReceiverDeps): TraceReceiver {
     }
     if (!result.ok) {
       if (result.undecodable) metrics.spansRejected.inc({ reason: 'undecodable' });
-      return { ok: false, status: result.status, message: result.message };
+      return { ok: false, status: result.status, message: result.message, ...(result.inflatedTooLarge && { inflatedTooLarge: true }) };
     }
     const prepared = result.prepared;
     if (prepared.rejectedSpans > 0) metrics.spansRejected.inc({ reason: 'invalid' }, prepared.rejectedSpans);

@@ -4,6 +4,7 @@ import { createTraceReceiver, type ExportOutcome, type Transport } from './recei
 import { ResourceRegistry } from './resource-registry';
 import { SPAN_ROWS_FORMAT } from './serialise';
 import type { PreparePool } from './prepare-pool';
+import type { WireBody } from './body';
 import type { CanopyConfig } from '../lib/server/config';
 import type { Metrics } from '../lib/server/metrics';
 import type { Storage } from '../lib/server/storage/storage';
@@ -14,8 +15,8 @@ export interface Ingest {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Refuses an export before it is read (no key), in the request's encoding. */
   refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers?: Record<string, string>): void;
-  /** An export another transport (gRPC) received whole; once stopping, refused as unavailable (503). */
-  accept(message: Buffer, transport: Transport, signal?: AbortSignal): Promise<ExportOutcome>;
+  /** An export another transport (gRPC) received whole (compressed or not); once stopping, refused as unavailable (503). */
+  accept(message: WireBody, transport: Transport, signal?: AbortSignal): Promise<ExportOutcome>;
   /** Refuses new exports, answers those in flight, then stores everything accepted. */
   stop(): Promise<void>;
 }

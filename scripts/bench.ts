@@ -18,7 +18,8 @@
 //            a running tree growing by 500 spans/s (browser CPU)
 //
 // Prints one markdown table and writes it to docs/BENCHMARKS.md. `--quick` runs a small version (and writes
-// nothing unless `--write`). All traffic goes to 127.0.0.1; temp data dirs are removed at the end.
+// nothing unless `--write`); `--ingest-only` runs phase 1 over HTTP and over gRPC alone and prints JSON (writes
+// nothing). All traffic goes to 127.0.0.1; temp data dirs are removed at the end.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -60,6 +61,8 @@ const READS_ONLY = argv.includes('--reads-only');
 const KILL_ONLY = argv.includes('--kill-only');
 // --ui-only: phase 7 alone, printed (for working on the console; writes nothing).
 const UI_ONLY = argv.includes('--ui-only');
+// --ingest-only: phase 1 over HTTP then over gRPC alone, printed as JSON (for working on ingest; writes nothing).
+const INGEST_ONLY = argv.includes('--ingest-only');
 const WAIT_QUIET_S = Number(argv.find((a) => a.startsWith('--wait-quiet='))?.split('=')[1] ?? (QUICK ? 0 : 180));
 // What a browser (the UI) sends. Canopy gzips for remote clients only: this bench runs on loopback.
 const BROWSER_HEADERS = { 'accept-encoding': 'gzip, deflate, br', accept: 'application/json' };
@@ -769,7 +772,7 @@ async function phaseUi(): Promise<{ trees: TreeView[]; live: LiveView }> {
 function uiRows(p7: { trees: TreeView[]; live: LiveView }): string[] {
   const [small, big] = p7.trees;
   const treeRow = (t: TreeView, target: number) =>
-    `| Trace page, ${fmt(t.spans)}-span tree in Chromium (1280×800): first rows after navigation; then scrolled through with every branch expanded for 5 s: ${fmt(t.fps)} frames/s, ${t.longTasks} long tasks (longest ${fmt(t.longestTaskMs)} ms); JS heap ${fmt(t.heapMiB)} MiB | **${fmt(t.firstRowsMs)} ms** | first rows ≤ ${fmt(target)} ms; no long task over 50 ms while scrolling | ${t.firstRowsMs <= target && t.longTasks === 0 ? 'PASS' : '**FAIL**'} |`;
+    `| Trace page, ${fmt(t.spans)}-span tree in Chromium (1280×800): first rows after navigation (the whole tree after ${fmt(t.wholeTreeMs)} ms); then scrolled through with every branch expanded for 5 s: ${fmt(t.fps)} frames/s, ${t.longTasks} long tasks (longest ${fmt(t.longestTaskMs)} ms); JS heap ${fmt(t.heapMiB)} MiB | **${fmt(t.firstRowsMs)} ms** | first rows ≤ ${fmt(target)} ms; no long task over 50 ms while scrolling | ${t.firstRowsMs <= target && t.longTasks === 0 ? 'PASS' : '**FAIL**'} |`;
   const l = p7.live;
   return [
     treeRow(small, 1_000),
@@ -810,6 +813,15 @@ async function main() {
     // Development: phase 6 alone, printed (the report needs every phase).
     const p6 = await phaseKill(work);
     process.stdout.write(JSON.stringify({ stop: { p50: percentile(p6.stop.ms, 50), p95: percentile(p6.stop.ms, 95), missed: p6.stop.missed }, control: p6.control, stress: p6.stress, floor: p6.floor, ingestSpansPerS: p6.ingestSpansPerS }, null, 1) + '\n' + killRows(p6).join('\n') + '\n');
+    return;
+  }
+  if (INGEST_ONLY) {
+    // Development: phase 1 over both transports alone, printed (the report needs every phase).
+    await settle('phase 1');
+    const { sentIdx: _h, ...http } = await phase1(work);
+    await settle('phase 1 over gRPC');
+    const { sentIdx: _g, ...grpc } = await phase1(work, 'grpc');
+    process.stdout.write(JSON.stringify({ http, grpc, ratio: grpc.spansPerS / http.spansPerS }, null, 1) + '\n');
     return;
   }
   log(`workload: ${fmt(work.bodies.length)} bodies, ${fmt(work.spansPerBody)} spans each, ${fmt(work.protoBytesPerSpan)} B/span protobuf, ${fmt(work.gzBytesPerSpan)} B/span gzipped (${fmt(work.recordMs / 1000, 1)} s SDK, ${fmt(work.gzipMs / 1000, 1)} s gzip)`);
@@ -963,7 +975,7 @@ async function main() {
   process.stdout.write('\n' + out + '\n');
 
   if (WRITE_DOC) {
-    const doc = `# Benchmarks\n\n\`npm run bench\` (\`scripts/bench.ts\`, modules in \`scripts/bench/\`) measures everything below in one run and rewrites this file. \`npm run bench -- --quick\` is a smaller run for development (prints only); \`--canopy-env=KEY=VALUE\` runs Canopy with another setting (e.g. \`CANOPY_BATCH_MAX_ROWS=10000\`; prints only unless \`--write\`), \`--p3-seconds=N\` changes the overload phase, \`--wait-quiet=S\` how long to wait for other processes to go idle, \`--reads-only\` runs phase 4 alone and \`--kill-only\` phase 6 alone (both print JSON). The machine is shared: the run reports how much CPU other processes used in each phase.\n\nThe trace detail passes only if every timed run is within its target; the list and search reads by their p99 with 1 M traces stored (and the list by its 1 M ÷ 100 k ratio). "Acked" means the request got its 200, which Canopy sends only after the rows are stored.\n\n## Last run\n\n${out}\n`;
+    const doc = `# Benchmarks\n\n\`npm run bench\` (\`scripts/bench.ts\`, modules in \`scripts/bench/\`) measures everything below in one run and rewrites this file. \`npm run bench -- --quick\` is a smaller run for development (prints only); \`--canopy-env=KEY=VALUE\` runs Canopy with another setting (e.g. \`CANOPY_BATCH_MAX_ROWS=10000\`; prints only unless \`--write\`), \`--p3-seconds=N\` changes the overload phase, \`--wait-quiet=S\` how long to wait for other processes to go idle, \`--reads-only\` runs phase 4 alone, \`--kill-only\` phase 6 alone and \`--ingest-only\` phase 1 over HTTP and over gRPC alone (all three print JSON). The machine is shared: the run reports how much CPU other processes used in each phase.\n\nThe trace detail passes only if every timed run is within its target; the list and search reads by their p99 with 1 M traces stored (and the list by its 1 M ÷ 100 k ratio). "Acked" means the request got its 200, which Canopy sends only after the rows are stored.\n\n## Last run\n\n${out}\n`;
     fs.writeFileSync(path.join(ROOT, 'docs', 'BENCHMARKS.md'), doc);
     log('wrote docs/BENCHMARKS.md');
   }

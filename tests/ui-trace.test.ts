@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { context, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { Alert, ControlAnswer } from '../lib/domain';
+import type { Alert, ControlAnswer, TraceDetailResponse } from '../lib/domain';
 import { eventually, startCanopy, type RunningCanopy } from './helpers/canopy';
 import { exporterFor, recordingTracer, sendOk, startSpan } from './helpers/otel';
 import { findTrace, getJson, waitForTrace } from './helpers/api';
@@ -328,6 +328,18 @@ describe('trace list and trace page', () => {
     for (let i = 0; i < spans.length; i += 2000) await sendOk(exporterFor(canopy.otlpUrl, 'proto'), spans.slice(i, i + 2000));
     await eventually(async () => ((await findTrace(canopy.url, traceId))?.spanCount === 10_001 ? true : undefined), 90_000, 'all spans stored');
     const target = last!.spanContext().spanId;
+
+    // The page's first answer (`?first=N`): the top of the tree, each span exactly as the whole detail has it.
+    const detailUrl = `${canopy.url}/api/traces/${traceId}`;
+    const whole = (await (await fetch(detailUrl)).json()) as TraceDetailResponse;
+    const head = (await (await fetch(`${detailUrl}?first=40`)).json()) as TraceDetailResponse;
+    expect(whole.partial).toBeUndefined();
+    expect(whole.spans.length).toBe(10_001);
+    expect(head.partial).toBe(true);
+    expect(head.cursor).toBeNull();
+    expect(head.trace).toEqual(whole.trace);
+    expect(head.spans).toEqual(whole.spans.slice(0, 40));
+    for (const bad of ['0', '-1', '2.5', 'x', '100000']) expect((await fetch(`${detailUrl}?first=${bad}`)).status).toBe(400);
 
     const { page, dialogs, pageErrors } = await openPage();
     try {

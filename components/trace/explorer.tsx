@@ -8,7 +8,7 @@ import { allParents, type SpanTree, type TreeNode } from '../span-tree';
 import { HEADER_HEIGHT, ROW_HEIGHT, SpanRow, TREE_MIN_WIDTH, TreeHeader, type Scale, type SpendWhole } from '../tree-row';
 import { DetachedRow, GroupRow } from '../tree/group-rows';
 import { hottestPath } from '../tree/hottest';
-import { repeatGroups } from '../tree/repeats';
+import type { RepeatIndex } from '../tree/repeats';
 import { displayRows, revealing } from '../tree/rows';
 import { searchTree } from '../tree/search';
 import { VirtualList, type VirtualListHandle } from '../virtual-list';
@@ -18,6 +18,10 @@ import { treeKeys } from './tree-keys';
 export interface ExplorerProps {
   traceId: string;
   tree: SpanTree;
+  /** The tree's repeated calls (repeatGroups of `tree`). */
+  repeats: RepeatIndex;
+  /** `tree` is the top of a larger tree of this many spans, whose rest is being read; null when it is whole. */
+  of: number | null;
   /** The tree is still running: a span whose parent has not arrived is "parent pending", not orphan. */
   running: boolean;
   nowMs: number;
@@ -35,7 +39,7 @@ function readSpanParam(): string | null {
 }
 
 /** The request tree (windowed rows) with its toolbar, and the details panel of the selected span. */
-export function Explorer({ traceId, tree, running, nowMs, alertsBySpan, whole, onKill, onRevive, jump }: ExplorerProps) {
+export function Explorer({ traceId, tree, repeats, of, running, nowMs, alertsBySpan, whole, onKill, onRevive, jump }: ExplorerProps) {
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
   const [openGroups, setOpenGroups] = useState<ReadonlySet<string>>(() => new Set());
   const [selectedId, setSelectedId] = useState<string | null>(null);
@@ -44,7 +48,6 @@ export function Explorer({ traceId, tree, running, nowMs, alertsBySpan, whole, o
   const [hot, setHot] = useState<ReadonlySet<string>>(() => new Set());
   const listRef = useRef<VirtualListHandle>(null);
 
-  const repeats = useMemo(() => repeatGroups(tree), [tree]);
   const { rows, rowOf } = useMemo(() => displayRows(tree, repeats, { collapsed, openGroups }), [tree, repeats, collapsed, openGroups]);
   const matches = useMemo(() => searchTree(tree, query), [tree, query]);
   const matchIds = useMemo(() => new Set(matches.map((m) => m.span.spanId)), [matches]);
@@ -144,7 +147,7 @@ export function Explorer({ traceId, tree, running, nowMs, alertsBySpan, whole, o
       <div className="tree-pane">
         <div className="tree-toolbar">
           <span className="muted tree-counts">
-            {formatInt(tree.nodes.length)} spans · {formatInt(spanRows)} shown
+            {of !== null ? <>first {formatInt(tree.nodes.length)} of {formatInt(of)} spans, reading the rest…</> : <>{formatInt(tree.nodes.length)} spans · {formatInt(spanRows)} shown</>}
             {repeats.groups.length > 0 && <> · {formatInt(repeats.groups.length)} repeated call{repeats.groups.length === 1 ? '' : 's'}</>}
             {detached > 0 && (
               <>

@@ -37,7 +37,10 @@ const CODES: Record<Exclude<ExportOutcome, { ok: true }>['status'], Code> = {
 };
 
 export function codeOf(outcome: ExportOutcome): Code {
-  return outcome.ok ? Code.OK : CODES[outcome.status];
+  if (outcome.ok) return Code.OK;
+  // A message past the size limit once inflated: RESOURCE_EXHAUSTED, as grpc-js answers one past it on the
+  // wire (without RetryInfo, so not retried); a 413 for too many spans stays INVALID_ARGUMENT.
+  return outcome.inflatedTooLarge ? Code.RESOURCE_EXHAUSTED : CODES[outcome.status];
 }
 
 /** The status to end a refused call with; `retryAfterSeconds` becomes a RetryInfo in the status details. */

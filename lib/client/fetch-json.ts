@@ -27,7 +27,8 @@ function messageFrom(body: unknown): string | null {
   return null;
 }
 
-export async function fetchJson<T>(url: string, init?: RequestInit): Promise<T> {
+/** `read` turns a 2xx response into the value (default: its JSON). */
+export async function fetchJson<T>(url: string, init?: RequestInit, read: (res: Response) => Promise<T> = (res) => res.json() as Promise<T>): Promise<T> {
   const apiKey = getApiKey();
   const res = await fetch(url, {
     ...init,
@@ -49,7 +50,7 @@ export async function fetchJson<T>(url: string, init?: RequestInit): Promise<T> 
     }
     throw new ApiError(message ?? `${res.status} ${res.statusText || 'request failed'}`.trim(), res.status);
   }
-  return (await res.json()) as T;
+  return read(res);
 }
 
 /** Builds `path?k=v` skipping empty values. */

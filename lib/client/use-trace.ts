@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { applyIncrement, isIncrement, type Kill, type TraceDetailResponse, type TraceIncrementResponse } from '@/lib/domain';
+import { readDetail } from './detail-text';
 import { ApiError, fetchJson } from './fetch-json';
 
 /** A running tree shows its new spans within this (plus one increment's round trip). */
@@ -16,17 +17,35 @@ export const traceKey = (traceId: string) => ['trace', traceId] as const;
 const detailUrl = (traceId: string) => `/api/traces/${encodeURIComponent(traceId)}`;
 
 /**
- * The trace detail, kept live. The first read is whole; later ones ask only for what changed since
+ * Spans in the first answer of a page: a few screens of rows. It costs the tree's order (every span's light
+ * columns, no JSON) and these spans' JSON: a fraction of the whole detail's time and ~1/30 of its bytes at
+ * 10,000 spans (scripts/measure-trace-page.ts).
+ */
+export const FIRST_ROWS = 300;
+
+/** The detail whole, parsed as it arrives (detail-text.ts): the rows already shown stay responsive meanwhile. */
+const readWhole = (traceId: string, signal: AbortSignal) => fetchJson<TraceDetailResponse>(detailUrl(traceId), { signal }, (res) => readDetail(res));
+
+/**
+ * The trace detail, kept live. The first read is the top of the tree (`?first=`), shown at once, then the whole
+ * detail (one read when the tree is small); later ones ask only for what changed since
  * (`?since=<cursor>`) and fold it into the detail held (lib/domain/trace-increment.ts), so a 10,000-span tree
  * growing by hundreds of spans a second costs each poll what changed, not the tree. An increment that does not
  * fit (a span missed, a count that differs) is answered by reading the detail whole again.
  */
 async function readTrace(client: QueryClient, traceId: string, signal: AbortSignal): Promise<TraceDetailResponse> {
   const held = client.getQueryData<TraceDetailResponse>(traceKey(traceId));
-  if (!held?.cursor) return fetchJson<TraceDetailResponse>(detailUrl(traceId), { signal });
+  if (!held) {
+    // Nothing shown yet: the top of the tree first (`partial`), shown at once, then the whole detail.
+    const head = await fetchJson<TraceDetailResponse>(`${detailUrl(traceId)}?first=${FIRST_ROWS}`, { signal });
+    if (!head.partial) return head;
+    client.setQueryData(traceKey(traceId), head);
+    return readWhole(traceId, signal);
+  }
+  if (!held.cursor) return readWhole(traceId, signal);
   const answer = await fetchJson<TraceDetailResponse | TraceIncrementResponse>(`${detailUrl(traceId)}?since=${encodeURIComponent(held.cursor)}`, { signal });
   if (!isIncrement(answer)) return answer;
-  return applyIncrement(held, answer) ?? fetchJson<TraceDetailResponse>(detailUrl(traceId), { signal });
+  return applyIncrement(held, answer) ?? readWhole(traceId, signal);
 }
 
 export function useTrace(traceId: string) {
@@ -42,6 +61,8 @@ export function useTrace(traceId: string) {
     // have been opened before the exporter's first batch landed.
     refetchInterval: (query) => {
       const data = query.state.data;
+      // The first rows are shown and the whole detail could not be read: try again soon.
+      if (data?.partial) return RUNNING_TRACE_REFETCH_MS;
       // A truncated detail has no cursor: each read is whole (tens of MiB), so not every second.
       if (data?.truncated) return SETTLED_TRACE_REFETCH_MS;
       if (data?.trace.status === 'running') return RUNNING_TRACE_REFETCH_MS;

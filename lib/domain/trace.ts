@@ -76,6 +76,11 @@ export interface TraceDetailResponse {
   budget: TreeBudget | null;
   spans: SpanView[];
   /**
+   * Only the first spans of the tree, in its order (`?first=N`, for a page's first rows): `trace.spanCount` counts
+   * them all, `cursor` is null, and the detail is read whole next. Absent on a whole detail.
+   */
+  partial?: boolean;
+  /**
    * What `?since=` takes to read only what changed from here on (lib/domain/trace-increment.ts); null when the
    * detail is truncated (then it is read whole).
    */

@@ -1,6 +1,7 @@
 // The console in a real Chromium (issue 12's performance bar), against a running Canopy:
-//  - a 10,000-span and a 100,000-span tree: time from navigation to the first rows, the JS heap, and scrolling
-//    through the tree (every branch expanded) for a few seconds: frames per second and long tasks (> 50 ms);
+//  - a 10,000-span and a 100,000-span tree: time from navigation to the first rows and to the whole tree, the JS
+//    heap, and scrolling through the whole tree (every branch expanded) for a few seconds: frames per second and
+//    long tasks (> 50 ms);
 //  - a running 10,000-span tree growing by 500 spans/s: the browser's main-thread CPU while it stays live.
 // Spans are recorded with the OTel SDK and sent with the stock exporter, as an agent would.
 
@@ -19,6 +20,8 @@ const tool = (i: number): Attributes => ({ 'gen_ai.operation.name': 'execute_too
 export interface TreeView {
   spans: number;
   firstRowsMs: number;
+  /** Navigation → the whole tree shown (every span counted in the toolbar). */
+  wholeTreeMs: number;
   heapMiB: number;
   fps: number;
   longTasks: number;
@@ -92,6 +95,10 @@ async function viewTree(browser: Browser, base: string, traceId: string, spans: 
     await page.goto(`${base}/traces/${traceId}`);
     await page.locator('[role=treeitem]').first().waitFor({ timeout: 120_000 });
     const firstRowsMs = Date.now() - t0;
+    // The page shows the top of the tree first and reads the rest meanwhile (lib/client/use-trace.ts): the whole
+    // tree is there when the toolbar counts its spans. Scrolling is measured through the whole tree.
+    await page.locator('.tree-counts', { hasText: /spans · / }).first().waitFor({ timeout: 300_000 });
+    const wholeTreeMs = Date.now() - t0;
     const expand = page.getByRole('button', { name: /Expand all/ });
     if (await expand.count()) await expand.first().click();
     await sleep(500);
@@ -118,7 +125,7 @@ async function viewTree(browser: Browser, base: string, traceId: string, spans: 
       const tasks = w.__longTasks.slice(before);
       return { fps: frames / ((performance.now() - start) / 1000), longTasks: tasks.length, longest: tasks.length ? Math.max(...tasks) : 0 };
     }, scrollMs);
-    return { spans, firstRowsMs, heapMiB, fps: scrolled.fps, longTasks: scrolled.longTasks, longestTaskMs: scrolled.longest };
+    return { spans, firstRowsMs, wholeTreeMs, heapMiB, fps: scrolled.fps, longTasks: scrolled.longTasks, longestTaskMs: scrolled.longest };
   } finally {
     await page.close();
   }

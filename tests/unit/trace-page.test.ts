@@ -2,7 +2,8 @@
 // missing-parent heading), the hottest path, search within the tree, names, burn rate, time ticks, alert badges.
 import { describe, expect, it } from 'vitest';
 import type { Alert, SpanView } from '../../lib/domain';
-import { treeFromApiOrder } from '../../components/span-tree';
+import { apiTimeMs, treeFromApiOrder, treeSteps } from '../../components/span-tree';
+import { parseTimeMs } from '../../components/format';
 import { callLabel, repeatGroups } from '../../components/tree/repeats';
 import { displayRows, revealing } from '../../components/tree/rows';
 import { hottestPath } from '../../components/tree/hottest';
@@ -100,6 +101,27 @@ describe('repeated calls', () => {
   it('reveals a span: opens its collapsed ancestors and the groups on the way', () => {
     const run2 = tree.byId.get('run2'.padEnd(16, '0'))!;
     expect(revealing(run2, repeats)).toEqual({ expand: ['agent'.padEnd(16, '0'), 'root'.padEnd(16, '0')], openGroups: [repeats.groups[0].key] });
+  });
+});
+
+describe('tree in steps', () => {
+  it('reads the API\'s timestamps as parseTimeMs does', () => {
+    for (const t of ['2026-01-01T00:00:00.000Z', '2024-02-29T23:59:59.999Z', '1970-01-01T00:00:00.000Z', '2026-11-30T14:55:20.587Z', '2026-13-01T00:00:00.000Z', '2026-01-01T24:00:00.000Z', 'x026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.123456Z', '2026-01-01 00:00:00.123', ''])
+      expect(apiTimeMs(t)).toEqual(parseTimeMs(t));
+  });
+
+  it('builds the same tree a step at a time as at once (a large tree is built between frames)', () => {
+    const list = spans([['root', 0], ['a', 1], ['a1', 2], ['a2', 2], ['b', 1], ['lost', 0, { orphan: true }], ['lost1', 1], ['c', 1]]);
+    const steps = treeSteps(list, 3);
+    let yields = 0;
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) yields++;
+    expect(yields).toBe(2);
+    const whole = treeFromApiOrder(list);
+    const names = (t: typeof whole) => t.nodes.map((n) => [n.span.name, n.level, n.end, n.childCount, n.parent?.span.name ?? null]);
+    expect(names(step.value)).toEqual(names(whole));
+    expect(step.value.detachedFrom).toBe(whole.detachedFrom);
+    expect(step.value.orphanCount).toBe(1);
   });
 });
 

@@ -27,9 +27,11 @@ import {
 // by primary key. A kill or revive since the cursor, or more changed spans than unchanged ones, is answered
 // with the full detail, as is a cursor of a truncated detail (it has none).
 
-export async function getTraceIncrementJson(client: ClickHouseClient, traceId: string, cursor: DetailCursor, maxBytes: number, opts: DetailOptions = {}): Promise<Buffer | null> {
-  const kills = opts.kills ?? [];
-  if (killsKey(kills) !== cursor.kills) return getTraceJson(client, traceId, maxBytes, opts);
+/**
+ * What a tree's order and numbers need, without any span's JSON: the index row, every ended and started span's
+ * tree columns, the counts and the alerts, read at once. Null for an unknown trace.
+ */
+export async function readTreeState(client: ClickHouseClient, traceId: string, opts: DetailOptions) {
   const light = (table: string) =>
     queryBytes(client, opts, `SELECT ${TREE_COLUMNS} FROM ${table} FINAL WHERE trace_id = {t:FixedString(32)}
       SETTINGS ${READ_TIME_LIMIT} FORMAT TabSeparatedRaw`, { t: traceId });
@@ -41,8 +43,15 @@ export async function getTraceIncrementJson(client: ClickHouseClient, traceId: s
     alertsOfTrace(client, traceId, opts),
   ]);
   if (!index) return null;
-  const ended = parseTreeRows(endedText, Infinity).spans;
-  const started = parseTreeRows(startedText, Infinity).spans;
+  return { index, ended: parseTreeRows(endedText, Infinity).spans, started: parseTreeRows(startedText, Infinity).spans, counts, alerts };
+}
+
+export async function getTraceIncrementJson(client: ClickHouseClient, traceId: string, cursor: DetailCursor, maxBytes: number, opts: DetailOptions = {}): Promise<Buffer | null> {
+  const kills = opts.kills ?? [];
+  if (killsKey(kills) !== cursor.kills) return getTraceJson(client, traceId, maxBytes, opts);
+  const state = await readTreeState(client, traceId, opts);
+  if (!state) return null;
+  const { index, ended, started, counts, alerts } = state;
   const slack = opts.slackMs ?? 0;
   const held = snapshots.get(traceId, encodeDetailCursor(cursor));
   const alertsNow = alertsKey(alerts);
@@ -163,7 +172,7 @@ function unchanged(ended: TreeRow[], started: TreeRow[], cursor: Pick<DetailCurs
 }
 
 /** The ended spans, then each started span whose ended version is not among them: running, no usage. */
-function withRunning(ended: TreeRow[], started: TreeRow[]): { spans: TreeRow[]; running: number } {
+export function withRunning(ended: TreeRow[], started: TreeRow[]): { spans: TreeRow[]; running: number } {
   if (started.length === 0) return { spans: ended, running: 0 };
   const ids = new Set(ended.map((s) => s.spanId));
   const spans = [...ended];
@@ -172,7 +181,7 @@ function withRunning(ended: TreeRow[], started: TreeRow[]): { spans: TreeRow[]; 
 }
 
 /** The engine-formatted JSON of these spans (running ones from their started report), read by primary key. */
-async function spanJsonOf(client: ClickHouseClient, traceId: string, spans: readonly TreeRow[], opts: ReadOptions): Promise<Map<string, { text: Buffer; start: number; end: number }>> {
+export async function spanJsonOf(client: ClickHouseClient, traceId: string, spans: readonly TreeRow[], opts: ReadOptions): Promise<Map<string, { text: Buffer; start: number; end: number }>> {
   const read = async (table: string, json: string, ids: string[]) => {
     if (ids.length === 0) return Buffer.alloc(0);
     return queryBytes(client, opts, `SELECT toString(span_id), ${json} FROM ${table} FINAL
