@@ -184,7 +184,7 @@ async function callControl(base: string, callers: number, thinkMs: number, durat
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  return { callers, thinkMs, calls: times.length, callsPerS: times.length / seconds, p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times), errors, errorKinds };
+  return { callers, thinkMs, calls: times.length, callsPerS: times.length / seconds, p50: percentile(times, 50), p99: percentile(times, 99), max: times.reduce((m, t) => Math.max(m, t), -Infinity), errors, errorKinds };
 }
 
 if (process.argv[1] === import.meta.filename) {
