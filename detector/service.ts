@@ -55,6 +55,8 @@ export interface TickReport {
   notices: number;
   /** Trees left for the next tick (the per-tick budget, or a big tree's cadence). */
   pending: number;
+  /** The tick stopped at its budget (spans or time) with trees still due: a backlog. */
+  backlog: boolean;
   ms: number;
 }
 
@@ -162,15 +164,20 @@ export class Detector {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       const startedAt = performance.now();
+      let rest = this.opts.tickMs;
       this.running = this.tick()
-        .then((report) => this.opts.onTick?.(report))
+        .then((report) => {
+          // Ticks start a period apart (not a period after the last one ended), so a tree's wait for its tick
+          // does not grow by the tick's own duration. A backlog (a flood) is worked off in the background
+          // instead: a period's rest after each tick that stopped at its budget, so ingest keeps the cores.
+          if (!report.backlog) rest = Math.max(0, this.opts.tickMs - (performance.now() - startedAt));
+          this.opts.onTick?.(report);
+        })
         // A tick abandoned by a stop is not a failure.
         .catch((err) => this.stopped || this.opts.log({ event: 'detector_tick_failed', error: err instanceof Error ? err.message : String(err) }))
         .finally(() => {
           this.running = null;
-          // Ticks start a period apart (not a period after the last one ended): a tree's wait for its tick
-          // does not grow by the tick's own duration; a tick longer than the period is followed at once.
-          this.schedule(Math.max(0, this.opts.tickMs - (performance.now() - startedAt)));
+          this.schedule(rest);
         });
     }, delayMs);
   }
@@ -255,7 +262,7 @@ export class Detector {
   }
 
   private async judgeDue(now: number): Promise<Omit<TickReport, 'touched' | 'pending' | 'ms'>> {
-    const out = { evaluated: 0, spans: 0, alertsWritten: 0, notices: 0 };
+    const out = { evaluated: 0, spans: 0, alertsWritten: 0, notices: 0, backlog: false };
     let budget = SPANS_PER_TICK;
     const started = performance.now();
     const batch: [string, number][] = [];
@@ -281,7 +288,11 @@ export class Detector {
       batchSpans = 0;
     };
     for (const [traceId, lastSeenMs] of [...this.due]) {
-      if (this.stopped || budget <= 0 || performance.now() - started > TICK_WORK_MS) break;
+      if (this.stopped) break;
+      if (budget <= 0 || performance.now() - started > TICK_WORK_MS) {
+        out.backlog = true;
+        break;
+      }
       if ((this.notBefore.get(traceId) ?? 0) > now) continue;
       const expected = Math.max(1, this.size.get(traceId) ?? 1);
       this.due.delete(traceId);

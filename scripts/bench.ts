@@ -815,6 +815,19 @@ async function main() {
     process.stdout.write(JSON.stringify({ stop: { p50: percentile(p6.stop.ms, 50), p95: percentile(p6.stop.ms, 95), missed: p6.stop.missed }, control: p6.control, stress: p6.stress, floor: p6.floor, ingestSpansPerS: p6.ingestSpansPerS }, null, 1) + '\n' + killRows(p6).join('\n') + '\n');
     return;
   }
+  if (argv.includes('--detector-cost')) {
+    // Development: phase 1 with the detector on and off, twice, alternating, printed (the report needs every phase).
+    const runs = [];
+    for (let i = 0; i < 2; i++) {
+      for (const env of [{}, { CANOPY_DETECTOR: 'off' }] as Record<string, string>[]) {
+        await settle('phase 1');
+        const { spansPerS, serverCpuUsPerSpan } = await phase1(work, 'http', env);
+        runs.push({ detector: 'CANOPY_DETECTOR' in env ? 'off' : 'on', spansPerS, serverCpuUsPerSpan });
+      }
+    }
+    process.stdout.write(JSON.stringify(runs, null, 1) + '\n');
+    return;
+  }
   if (INGEST_ONLY) {
     // Development: phase 1 over both transports alone, printed (the report needs every phase).
     await settle('phase 1');
