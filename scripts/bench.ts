@@ -19,7 +19,7 @@
 //
 // Prints one markdown table and writes it to docs/BENCHMARKS.md. `--quick` runs a small version (and writes
 // nothing unless `--write`); `--ingest-only` runs phase 1 over HTTP and over gRPC alone and prints JSON (writes
-// nothing). All traffic goes to 127.0.0.1; temp data dirs are removed at the end.
+// nothing); `--detector-cost` runs phase 1 with the detector on and off, alternating, twice (prints JSON). All traffic goes to 127.0.0.1; temp data dirs are removed at the end.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -988,7 +988,7 @@ async function main() {
   process.stdout.write('\n' + out + '\n');
 
   if (WRITE_DOC) {
-    const doc = `# Benchmarks\n\n\`npm run bench\` (\`scripts/bench.ts\`, modules in \`scripts/bench/\`) measures everything below in one run and rewrites this file. \`npm run bench -- --quick\` is a smaller run for development (prints only); \`--canopy-env=KEY=VALUE\` runs Canopy with another setting (e.g. \`CANOPY_BATCH_MAX_ROWS=10000\`; prints only unless \`--write\`), \`--p3-seconds=N\` changes the overload phase, \`--wait-quiet=S\` how long to wait for other processes to go idle, \`--reads-only\` runs phase 4 alone, \`--kill-only\` phase 6 alone and \`--ingest-only\` phase 1 over HTTP and over gRPC alone (all three print JSON). The machine is shared: the run reports how much CPU other processes used in each phase.\n\nThe trace detail passes only if every timed run is within its target; the list and search reads by their p99 with 1 M traces stored (and the list by its 1 M ÷ 100 k ratio). "Acked" means the request got its 200, which Canopy sends only after the rows are stored.\n\n## Last run\n\n${out}\n`;
+    const doc = `# Benchmarks\n\n\`npm run bench\` (\`scripts/bench.ts\`, modules in \`scripts/bench/\`) measures everything below in one run and rewrites this file. \`npm run bench -- --quick\` is a smaller run for development (prints only); \`--canopy-env=KEY=VALUE\` runs Canopy with another setting (e.g. \`CANOPY_BATCH_MAX_ROWS=10000\`; prints only unless \`--write\`), \`--p3-seconds=N\` changes the overload phase, \`--wait-quiet=S\` how long to wait for other processes to go idle, \`--reads-only\` runs phase 4 alone, \`--kill-only\` phase 6 alone and \`--ingest-only\` phase 1 over HTTP and over gRPC alone (all three print JSON), \`--detector-cost\` phase 1 with the detector on and off, alternating, twice (JSON). The machine is shared: the run reports how much CPU other processes used in each phase.\n\nThe trace detail passes only if every timed run is within its target; the list and search reads by their p99 with 1 M traces stored (and the list by its 1 M ÷ 100 k ratio). "Acked" means the request got its 200, which Canopy sends only after the rows are stored.\n\n## Last run\n\n${out}\n`;
     fs.writeFileSync(path.join(ROOT, 'docs', 'BENCHMARKS.md'), doc);
     log('wrote docs/BENCHMARKS.md');
   }
