@@ -10,14 +10,14 @@
 //   node --import tsx scripts/measure-trace-page.ts [--sizes 10000,100000] [--runs 3] [--trace] [--save-body DIR]
 //   (--trace: what each long task of one load was, from a Chrome trace; --url/--otlp: an already running Canopy)
 import { chromium, type Browser } from 'playwright-core';
-import type { Attributes, Span } from '@opentelemetry/api';
 import { startCanopy, type RunningCanopy } from '../tests/helpers/canopy';
-import { exporterFor, recordingTracer, sendOk, startSpan } from '../tests/helpers/otel';
 import type { SpanView, TraceDetailResponse } from '../lib/domain';
 import { treeFromApiOrder } from '../components/span-tree';
 import { repeatGroups } from '../components/tree/repeats';
 import { displayRows } from '../components/tree/rows';
 import { hottestPath } from '../components/tree/hottest';
+// The UI benchmark's trees, sent the same way.
+import { sendTree, waitStored } from './bench/ui';
 
 const argOf = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,51 +25,9 @@ const argOf = (name: string) => {
 };
 const SIZES = (argOf('sizes') ?? '10000,100000').split(',').map(Number);
 const RUNS = Number(argOf('runs') ?? 3);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const f0 = (x: number) => Math.round(x).toLocaleString('en-US');
 const f1 = (x: number) => x.toFixed(1);
-
-// The UI benchmark's tree: `workers` agents under one root, each with `calls` calls (a third tools).
-const agent = (name: string): Attributes => ({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': name });
-const chat = (i: number): Attributes => ({
-  'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o',
-  'gen_ai.usage.input_tokens': 100 + (i % 50), 'gen_ai.usage.output_tokens': 10, 'gen_ai.prompt': `step ${i}`,
-});
-const tool = (i: number): Attributes => ({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'grep', 'gen_ai.tool.call.arguments': JSON.stringify({ q: `term${i}` }) });
-
-async function sendTree(otlpUrl: string, workers: number, calls: number): Promise<{ traceId: string; spans: number }> {
-  const rec = recordingTracer(`measure-page-${workers}x${calls}-${Date.now()}`);
-  const root: Span = startSpan(rec.tracer, 'invoke_agent Swarm', agent('Swarm'));
-  const exporter = exporterFor(otlpUrl);
-  let sent = 0;
-  for (let a = 0; a < workers; a++) {
-    const worker = startSpan(rec.tracer, `invoke_agent Worker-${a}`, agent(`Worker-${a}`), root);
-    for (let c = 0; c < calls; c++) startSpan(rec.tracer, c % 3 === 0 ? 'execute_tool grep' : 'chat gpt-4o', c % 3 === 0 ? tool(c) : chat(c), worker).end();
-    worker.end();
-    if (rec.finished().length >= 5_000) {
-      const batch = rec.finished();
-      rec.reset();
-      await sendOk(exporter, batch);
-      sent += batch.length;
-    }
-  }
-  root.end();
-  const rest = rec.finished();
-  rec.reset();
-  await sendOk(exporter, rest);
-  await exporter.shutdown();
-  return { traceId: root.spanContext().traceId, spans: sent + rest.length };
-}
-
-async function waitStored(base: string, traceId: string, spans: number): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const body = (await (await fetch(`${base}/api/traces?q=${traceId}`)).json()) as { traces: { traceId: string; spanCount: number }[] };
-    if ((body.traces.find((t) => t.traceId === traceId)?.spanCount ?? 0) >= spans) return;
-    await sleep(500);
-  }
-  throw new Error(`trace ${traceId} never reached ${spans} spans`);
-}
 
 interface PageRun {
   firstRowsMs: number;
@@ -234,7 +192,7 @@ async function main() {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
   try {
     for (const size of SIZES) {
-      const t = argOf('trace') ?? (await sendTree(otlp, size / 100, 99)).traceId;
+      const t = argOf('trace') ?? (await sendTree(otlp, size / 100, 99, false)).traceId;
       const spans = argOf('trace') ? size : size + 1;
       if (!argOf('trace')) await waitStored(base, t, spans);
       console.log(`\n=== ${f0(spans)} spans, trace ${t}`);

@@ -39,7 +39,7 @@ export interface LiveView {
 }
 
 /** A tree of `workers` agents under one root, each with `calls` calls (a third tools); the root left open when `running`. */
-async function sendTree(otlpUrl: string, workers: number, calls: number, running: boolean): Promise<{ traceId: string; spans: number; root: Span; rec: ReturnType<typeof recordingTracer> }> {
+export async function sendTree(otlpUrl: string, workers: number, calls: number, running: boolean): Promise<{ traceId: string; spans: number; root: Span; rec: ReturnType<typeof recordingTracer> }> {
   const rec = recordingTracer(`bench-ui-${workers}x${calls}-${Date.now()}`);
   const root = startSpan(rec.tracer, 'invoke_agent Swarm', agent('Swarm'));
   const exporter = exporterFor(otlpUrl);
@@ -63,7 +63,7 @@ async function sendTree(otlpUrl: string, workers: number, calls: number, running
   return { traceId: root.spanContext().traceId, spans: sent + rest.length, root, rec };
 }
 
-async function waitStored(base: string, traceId: string, spans: number): Promise<void> {
+export async function waitStored(base: string, traceId: string, spans: number): Promise<void> {
   for (let i = 0; i < 600; i++) {
     const res = await fetch(`${base}/api/traces?q=${traceId}`);
     const body = (await res.json()) as { traces: { traceId: string; spanCount: number }[] };
