@@ -16,7 +16,9 @@ export function AppHeader() {
   const pathname = usePathname() ?? '/';
   return (
     <header className="app-header">
-      <Link href="/" className="brand" aria-label="Canopy — all traces">
+      {/* No prefetching: every page here is rendered on demand and reads live data, so a prefetch on each page load
+          only made the server render the other pages while it was reading this page's first rows. */}
+      <Link href="/" prefetch={false} className="brand" aria-label="Canopy — all traces">
         <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true">
           <path d="M12 3 4 11h5l-4 5h6v5h2v-5h6l-4-5h5z" fill="currentColor" />
         </svg>
@@ -26,7 +28,7 @@ export function AppHeader() {
         {NAV.map((item) => {
           const active = item.matches(pathname);
           return (
-            <Link key={item.href} href={item.href} className={active ? 'is-active' : undefined} aria-current={active ? 'page' : undefined}>
+            <Link key={item.href} href={item.href} prefetch={false} className={active ? 'is-active' : undefined} aria-current={active ? 'page' : undefined}>
               {item.label}
             </Link>
           );

@@ -11,9 +11,11 @@ import { KillDialog, type KillTarget } from './trace/kill-dialog';
 import { alertsBySpan, treeName } from './trace/numbers';
 import { TraceHeader } from './trace/trace-header';
 import { useSpanTree } from './trace/use-span-tree';
+import { formatInt } from './format';
 import { useNow } from './use-now';
 
-export function TraceView({ traceId }: { traceId: string }) {
+/** `renderedAt`: when the server rendered it (the page's first rows are in its HTML); see useNow. */
+export function TraceView({ traceId, renderedAt }: { traceId: string; renderedAt?: number }) {
   const { data, error, isPending, isFetching } = useTrace(traceId);
 
   if (isPending) {
@@ -38,17 +40,17 @@ export function TraceView({ traceId }: { traceId: string }) {
       </div>
     );
   }
-  return <LoadedTrace traceId={traceId} data={data} error={error} fetching={isFetching} />;
+  return <LoadedTrace traceId={traceId} data={data} error={error} fetching={isFetching} renderedAt={renderedAt} />;
 }
 
-function LoadedTrace({ traceId, data: latest, error, fetching }: { traceId: string; data: TraceDetailResponse; error: Error | null; fetching: boolean }) {
+function LoadedTrace({ traceId, data: latest, error, fetching, renderedAt }: { traceId: string; data: TraceDetailResponse; error: Error | null; fetching: boolean; renderedAt?: number }) {
   // A new detail (the whole tree after its first rows, an increment) is rendered in the background: the tree,
   // its groups and rows are derived in separate, interruptible steps, so scrolling the rows shown never waits
   // for all of them at once.
   const data = useDeferredValue(latest);
   const running = data.trace.status === 'running';
   // A running tree's live parts (durations, burn rate) move every second; a finished one's only its "5m ago".
-  const nowMs = useNow(running ? 1000 : 5000);
+  const nowMs = useNow(running ? 1000 : 5000, renderedAt);
   // The API sends the spans in tree order with their depth: the rows follow it, nothing is rebuilt here.
   const { tree, repeats, of } = useSpanTree(data.spans, data.partial ? data.trace.spanCount : null);
   const name = useMemo(() => treeName(data.trace.rootName, data.spans), [data.trace.rootName, data.spans]);
@@ -106,7 +108,7 @@ function LoadedTrace({ traceId, data: latest, error, fetching }: { traceId: stri
       )}
       {data.truncated && (
         <div className="banner" role="status">
-          This trace is too large to show whole: showing its first {data.spans.length.toLocaleString()} of {data.trace.spanCount.toLocaleString()} spans. The
+          This trace is too large to show whole: showing its first {formatInt(data.spans.length)} of {formatInt(data.trace.spanCount)} spans. The
           totals above count every span.
         </div>
       )}

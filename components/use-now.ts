@@ -2,13 +2,18 @@
 
 import { useEffect, useState } from 'react';
 
-/** Current time, re-read every `intervalMs`, so relative timestamps ("12s ago") keep moving. */
-export function useNow(intervalMs = 5000): number {
-  const [now, setNow] = useState(() => Date.now());
+/**
+ * Current time, re-read every `intervalMs`, so relative timestamps ("12s ago") keep moving. `renderedAt`: the
+ * time a server render used, taken first so the HTML it sent and the page's first render agree (hydration);
+ * the clock is read as soon as the page runs.
+ */
+export function useNow(intervalMs = 5000, renderedAt?: number): number {
+  const [now, setNow] = useState(() => renderedAt ?? Date.now());
   useEffect(() => {
+    if (renderedAt !== undefined) setNow(Date.now());
     const id = setInterval(() => setNow(Date.now()), intervalMs);
     return () => clearInterval(id);
-  }, [intervalMs]);
+  }, [intervalMs, renderedAt]);
   return now;
 }
 

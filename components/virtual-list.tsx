@@ -57,6 +57,8 @@ export function VirtualList({
     const el = ref.current;
     if (!el) return;
     setViewport(el.clientHeight);
+    // Rows rendered into the page's HTML can be scrolled before its scripts run, and that scroll event is gone.
+    setScrollTop(el.scrollTop);
     const ro = new ResizeObserver(() => setViewport(el.clientHeight));
     ro.observe(el);
     return () => ro.disconnect();

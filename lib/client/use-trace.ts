@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tansta
 import { applyIncrement, isIncrement, type Kill, type TraceDetailResponse, type TraceIncrementResponse } from '@/lib/domain';
 import { readDetail } from './detail-text';
 import { ApiError, fetchJson } from './fetch-json';
+import { firstRowsUrl, traceDetailUrl, traceKey } from './trace-urls';
 
 /** A running tree shows its new spans within this (plus one increment's round trip). */
 export const RUNNING_TRACE_REFETCH_MS = 1000;
@@ -12,16 +13,7 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof ApiError && err.status === 404;
 }
 
-export const traceKey = (traceId: string) => ['trace', traceId] as const;
-
-const detailUrl = (traceId: string) => `/api/traces/${encodeURIComponent(traceId)}`;
-
-/**
- * Spans in the first answer of a page: a few screens of rows. It costs the tree's order (every span's light
- * columns, no JSON) and these spans' JSON: a fraction of the whole detail's time and ~1/30 of its bytes at
- * 10,000 spans (scripts/measure-trace-page.ts).
- */
-export const FIRST_ROWS = 300;
+const detailUrl = traceDetailUrl;
 
 /** The detail whole, parsed as it arrives (detail-text.ts): the rows already shown stay responsive meanwhile. */
 const readWhole = (traceId: string, signal: AbortSignal) => fetchJson<TraceDetailResponse>(detailUrl(traceId), { signal }, (res) => readDetail(res));
@@ -37,9 +29,12 @@ async function readTrace(client: QueryClient, traceId: string, signal: AbortSign
   const held = client.getQueryData<TraceDetailResponse>(traceKey(traceId));
   if (!held) {
     // Nothing shown yet: the top of the tree first (`partial`), shown at once, then the whole detail.
-    const head = await fetchJson<TraceDetailResponse>(`${detailUrl(traceId)}?first=${FIRST_ROWS}`, { signal });
+    const head = await fetchJson<TraceDetailResponse>(firstRowsUrl(traceId), { signal });
     if (!head.partial) return head;
     client.setQueryData(traceKey(traceId), head);
+    // The whole read waits for those rows to be painted: started at once, the server's work on it (and the
+    // stream's parsing here) would compete with their first render for this machine's cores.
+    await afterPaint();
     return readWhole(traceId, signal);
   }
   if (!held.cursor) return readWhole(traceId, signal);
@@ -48,12 +43,21 @@ async function readTrace(client: QueryClient, traceId: string, signal: AbortSign
   return applyIncrement(held, answer) ?? readWhole(traceId, signal);
 }
 
+/** Resolves once the next frame has been painted (a frame, then a task after it); at once where nothing paints. */
+function afterPaint(): Promise<void> {
+  if (typeof requestAnimationFrame !== 'function' || document.visibilityState !== 'visible') return Promise.resolve();
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
+
 export function useTrace(traceId: string) {
   const client = useQueryClient();
   return useQuery({
     queryKey: traceKey(traceId),
     queryFn: ({ signal }) => readTrace(client, traceId, signal),
     enabled: traceId.length > 0,
+    // The page's HTML came with the first rows (app/traces/[traceId]/page.tsx): read the rest as soon as the
+    // page runs, not a poll later.
+    refetchOnMount: (query) => (query.state.data?.partial ? 'always' : true),
     // The merged detail keeps unchanged spans' objects itself; a deep compare of 10,000 spans per poll would
     // cost more than the increment.
     structuralSharing: false,
