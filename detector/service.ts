@@ -287,18 +287,32 @@ export class Detector {
       out.notices += r.notices;
       batchSpans = 0;
     };
-    for (const [traceId, lastSeenMs] of [...this.due]) {
-      if (this.stopped) break;
-      if (budget <= 0 || performance.now() - started > TICK_WORK_MS) {
+    // This tick's trees: the longest waiting first, up to the tick's span budget.
+    const picked: [string, number][] = [];
+    for (const [traceId, lastSeenMs] of this.due) {
+      if (budget <= 0) {
         out.backlog = true;
         break;
       }
       if ((this.notBefore.get(traceId) ?? 0) > now) continue;
+      picked.push([traceId, lastSeenMs]);
+      budget -= Math.max(1, this.size.get(traceId) ?? 1);
+    }
+    // Read in trace id order, the spans table's key: each read's trees then sit in a narrow key range, a few
+    // neighbouring granules of each part. In arrival order every read of 200 trees touched most granules of
+    // every part (each granule holds thousands of traces' rows), and the next read touched them again.
+    picked.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [traceId, lastSeenMs] of picked) {
+      if (this.stopped) break;
+      if (performance.now() - started > TICK_WORK_MS) {
+        // The rest stay due, for the next tick.
+        out.backlog = true;
+        break;
+      }
       const expected = Math.max(1, this.size.get(traceId) ?? 1);
       this.due.delete(traceId);
       batch.push([traceId, lastSeenMs]);
       batchSpans += expected;
-      budget -= expected;
       if (batch.length >= TREES_PER_READ || batchSpans >= SPANS_PER_READ) await flush();
     }
     await flush();

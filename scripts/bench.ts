@@ -41,7 +41,7 @@ import { timeBacktest } from './bench/backtest';
 import { latencyRow, measureDetection, type DetectionLatency } from './bench/detection';
 import { measureUi, type LiveView, type TreeView } from './bench/ui';
 import { measureDetectorReplay, type DetectorReplay } from './bench/detector-replay';
-import { controlLoad, measureKillToStop, startFloorServer, type ControlLoad, type KillToStop } from './bench/kill-switch';
+import { canRunRealtime, controlLoad, measureKillToStop, startFloorServer, type ControlLoad, type KillToStop } from './bench/kill-switch';
 import zlib from 'node:zlib';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -693,7 +693,7 @@ async function phaseDetector(work: Workload, p1Rate: number): Promise<PhaseDetec
   return result;
 }
 
-function detectorRows(on: Phase1, off: Phase1, p5: PhaseDetector): string[] {
+function detectorRows(on: Phase1, off: Phase1, p5: PhaseDetector, replay: DetectorReplay): string[] {
   const fmt1 = (n: number) => fmt(n, 1);
   const overhead = on.serverCpuUsPerSpan / off.serverCpuUsPerSpan - 1;
   const all = Object.values(p5.latency.byRule).flatMap((r) => r.ms);
@@ -707,6 +707,7 @@ function detectorRows(on: Phase1, off: Phase1, p5: PhaseDetector): string[] {
     .join('; ');
   return [
     `| Detector CPU: server CPU per span in phase 1 with the detector on vs off (${fmt1(on.serverCpuUsPerSpan)} vs ${fmt1(off.serverCpuUsPerSpan)} µs/span; ingest ${fmt(on.spansPerS)} vs ${fmt(off.spansPerS)} spans/s; event-loop lag p99 ${fmt(on.lagP99Ms)} vs ${fmt(off.lagP99Ms)} ms) | **${overhead >= 0 ? '+' : ''}${fmt(overhead * 100, 1)}%** | ≤ +10% | ${overhead <= 0.1 ? 'PASS' : '**FAIL**'} |`,
+    `| Detector CPU per span, measured alone: the ${fmt(replay.judgedSpans)} spans phase 1 stored without the detector (${fmt(replay.judgedTrees)} trees), judged by a detector started over a copy of them; Canopy's CPU with the detector on minus off, over the same ${fmt(replay.seconds, 1)} s (${fmt(replay.cpuOnS, 1)} vs ${fmt(replay.cpuOffS, 1)} CPU-s), per span judged, against phase 1's server CPU per span without it (${fmt1(off.serverCpuUsPerSpan)} µs) | **${fmt1(replay.usPerSpan)} µs/span (+${fmt((replay.usPerSpan / off.serverCpuUsPerSpan) * 100, 1)}%)** | ≤ +10% | ${replay.usPerSpan / off.serverCpuUsPerSpan <= 0.1 ? 'PASS' : '**FAIL**'} |`,
     `| Detector backlog: ${fmt(p5.storedSpans)} spans stored at full ingest (closed loop, ~25 s); all of them judged this long after the last was stored | ${fmt(p5.drainS, 1)} s | — | — |`,
     `| Detection latency, tree acknowledged → its alert readable in \`/api/alerts\` (${p5.latency.trees} runaway trees of the simulator, ${fmt(p5.storedSpans)} spans stored, ${fmt(p5.backgroundSpansPerS)} spans/s of other ingest meanwhile), p50 / p95 ms per rule: ${perRule} | **p50 ${fmt(overall.p50)} ms, p95 ${fmt(overall.p95)} ms** (max ${fmt(overall.max)}) | p95 ≤ 2,000 ms, none missed | ${overall.p95 <= 2000 && missed === 0 ? 'PASS' : '**FAIL**'} |`,
     `| Detector ticks meanwhile (${fmt(p5.judgedTrees)} trees, ${fmt(p5.judgedSpans)} spans judged); event-loop lag | mean tick ${fmt(p5.tickMeanMs)} ms; lag p99 ${fmt(p5.lagP99Ms)} ms, max ${fmt(p5.lagMaxMs)} ms | lag p99 < 50 ms | ${p5.lagP99Ms < 50 ? 'PASS' : '**FAIL**'} |`,
@@ -720,6 +721,8 @@ interface PhaseKill {
   stress: ControlLoad;
   /** The same callers against a minimal HTTP server in its own process, during the same ingest. */
   floor: ControlLoad;
+  /** The floor with the server and the callers at real-time priority (null when not allowed). */
+  floorRealtime: ControlLoad | null;
   ingestSpansPerS: number;
 }
 
@@ -743,12 +746,18 @@ async function phaseKill(work: Workload): Promise<PhaseKill> {
   const floorServer = await startFloorServer();
   const floor = await controlLoad(floorServer.url, 200, 100, seconds * 1000).finally(() => floorServer.close());
   log(`phase 6: the floor (a minimal Node HTTP server in its own process, same callers): p50 ${fmt(floor.p50, 1)} ms, p99 ${fmt(floor.p99, 1)} ms`);
+  let floorRealtime: ControlLoad | null = null;
+  if (canRunRealtime()) {
+    const rt = await startFloorServer({ realtime: true });
+    floorRealtime = await controlLoad(rt.url, 200, 100, seconds * 1000, { realtime: true }).finally(() => rt.close());
+    log(`phase 6: the floor at real-time priority (server and callers): p50 ${fmt(floorRealtime.p50, 1)} ms, p99 ${fmt(floorRealtime.p99, 1)} ms`);
+  }
   log(`phase 6: control API without think time: p50 ${fmt(stress.p50, 1)} ms, p99 ${fmt(stress.p99, 1)} ms, ${fmt(stress.callsPerS)} calls/s`);
   const sent = await ingest;
   const ingestSpansPerS = sent.spansAcked / Math.max(0.001, (sent.lastAckMs - sent.firstSendMs) / 1000);
   client.close();
   await stop(canopy);
-  return { stop: stopped, control, stress, floor, ingestSpansPerS };
+  return { stop: stopped, control, stress, floor, floorRealtime, ingestSpansPerS };
 }
 
 function killRows(p6: PhaseKill): string[] {
@@ -759,6 +768,9 @@ function killRows(p6: PhaseKill): string[] {
     `| Control API \`GET /api/control/:traceId?spanId=\`: ${c.callers} callers (one keep-alive connection each, asking every ${c.thinkMs} ms: ${fmt(c.callsPerS)} calls/s) while ingest runs at full speed (${fmt(p6.ingestSpansPerS)} spans/s); ${c.errors} errors${c.errors ? ` (${Object.entries(c.errorKinds).map(([k, n]) => `${n} × ${k}`).join(', ')})` : ''} | **p50 ${fmt(c.p50, 1)} ms, p99 ${fmt(c.p99, 1)} ms** (max ${fmt(c.max)}) | p99 ≤ 5 ms | ${c.p99 <= 5 && c.errors === 0 ? 'PASS' : '**FAIL**'} |`,
     `| The same ${p6.stress.callers} callers with no wait between calls (as many as one process answers, during full ingest) | p50 ${fmt(p6.stress.p50, 1)} ms, p99 ${fmt(p6.stress.p99, 1)} ms, ${fmt(p6.stress.callsPerS)} calls/s | — | — |`,
     `| The floor: the same callers (every 100 ms) against a minimal Node HTTP server in its own process answering a constant, during the same ingest | p50 ${fmt(p6.floor.p50, 1)} ms, p99 ${fmt(p6.floor.p99, 1)} ms | — | — |`,
+    ...(p6.floorRealtime
+      ? [`| The floor at real-time priority: that server and the callers' process both SCHED_FIFO (ahead of Canopy, its ingest and the load generator on these 2 cores), during the same ingest | p50 ${fmt(p6.floorRealtime.p50, 1)} ms, p99 ${fmt(p6.floorRealtime.p99, 1)} ms | — | — |`]
+      : []),
   ];
 }
 
@@ -816,7 +828,7 @@ async function main() {
   if (KILL_ONLY) {
     // Development: phase 6 alone, printed (the report needs every phase).
     const p6 = await phaseKill(work);
-    process.stdout.write(JSON.stringify({ stop: { p50: percentile(p6.stop.ms, 50), p95: percentile(p6.stop.ms, 95), missed: p6.stop.missed }, control: p6.control, stress: p6.stress, floor: p6.floor, ingestSpansPerS: p6.ingestSpansPerS }, null, 1) + '\n' + killRows(p6).join('\n') + '\n');
+    process.stdout.write(JSON.stringify({ stop: { p50: percentile(p6.stop.ms, 50), p95: percentile(p6.stop.ms, 95), missed: p6.stop.missed }, control: p6.control, stress: p6.stress, floor: p6.floor, floorRealtime: p6.floorRealtime, ingestSpansPerS: p6.ingestSpansPerS }, null, 1) + '\n' + killRows(p6).join('\n') + '\n');
     return;
   }
   if (argv.includes('--detector-replay')) {
@@ -862,6 +874,9 @@ async function main() {
   log('phase 1 without the detector (CANOPY_DETECTOR=off): the same bodies, a fresh Canopy');
   const p1off = await phase1(work, 'http', { CANOPY_DETECTOR: 'off' });
   log(`phase 1 without the detector: ${fmt(p1off.spansPerS)} spans/s, server CPU ${fmt(p1off.serverCpuUsPerSpan, 1)} vs ${fmt(p1.serverCpuUsPerSpan, 1)} µs/span with it`);
+  log('the detector alone: the trees phase 1 stored without it, judged by a detector started over them');
+  const replay = await measureDetectorReplay(p1off.dir, start, stop);
+  log(`the detector alone: ${fmt(replay.judgedSpans)} spans judged in ${fmt(replay.seconds, 1)} s, ${fmt(replay.usPerSpan, 1)} µs CPU per span`);
   const p2 = await phase2(work, p1.sentIdx, p1.meanBatchRows);
   log(`phase 2: raw insert ${fmt(p2.rowsPerS)} rows/s`);
   await settle('phase 3');
@@ -902,7 +917,7 @@ async function main() {
     `| Ratio end-to-end ÷ raw | **${fmt(ratio, 2)}** | ≥ ${TARGET.ratio} | ${pass(ratio >= TARGET.ratio)} |`,
     `| The same ingest over OTLP/gRPC (the same gzipped bodies as gRPC messages, ${CFG.concurrency} connections, ${fmt(p1g.spans)} spans in ${fmt(p1g.seconds, 1)} s; ack p50 ${fmt(p1g.p50)} ms, p99 ${fmt(p1g.p99)} ms; server CPU ${fmt(p1g.serverCpuUsPerSpan, 1)} µs/span vs ${fmt(p1.serverCpuUsPerSpan, 1)} over HTTP; lost ${fmt(p1g.ackedSpansTotal - p1g.stored)}) | **${fmt(p1g.spansPerS)} spans/s** | — | — |`,
     `| Ratio gRPC ÷ HTTP (spans/s) | **${fmt(p1g.spansPerS / p1.spansPerS, 2)}** | ≥ 1.0 | ${pass(p1g.spansPerS >= p1.spansPerS && p1g.ackedSpansTotal === p1g.stored)} |`,
-    ...detectorRows(p1, p1off, p5),
+    ...detectorRows(p1, p1off, p5, replay),
     ...killRows(p6),
     ...uiRows(p7),
     `| Ack latency per request (phase 1) | p50 ${fmt(p1.p50)} ms, p99 ${fmt(p1.p99)} ms | — | — |`,

@@ -139,9 +139,10 @@ export interface ControlLoad {
  * callers run in a process of their own (this file, run directly): in the bench's process they would share an
  * event loop with the ingest load generator, and its pauses would be counted as Canopy's.
  */
-export function controlLoad(base: string, callers: number, thinkMs: number, durationMs: number): Promise<ControlLoad> {
+export function controlLoad(base: string, callers: number, thinkMs: number, durationMs: number, opts: { realtime?: boolean } = {}): Promise<ControlLoad> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, base, String(callers), String(thinkMs), String(durationMs)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, ...args] = [...(opts.realtime ? REALTIME : []), process.execPath, '--import', 'tsx', import.meta.filename, base, String(callers), String(thinkMs), String(durationMs)];
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -193,14 +194,27 @@ if (process.argv[1] === import.meta.filename) {
 }
 
 /**
+ * Real-time scheduling (SCHED_FIFO) for a process: it runs before every ordinary process whenever it is ready,
+ * so its latency is what is left once the scheduler is out of the way (the kernel, the network stack, its own
+ * event loop and garbage collector). Needs the right to raise priority (root, or CAP_SYS_NICE).
+ */
+const REALTIME = ['chrt', '-f', '50'];
+
+/** Whether this process may start real-time processes (REALTIME). */
+export function canRunRealtime(): boolean {
+  return spawnSync(REALTIME[0], [...REALTIME.slice(1), 'true']).status === 0;
+}
+
+/**
  * The floor: the smallest HTTP server Node can run, in a process of its own, answering a control answer's JSON
  * from a constant. The same callers against it, during the same ingest, say what this machine allows any
  * server at all while ingest keeps its cores busy.
  */
-export async function startFloorServer(): Promise<{ url: string; close: () => void }> {
+export async function startFloorServer(opts: { realtime?: boolean } = {}): Promise<{ url: string; close: () => void }> {
   const code = `const http=require('node:http');const body=JSON.stringify({killed:false,scope:null,reason:null,killedAt:null,killedSpanId:null,budget:null});` +
     `const s=http.createServer((q,r)=>{q.resume();r.writeHead(200,{'content-type':'application/json'});r.end(body)});s.listen(0,'127.0.0.1',()=>process.stdout.write(String(s.address().port)+'\\n'));`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [cmd, ...args] = [...(opts.realtime ? REALTIME : []), process.execPath, '-e', code];
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((resolve, reject) => {
     child.stdout.once('data', (d) => resolve(String(d).trim()));
     child.once('exit', (c) => reject(new Error(`floor server exited ${c}`)));
