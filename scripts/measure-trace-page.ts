@@ -7,8 +7,9 @@
 //    taken over the load (self time);
 //  - the same detail read from Node: server time, bytes, and the client's work on it timed here (JSON.parse,
 //    tree, repeats, rows, hottest) as a stand-in for the browser's.
-//   node --import tsx scripts/measure-trace-page.ts [--sizes 10000,100000] [--runs 3] [--trace] [--save-body DIR]
-//   (--trace: what each long task of one load was, from a Chrome trace; --url/--otlp: an already running Canopy)
+//   node --import tsx scripts/measure-trace-page.ts [--sizes 10000,100000] [--runs 3] [--trace] [--trace-id ID] [--save-body DIR]
+//   (--trace: what each long task of one load was, from a Chrome trace; --url/--otlp: an already running Canopy;
+//   --trace-id: a tree stored there, of the one size given)
 import { chromium, type Browser } from 'playwright-core';
 import { startCanopy, type RunningCanopy } from '../tests/helpers/canopy';
 import type { SpanView, TraceDetailResponse } from '../lib/domain';
@@ -68,7 +69,8 @@ interface TraceEvent { name: string; ph: string; ts: number; dur?: number; pid: 
  * heaviest events inside it by name (script evaluation, function calls, style, layout, GC…).
  */
 function longTasksOfTrace(events: TraceEvent[], t0us: number): string[] {
-  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  // Each renderer process has a CrRendererMain: the page's is the one that parsed its HTML.
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && events.some((x) => x.pid === e.pid && x.tid === e.tid && x.name === 'ParseHTML'));
   if (!main) return [];
   const onMain = events.filter((e) => e.pid === main.pid && e.tid === main.tid && e.ph === 'X' && e.dur !== undefined).sort((a, b) => a.ts - b.ts);
   const out: string[] = [];
@@ -193,9 +195,9 @@ async function main() {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
   try {
     for (const size of SIZES) {
-      const t = argOf('trace') ?? (await sendTree(otlp, size / 100, 99, false)).traceId;
-      const spans = argOf('trace') ? size : size + 1;
-      if (!argOf('trace')) await waitStored(base, t, spans);
+      const t = argOf('trace-id') ?? (await sendTree(otlp, size / 100, 99, false)).traceId;
+      const spans = argOf('trace-id') ? size : size + 1;
+      if (!argOf('trace-id')) await waitStored(base, t, spans);
       console.log(`\n=== ${f0(spans)} spans, trace ${t}`);
       const node = await nodeSide(base, t, RUNS);
       console.log(`node: GET detail ${f0(node.serverMs)} ms (median of ${RUNS}), ${f1(node.bytes / 2 ** 20)} MiB (gzip -1: ${f1(node.gzipBytes / 2 ** 20)} MiB)`);

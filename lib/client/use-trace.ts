@@ -13,10 +13,8 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof ApiError && err.status === 404;
 }
 
-const detailUrl = traceDetailUrl;
-
 /** The detail whole, parsed as it arrives (detail-text.ts): the rows already shown stay responsive meanwhile. */
-const readWhole = (traceId: string, signal: AbortSignal) => fetchJson<TraceDetailResponse>(detailUrl(traceId), { signal }, (res) => readDetail(res));
+const readWhole = (traceId: string, signal: AbortSignal) => fetchJson<TraceDetailResponse>(traceDetailUrl(traceId), { signal }, (res) => readDetail(res));
 
 /**
  * The trace detail, kept live. The first read is the top of the tree (`?first=`), shown at once, then the whole
@@ -38,7 +36,7 @@ async function readTrace(client: QueryClient, traceId: string, signal: AbortSign
     return readWhole(traceId, signal);
   }
   if (!held.cursor) return readWhole(traceId, signal);
-  const answer = await fetchJson<TraceDetailResponse | TraceIncrementResponse>(`${detailUrl(traceId)}?since=${encodeURIComponent(held.cursor)}`, { signal });
+  const answer = await fetchJson<TraceDetailResponse | TraceIncrementResponse>(`${traceDetailUrl(traceId)}?since=${encodeURIComponent(held.cursor)}`, { signal });
   if (!isIncrement(answer)) return answer;
   return applyIncrement(held, answer) ?? readWhole(traceId, signal);
 }
@@ -88,7 +86,7 @@ export function useKill(traceId: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (k: { spanId: string | null; reason: string }) =>
-      fetchJson<Kill>(`${detailUrl(traceId)}/kill`, { method: 'POST', ...JSON_WRITE, body: JSON.stringify({ spanId: k.spanId ?? undefined, reason: k.reason }) }),
+      fetchJson<Kill>(`${traceDetailUrl(traceId)}/kill`, { method: 'POST', ...JSON_WRITE, body: JSON.stringify({ spanId: k.spanId ?? undefined, reason: k.reason }) }),
     onSuccess: () => client.invalidateQueries({ queryKey: traceKey(traceId) }),
   });
 }
@@ -98,7 +96,7 @@ export function useRevive(traceId: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (spanId: string | null) =>
-      fetchJson<Kill>(`${detailUrl(traceId)}/kill${spanId ? `?spanId=${encodeURIComponent(spanId)}` : ''}`, { method: 'DELETE', ...JSON_WRITE }),
+      fetchJson<Kill>(`${traceDetailUrl(traceId)}/kill${spanId ? `?spanId=${encodeURIComponent(spanId)}` : ''}`, { method: 'DELETE', ...JSON_WRITE }),
     onSuccess: () => client.invalidateQueries({ queryKey: traceKey(traceId) }),
   });
 }

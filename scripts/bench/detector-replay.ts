@@ -6,7 +6,7 @@
 // spans cost: the detector's reads through lib/, its judge thread and its writes; startup, merges and idle
 // work are the same in both.
 
-import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import type { RunningCanopy } from '../../tests/helpers/canopy';
 import { MetricsScraper, readCpuSeconds } from './monitor';
 
@@ -32,7 +32,7 @@ export async function measureDetectorReplay(
 ): Promise<DetectorReplay> {
   const copy = (suffix: string) => {
     const to = `${dir}-${suffix}`;
-    execFileSync('cp', ['-a', dir, to]);
+    fs.cpSync(dir, to, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
     return to;
   };
   const onDir = copy('judge-on');
@@ -65,6 +65,6 @@ export async function measureDetectorReplay(
     await stop(off);
     return { judgedSpans: judged, judgedTrees: trees, seconds, cpuOnS, cpuOffS, usPerSpan: ((cpuOnS - cpuOffS) * 1e6) / Math.max(1, judged) };
   } finally {
-    execFileSync('rm', ['-rf', onDir, offDir]);
+    for (const d of [onDir, offDir]) fs.rmSync(d, { recursive: true, force: true });
   }
 }

@@ -110,7 +110,6 @@ async function loadTree(page: Page, base: string, traceId: string): Promise<{ fi
   await page.goto(`${base}/traces/${traceId}`, { waitUntil: 'commit' });
   await page.waitForFunction(() => (window as unknown as { __firstRow: number }).__firstRow > 0, null, { timeout: 120_000, polling: 50 });
   const firstRowsMs = await page.evaluate(() => (window as unknown as { __firstRow: number }).__firstRow);
-  if (process.env.UI_DIAG) console.error('DIAG', await page.evaluate(() => { const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming; const lt = (window as unknown as { __longTasks: number[] }).__longTasks; return `req ${Math.round(nav.requestStart)} ttfb ${Math.round(nav.responseStart)} docEnd ${Math.round(nav.responseEnd)} row ${Math.round((window as unknown as { __firstRow: number }).__firstRow)} long ${lt.map(Math.round).join(',')}`; }));
   // The page shows the top of the tree first and reads the rest meanwhile (lib/client/use-trace.ts): the whole
   // tree is there when the toolbar counts its spans.
   await page.locator('.tree-counts', { hasText: /spans · / }).first().waitFor({ timeout: 300_000 });

@@ -7,8 +7,6 @@ import type { TraceDetailResponse } from '@/lib/domain';
 
 type Props = { params: Promise<{ traceId: string }> };
 
-const TRACE_ID = /^[0-9a-f]{32}$/i;
-
 export async function generateMetadata({ params }: Props): Promise<Metadata> {
   const { traceId } = await params;
   return { title: `Trace ${traceId.slice(0, 12)}` };
@@ -33,10 +31,10 @@ export default async function TracePage({ params }: Props) {
 
 /**
  * The first rows as the API answers them, read through its route handler (its checks, read gate and JSON);
- * null when there are none to show yet (unknown trace, a busy or failing read): the page then reads them itself.
+ * null when there are none to show yet (a malformed or unknown trace id, a busy or failing read): the page then
+ * reads them itself, and says why.
  */
 async function firstRows(traceId: string): Promise<TraceDetailResponse | null> {
-  if (!TRACE_ID.test(traceId)) return null;
   try {
     const res = await readTraceRoute(new Request(new URL(firstRowsUrl(traceId), 'http://localhost')), { params: Promise.resolve({ traceId }) });
     return res.ok ? ((await res.json()) as TraceDetailResponse) : null;
