@@ -19,7 +19,7 @@
 //
 // Prints one markdown table and writes it to docs/BENCHMARKS.md. `--quick` runs a small version (and writes
 // nothing unless `--write`); `--ingest-only` runs phase 1 over HTTP and over gRPC alone and prints JSON (writes
-// nothing); `--detector-cost` runs phase 1 with the detector on and off, alternating, twice (prints JSON). All traffic goes to 127.0.0.1; temp data dirs are removed at the end.
+// nothing); `--detector-cost` runs phase 1 with the detector on and off, alternating, twice, `--detector-replay` the detector alone over phase 1's stored trees, `--detector-stream` the detector in the ingest stream at a fixed rate, on vs off (each prints JSON). All traffic goes to 127.0.0.1; temp data dirs are removed at the end.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -41,6 +41,7 @@ import { timeBacktest } from './bench/backtest';
 import { latencyRow, measureDetection, type DetectionLatency } from './bench/detection';
 import { measureUi, type LiveView, type TreeView } from './bench/ui';
 import { measureDetectorReplay, type DetectorReplay } from './bench/detector-replay';
+import { measureDetectorStream, type DetectorStream } from './bench/detector-stream';
 import { canRunRealtime, controlLoad, measureKillToStop, startFloorServer, type ControlLoad, type KillToStop } from './bench/kill-switch';
 import zlib from 'node:zlib';
 
@@ -693,7 +694,7 @@ async function phaseDetector(work: Workload, p1Rate: number): Promise<PhaseDetec
   return result;
 }
 
-function detectorRows(on: Phase1, off: Phase1, p5: PhaseDetector, replay: DetectorReplay): string[] {
+function detectorRows(on: Phase1, off: Phase1, p5: PhaseDetector, replay: DetectorReplay, stream: DetectorStream): string[] {
   const fmt1 = (n: number) => fmt(n, 1);
   const overhead = on.serverCpuUsPerSpan / off.serverCpuUsPerSpan - 1;
   const all = Object.values(p5.latency.byRule).flatMap((r) => r.ms);
@@ -707,6 +708,7 @@ function detectorRows(on: Phase1, off: Phase1, p5: PhaseDetector, replay: Detect
     .join('; ');
   return [
     `| Detector CPU: server CPU per span in phase 1 with the detector on vs off (${fmt1(on.serverCpuUsPerSpan)} vs ${fmt1(off.serverCpuUsPerSpan)} µs/span; ingest ${fmt(on.spansPerS)} vs ${fmt(off.spansPerS)} spans/s; event-loop lag p99 ${fmt(on.lagP99Ms)} vs ${fmt(off.lagP99Ms)} ms) | **${overhead >= 0 ? '+' : ''}${fmt(overhead * 100, 1)}%** | ≤ +10% | ${overhead <= 0.1 ? 'PASS' : '**FAIL**'} |`,
+    `| Detector CPU per span in the ingest stream: ${fmt(stream.runs[0]?.spans ?? 0)} spans sent at ${fmt(stream.spansPerSecond)} spans/s to a fresh Canopy with the detector on and with it off, alternating (${stream.runs.length} pairs); Canopy's CPU from the first span sent until the detector had judged them all (the off run as long), on minus off, per span (each pair: ${stream.runs.map((r) => `${fmt1(r.detectorUsPerSpan)} µs, ${fmt(r.cpuOnS, 1)} vs ${fmt(r.cpuOffS, 1)} CPU-s`).join('; ')}), against ingest's own ${fmt1(stream.ingestUsPerSpan)} µs/span at that rate | **${fmt1(stream.detectorUsPerSpan)} µs/span (+${fmt((stream.detectorUsPerSpan / stream.ingestUsPerSpan) * 100, 1)}%)** | ≤ +10% | ${stream.detectorUsPerSpan / stream.ingestUsPerSpan <= 0.1 ? 'PASS' : '**FAIL**'} |`,
     `| Detector CPU per span, measured alone: the ${fmt(replay.judgedSpans)} spans phase 1 stored without the detector (${fmt(replay.judgedTrees)} trees), judged by a detector started over a copy of them; Canopy's CPU with the detector on minus off, over the same ${fmt(replay.seconds, 1)} s (${fmt(replay.cpuOnS, 1)} vs ${fmt(replay.cpuOffS, 1)} CPU-s), per span judged, against phase 1's server CPU per span without it (${fmt1(off.serverCpuUsPerSpan)} µs) | **${fmt1(replay.usPerSpan)} µs/span (+${fmt((replay.usPerSpan / off.serverCpuUsPerSpan) * 100, 1)}%)** | ≤ +10% | ${replay.usPerSpan / off.serverCpuUsPerSpan <= 0.1 ? 'PASS' : '**FAIL**'} |`,
     `| Detector backlog: ${fmt(p5.storedSpans)} spans stored at full ingest (closed loop, ~25 s); all of them judged this long after the last was stored | ${fmt(p5.drainS, 1)} s | — | — |`,
     `| Detection latency, tree acknowledged → its alert readable in \`/api/alerts\` (${p5.latency.trees} runaway trees of the simulator, ${fmt(p5.storedSpans)} spans stored, ${fmt(p5.backgroundSpansPerS)} spans/s of other ingest meanwhile), p50 / p95 ms per rule: ${perRule} | **p50 ${fmt(overall.p50)} ms, p95 ${fmt(overall.p95)} ms** (max ${fmt(overall.max)}) | p95 ≤ 2,000 ms, none missed | ${overall.p95 <= 2000 && missed === 0 ? 'PASS' : '**FAIL**'} |`,
@@ -774,6 +776,12 @@ function killRows(p6: PhaseKill): string[] {
   ];
 }
 
+/** The detector in the ingest stream: 300,000 spans at 30,000 spans/s, on vs off, alternating, twice. */
+function detectorStream(work: Awaited<ReturnType<typeof buildWorkload>>): Promise<DetectorStream> {
+  const rate = QUICK ? 20_000 : 30_000;
+  return measureDetectorStream(work.bodies, rate, QUICK ? 5 : 10, 2, (env) => start(tempDir('p1s'), env), stop);
+}
+
 /** Phase 7, the console in a real Chromium, against a fresh Canopy. */
 async function phaseUi(): Promise<{ trees: TreeView[]; live: LiveView }> {
   const canopy = await start(tempDir('p7'));
@@ -839,6 +847,13 @@ async function main() {
     process.stdout.write(JSON.stringify({ ingestUsPerSpan: off.serverCpuUsPerSpan, spansPerS: off.spansPerS, replay, share: replay.usPerSpan / off.serverCpuUsPerSpan }, null, 1) + '\n');
     return;
   }
+  if (argv.includes('--detector-stream')) {
+    // Development: the detector's CPU per span in the ingest stream, on vs off at a fixed rate (printed).
+    await settle('phase 1');
+    const stream = await detectorStream(work);
+    process.stdout.write(JSON.stringify(stream, null, 1) + '\n');
+    return;
+  }
   if (argv.includes('--detector-cost')) {
     // Development: phase 1 with the detector on and off, twice, alternating, printed (the report needs every phase).
     const runs = [];
@@ -877,6 +892,10 @@ async function main() {
   log('the detector alone: the trees phase 1 stored without it, judged by a detector started over them');
   const replay = await measureDetectorReplay(p1off.dir, start, stop);
   log(`the detector alone: ${fmt(replay.judgedSpans)} spans judged in ${fmt(replay.seconds, 1)} s, ${fmt(replay.usPerSpan, 1)} µs CPU per span`);
+  await settle('the detector in the ingest stream');
+  log('the detector in the ingest stream: the same bodies at a fixed rate to a fresh Canopy, detector on vs off, twice');
+  const stream = await detectorStream(work);
+  log(`the detector in the ingest stream: ${fmt(stream.detectorUsPerSpan, 1)} µs CPU per span, ingest ${fmt(stream.ingestUsPerSpan, 1)} µs`);
   const p2 = await phase2(work, p1.sentIdx, p1.meanBatchRows);
   log(`phase 2: raw insert ${fmt(p2.rowsPerS)} rows/s`);
   await settle('phase 3');
@@ -917,7 +936,7 @@ async function main() {
     `| Ratio end-to-end ÷ raw | **${fmt(ratio, 2)}** | ≥ ${TARGET.ratio} | ${pass(ratio >= TARGET.ratio)} |`,
     `| The same ingest over OTLP/gRPC (the same gzipped bodies as gRPC messages, ${CFG.concurrency} connections, ${fmt(p1g.spans)} spans in ${fmt(p1g.seconds, 1)} s; ack p50 ${fmt(p1g.p50)} ms, p99 ${fmt(p1g.p99)} ms; server CPU ${fmt(p1g.serverCpuUsPerSpan, 1)} µs/span vs ${fmt(p1.serverCpuUsPerSpan, 1)} over HTTP; lost ${fmt(p1g.ackedSpansTotal - p1g.stored)}) | **${fmt(p1g.spansPerS)} spans/s** | — | — |`,
     `| Ratio gRPC ÷ HTTP (spans/s) | **${fmt(p1g.spansPerS / p1.spansPerS, 2)}** | ≥ 1.0 | ${pass(p1g.spansPerS >= p1.spansPerS && p1g.ackedSpansTotal === p1g.stored)} |`,
-    ...detectorRows(p1, p1off, p5, replay),
+    ...detectorRows(p1, p1off, p5, replay, stream),
     ...killRows(p6),
     ...uiRows(p7),
     `| Ack latency per request (phase 1) | p50 ${fmt(p1.p50)} ms, p99 ${fmt(p1.p99)} ms | — | — |`,
