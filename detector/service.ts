@@ -9,7 +9,7 @@ import { applyAutoKill, type Killer } from './auto-kill';
 import { budgetFinding } from './budget';
 import type { Storage } from '../lib/server/storage/storage';
 import { tracesTouchedSince, type ActivityMark } from '../lib/server/queries/trace-activity';
-import { alertId, getAlert, nextAlertVersion, storedAlertsOf, undeliveredAlerts, writeAlerts, type StoredAlert } from '../lib/server/queries/alerts';
+import { alertId, getAlert, nextAlertVersion, storedAlertsOf, tracesWithAlerts, undeliveredAlerts, writeAlerts as storeAlerts, type StoredAlert } from '../lib/server/queries/alerts';
 import { readState, recordFinishedTrees, writeState, type FinishedTree } from '../lib/server/queries/detector-state';
 import { quietRunningTrees, spanRowsOfTrees } from '../lib/server/queries/tree-spans';
 import { diffAlerts, type AlertChange, type AlertNotice } from './alert-diff';
@@ -117,6 +117,12 @@ export class Detector {
   private readonly thread = new JudgeThread();
   /** Trees judged once more because their history grew in their own batch (never twice for that reason). */
   private readonly rejudged = new Set<string>();
+  /**
+   * Trees with an alert stored: read at start, grown with every alert this detector writes (the only writer of
+   * new alerts; the API only changes the status of existing ones). The alerts of the other trees are not read:
+   * reading them for every batch cost as much of the engine as reading the batch's spans.
+   */
+  private readonly alerted = new Set<string>();
   /** Finished trees' history rows not written yet (written with the watermark). */
   private readonly finishedToWrite: FinishedTree[] = [];
 
@@ -134,7 +140,8 @@ export class Detector {
 
   /** Loads the settings, the watermark and what is owed to the webhook; ticks only when called (tests). */
   async open(): Promise<void> {
-    await Promise.all([this.settings.refresh(), this.thread.start()]);
+    const [, , alerted] = await Promise.all([this.settings.refresh(), this.thread.start(), tracesWithAlerts(this.opts.storage.client)]);
+    for (const id of alerted) this.alerted.add(id);
     const saved = await readState<Watermark>(this.opts.storage.client, STATE_WATERMARK);
     const now = this.now();
     this.watermark = saved ?? { activity: { lastSeenMs: now - FIRST_LOOKBACK_MS, traceId: '' }, stallMs: now };
@@ -215,7 +222,7 @@ export class Detector {
       writes.push(...diff.writes);
       for (const n of diff.notices) this.deliver(n.alert, n.change);
     }
-    await writeAlerts(this.opts.storage, writes, this.opts.retentionDays);
+    await this.writeAlerts(writes);
     return writes.length;
   }
 
@@ -321,7 +328,7 @@ export class Detector {
 
   /** Loads, judges and stores the outcome for a batch of trees (the CPU work on the judge thread). */
   private async judge(batch: [string, number][], now: number) {
-    const { storage, retentionDays } = this.opts;
+    const { storage } = this.opts;
     const settings = this.settings.current;
     const ids = batch.map(([id]) => id);
     const lastSeen: Record<string, number> = {};
@@ -329,7 +336,8 @@ export class Detector {
       lastSeen[id] = ms;
       this.judged.set(id, ms);
     }
-    const [bytes, stored] = await Promise.all([spanRowsOfTrees(storage.client, ids), storedAlertsOf(storage.client, ids)]);
+    const withAlerts = ids.filter((id) => this.alerted.has(id));
+    const [bytes, stored] = await Promise.all([spanRowsOfTrees(storage.client, ids), withAlerts.length > 0 ? storedAlertsOf(storage.client, withAlerts) : []]);
     // Trees absent here expired, or are not visible yet: their next activity brings them back.
     const heads = await this.thread.load(bytes, lastSeen, now);
     const storedBy = new Map<string, StoredAlert[]>();
@@ -396,7 +404,7 @@ export class Detector {
       this.due.set(head.traceId, lastSeen[head.traceId]);
     }
     await applyAutoKill(writes, settings, this.opts.killer, now, this.opts.log);
-    await writeAlerts(storage, writes, retentionDays);
+    await this.writeAlerts(writes);
     // History rows are written with the watermark, every few seconds: one small insert per batch would make
     // the engine write and merge a part for each.
     this.finishedToWrite.push(...finished);
@@ -429,6 +437,11 @@ export class Detector {
     return found ? [found] : [];
   }
 
+  private async writeAlerts(alerts: StoredAlert[]): Promise<void> {
+    await storeAlerts(this.opts.storage, alerts, this.opts.retentionDays);
+    for (const a of alerts) this.alerted.add(a.traceId);
+  }
+
   /** Sends a notice without holding up detection; once delivered, the alert records what was delivered. */
   private deliver(alert: StoredAlert, change: AlertChange): void {
     if (!this.opts.notify) return;
@@ -438,7 +451,7 @@ export class Detector {
         if (!ok) return;
         const current = await getAlert(this.opts.storage.client, alert.id);
         if (!current || (current.notified && severityRank(current.notified) >= severityRank(alert.severity))) return;
-        await writeAlerts(this.opts.storage, [{ ...current, notified: alert.severity, version: nextAlertVersion(this.now()) }], this.opts.retentionDays);
+        await this.writeAlerts([{ ...current, notified: alert.severity, version: nextAlertVersion(this.now()) }]);
       })
       .catch((err) => this.opts.log({ event: 'detector_notify_failed', alertId: alert.id, error: err instanceof Error ? err.message : String(err) }))
       .finally(() => this.deliveries.delete(p));

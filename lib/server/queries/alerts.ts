@@ -137,6 +137,14 @@ export async function storedAlertsOf(client: ClickHouseClient, traceIds: readonl
     SETTINGS ${READ_TIME_LIMIT}`, { ids: traceIds })).map(toAlert);
 }
 
+/**
+ * Every trace that has an alert stored (alerts are rare: a runaway's handful, not one per tree). The detector
+ * keeps them in memory and reads the alerts of only those trees, not of every tree it judges.
+ */
+export async function tracesWithAlerts(client: ClickHouseClient, opts: ReadOptions = {}): Promise<string[]> {
+  return (await rows<{ trace_id: string }>(client, opts, `SELECT DISTINCT trace_id FROM alerts SETTINGS max_execution_time = 60`, {})).map((r) => r.trace_id);
+}
+
 /** The alerts of one trace for its detail, worst first. */
 export async function alertsOfTrace(client: ClickHouseClient, traceId: string, opts: ReadOptions = {}): Promise<Alert[]> {
   const found = await storedAlertsOf(client, [traceId], opts);
