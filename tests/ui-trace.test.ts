@@ -220,6 +220,9 @@ describe('trace list and trace page', () => {
     try {
       await page.goto(`${canopy.url}/traces/${traceId}`);
       await page.locator('[role=treeitem]').first().waitFor({ timeout: 20_000 });
+      // The whole tree first (its first 40 rows come in the HTML, the rest right after): this is about spans
+      // arriving later, above the rows in view.
+      await expect.poll(() => page.locator('.tree-counts').textContent(), { timeout: 20_000 }).toContain('82 spans · ');
       const tree = page.getByRole('tree');
       await tree.evaluate((el) => (el.scrollTop = 40 * 28));
       const firstInView = () =>
