@@ -26,6 +26,11 @@ interface VirtualListProps extends Omit<HTMLAttributes<HTMLDivElement>, 'childre
   headerHeight?: number;
   /** Rows rendered beyond the viewport on each side. */
   overscan?: number;
+  /**
+   * Rows known to exist but not here yet (the rest of a tree being read): the list is as tall as if they were,
+   * so it scrolls to where they will be, and shows a placeholder in their place until they come.
+   */
+  pending?: number;
   /** Must return one element per row; it is wrapped in nothing, so it must position itself via `top`. */
   renderRow: (index: number, top: number) => ReactNode;
   /** Minimum width of the row content, so narrow viewports scroll horizontally instead of squashing. */
@@ -43,6 +48,7 @@ export function VirtualList({
   header,
   headerHeight = 0,
   overscan = 12,
+  pending = 0,
   renderRow,
   minContentWidth,
   handleRef,
@@ -99,20 +105,25 @@ export function VirtualList({
   );
 
   // If the list shrank (collapse) the browser clamps scrollTop; clamp our copy too.
-  const maxScroll = Math.max(0, headerHeight + count * rowHeight - viewport);
+  const height = (count + pending) * rowHeight;
+  const maxScroll = Math.max(0, headerHeight + height - viewport);
   const effectiveTop = Math.min(scrollTop, maxScroll);
   const bodyTop = Math.max(0, effectiveTop - headerHeight);
   const first = Math.max(0, Math.floor(bodyTop / rowHeight) - overscan);
-  const last = Math.min(count, Math.ceil((bodyTop + viewport) / rowHeight) + overscan);
+  const last = Math.min(count + pending, Math.ceil((bodyTop + viewport) / rowHeight) + overscan);
 
   const rows: ReactNode[] = [];
-  for (let i = first; i < last; i++) rows.push(renderRow(i, i * rowHeight));
+  for (let i = first; i < Math.min(last, count); i++) rows.push(renderRow(i, i * rowHeight));
+  // One placeholder per pending row in view: a list that only grew taller would look empty where the user scrolled.
+  for (let i = Math.max(first, count); i < last; i++) {
+    rows.push(<div key={`pending-${i}`} className="row-pending" aria-hidden="true" style={{ top: i * rowHeight, height: rowHeight }} />);
+  }
 
   return (
     <div ref={ref} onScroll={onScroll} style={{ overflow: 'auto', position: 'relative', ...style }} {...rest}>
       <div style={{ minWidth: minContentWidth }}>
         {header}
-        <div style={{ position: 'relative', height: count * rowHeight }}>{rows}</div>
+        <div style={{ position: 'relative', height }}>{rows}</div>
       </div>
     </div>
   );

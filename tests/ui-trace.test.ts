@@ -249,6 +249,48 @@ describe('trace list and trace page', () => {
     }
   }, 120_000);
 
+  it('scrolls a tree whose rest is still being read to where its rows will be, and fills them in there', async () => {
+    const rec = recordingTracer(`ui-partial-${Date.now()}`);
+    const root = startSpan(rec.tracer, 'invoke_agent Reader', agent('Reader'));
+    for (let i = 0; i < 80; i++) startSpan(rec.tracer, `chat part-${i}`, llm(10, 1, `part ${i}`), root).end();
+    root.end();
+    await flush(rec);
+    const traceId = root.spanContext().traceId;
+    await waitForTrace(canopy.url, traceId, 81);
+
+    const { page, pageErrors } = await openPage();
+    // The whole read is held back (the network, not our code): the page shows only the first rows of its HTML.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await page.route(
+      (url) => url.pathname === `/api/traces/${traceId}` && !url.searchParams.has('first'),
+      async (route) => (await held, route.continue()),
+    );
+    try {
+      await page.goto(`${canopy.url}/traces/${traceId}`);
+      await expect.poll(() => page.locator('.tree-counts').textContent(), { timeout: 20_000 }).toMatch(/first 40 of 81 spans/);
+      const tree = page.getByRole('tree');
+      // As tall as the whole tree: the user can scroll to the end of it before it has arrived.
+      const rowsTall = await tree.evaluate((el) => Math.floor((el.scrollHeight - 30) / 28));
+      expect(rowsTall).toBeGreaterThanOrEqual(81);
+      await tree.evaluate((el) => (el.scrollTop = el.scrollHeight));
+      await expect.poll(() => page.locator('.row-pending').count()).toBeGreaterThan(5);
+      expect(await page.locator('[role=treeitem]').filter({ hasText: 'chat part-79' }).count()).toBe(0);
+
+      release();
+      // The rest fills in where the placeholders were, without a jump back to the top.
+      await page.locator('[role=treeitem]').filter({ hasText: 'chat part-79' }).waitFor({ timeout: 20_000 });
+      await expect.poll(() => page.locator('.row-pending').count()).toBe(0);
+      expect(await tree.evaluate((el) => el.scrollTop)).toBeGreaterThan(30 * 28);
+      expect(pageErrors).toEqual([]);
+    } catch (err) {
+      release();
+      await diagnose(page, 'partial', err);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+
   it('kills a branch and the tree through the buttons (dialog, "Kill"), the control API agrees, and revives them', async () => {
     const rec = recordingTracer(`ui-kill-${Date.now()}`);
     const root = startSpan(rec.tracer, 'invoke_agent ReleaseManager', agent('ReleaseManager'));

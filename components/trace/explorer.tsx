@@ -205,6 +205,7 @@ export function Explorer({ traceId, tree, repeats, of, running, nowMs, alertsByS
           tabIndex={0}
           onKeyDown={onKeyDown}
           count={rows.length}
+          pending={of !== null ? Math.max(0, of - tree.nodes.length) : 0}
           rowHeight={ROW_HEIGHT}
           headerHeight={HEADER_HEIGHT}
           minContentWidth={TREE_MIN_WIDTH}
