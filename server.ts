@@ -9,6 +9,7 @@ import { createMetrics } from './lib/server/metrics';
 import { ReadGate } from './lib/server/read-gate';
 import { ensureBuild } from './lib/server/build';
 import { startHttpServers } from './lib/server/http-servers';
+import { warmPages } from './lib/server/warm-pages';
 import { service, startServices, stopOnSignals, StartError } from './lib/server/services';
 import { createPreparePool } from './ingest/prepare-pool';
 import { startIngest } from './ingest/service';
@@ -53,6 +54,7 @@ async function main() {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const { backend } = storage.value;
   log({ event: 'listening', url: `http://${host}:${http.value.port}`, otlpUrl: `http://${host}:${http.value.otlpPort}`, otlpGrpcUrl: `http://${host}:${grpc.value.port}`, storage: backend, dataDir: backend === 'embedded' ? config.dataDir : undefined, version });
+  if (!dev) warmPages(config, http.value.port, log);
 }
 
 /** Where the UI is, for links in alerts: CANOPY_PUBLIC_URL, else the bound address. */

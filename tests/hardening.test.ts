@@ -51,6 +51,15 @@ describe('with API keys: every route is authorised on the path the router uses',
     expect((await rawGet(canopy.url, '/')).status).toBe(200);
   });
 
+  it("a trace page opened without the key carries none of the trace's spans (its rows come through the API, with the key)", async () => {
+    const page = await rawGet(canopy.url, `/traces/${traceId}`);
+    expect(page.status).toBe(200);
+    const html = page.body.toString();
+    expect(html).not.toContain('chat gpt-4o');
+    expect(html).not.toContain('Planner');
+    // Without keys the same page carries its first rows (the next test file's trace page tests read them there).
+  });
+
   // The probe's reproductions and their relatives: none may answer 200 (or any data) without the key.
   const bypasses = (id: () => string) => [
     '/./api/traces?limit=1',

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Attributes } from '@opentelemetry/api';
 import { eventually, startCanopy, type RunningCanopy } from './helpers/canopy';
-import { exporterFor, recordingTracer, sendOk, startSpan } from './helpers/otel';
+import { exporterFor, hex as idsOf, recordingTracer, sendOk, startSpan } from './helpers/otel';
 import { findTrace, waitForTrace } from './helpers/api';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -390,6 +390,9 @@ describe('UI', () => {
       // Remembered in this browser: a reload goes straight to the data.
       await page.reload();
       await page.locator('.health[data-health="ok"]').waitFor({ timeout: 15_000 });
+      // The trace page's HTML holds no span without the key (tests/hardening.test.ts); its rows come with the key.
+      await page.goto(`${secured.url}/traces/${idsOf(finished()[0]).traceId}`);
+      await page.locator('[role=treeitem]', { hasText: 'invoke_agent Keyed' }).waitFor({ timeout: 15_000 });
       expect(pageErrors).toEqual([]);
     } catch (err) {
       await diagnose(page, 'api-key', err);

@@ -3,6 +3,7 @@ import { dehydrate, HydrationBoundary, QueryClient } from '@tanstack/react-query
 import { GET as readTraceRoute } from '@/app/api/traces/[traceId]/route';
 import { TraceView } from '@/components/trace-view';
 import { firstRowsUrl, traceKey } from '@/lib/client/trace-urls';
+import { getRuntime } from '@/lib/server/runtime';
 import type { TraceDetailResponse } from '@/lib/domain';
 
 type Props = { params: Promise<{ traceId: string }> };
@@ -32,9 +33,11 @@ export default async function TracePage({ params }: Props) {
 /**
  * The first rows as the API answers them, read through its route handler (its checks, read gate and JSON);
  * null when there are none to show yet (a malformed or unknown trace id, a busy or failing read): the page then
- * reads them itself, and says why.
+ * reads them itself, and says why. Null too when API keys are required: a page is served without the key (a
+ * browser's navigation carries none), so its HTML must hold no span; the page's scripts read them with the key.
  */
 async function firstRows(traceId: string): Promise<TraceDetailResponse | null> {
+  if (getRuntime().config.apiKeys.length > 0) return null;
   try {
     const res = await readTraceRoute(new Request(new URL(firstRowsUrl(traceId), 'http://localhost')), { params: Promise.resolve({ traceId }) });
     return res.ok ? ((await res.json()) as TraceDetailResponse) : null;
