@@ -123,4 +123,38 @@ describe('spans reported at start', () => {
     const row = await eventually(() => findTrace(canopy.url, traceId), 10_000, 'the tree in the list');
     expect(row).toMatchObject({ status: 'completed', spanCount: 2, inputTokens: 1000, outputTokens: 100 });
   });
+
+  // A page's first rows of a finished tree come from the tree built for the last page that opened it while nothing
+  // was stored since (lib/server/queries/built-trees.ts): whatever is stored since must show.
+  it("a tree's first rows, opened again, show every span stored since: an ended one, one reported at start", async () => {
+    const traceId = hex(16);
+    const root = hex(8);
+    const t0 = NOW_NS() - 60_000_000_000n;
+    const children = Array.from({ length: 50 }, (_, i) => ({ spanId: hex(8), parentSpanId: root, name: `chat ${i}`, startNs: t0 + BigInt(i + 1) * 1_000_000n, attrs: llm }));
+    await post(canopy.otlpUrl, traceId, [{ spanId: root, name: 'invoke_agent Reopened', startNs: t0, endNs: t0 + 10_000_000_000n }, ...children]);
+    const first = async () => (await getJson<TraceDetailResponse>(`${canopy.url}/api/traces/${traceId}?first=40`)).body;
+    await eventually(async () => ((await first()).trace?.spanCount === 51 ? true : undefined), 15_000, 'the tree stored');
+    for (let i = 0; i < 2; i++) {
+      const again = await first();
+      expect(again.partial).toBe(true);
+      expect(again.trace).toMatchObject({ spanCount: 51, status: 'completed', inputTokens: 50_000 });
+      expect(again.spans[0]).toMatchObject({ spanId: root });
+    }
+
+    // An ended span stored since: counted, and in the root branch's spend.
+    await post(canopy.otlpUrl, traceId, [{ spanId: hex(8), parentSpanId: root, name: 'chat late', startNs: t0 + 100_000_000n, attrs: llm }]);
+    await eventually(async () => ((await first()).trace?.spanCount === 52 ? true : undefined), 15_000, 'the late span in the first rows');
+    const grown = await first();
+    expect(grown.trace).toMatchObject({ status: 'completed', inputTokens: 51_000 });
+    expect(grown.spans[0].rollup).toMatchObject({ spanCount: 52, inputTokens: 51_000 });
+
+    // A span reported at start since: running.
+    const started = hex(8);
+    await post(canopy.otlpUrl, traceId, [{ spanId: started, parentSpanId: root, name: 'invoke_agent Late', startNs: NOW_NS(), started: true }]);
+    const running = await eventually(async () => {
+      const a = await first();
+      return a.trace?.status === 'running' ? a : undefined;
+    }, 15_000, 'the started span in the first rows');
+    expect(running.trace).toMatchObject({ spanCount: 53, runningSpans: 1 });
+  });
 });

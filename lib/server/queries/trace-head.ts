@@ -4,7 +4,8 @@ import { buildTree } from '../../domain';
 import {
   getTraceJson, headJson, jsonNameRange, killCover, statsOf, summaryOf, tailBytes, tailOf, writeTail, type DetailOptions, type TreeRow,
 } from './trace-detail';
-import { readTreeState, spanJsonOf, withRunning } from './trace-increment';
+import { readAroundTree, readTreeState, spanJsonOf, withRunning } from './trace-increment';
+import { builtTrees, storedStamp } from './built-trees';
 
 // `GET /api/traces/:id?first=N`: the first N spans of the tree, in the detail's order and shape, so a page shows
 // its first rows before the whole detail has been read, formatted, sent and parsed (a 100,000-span tree is
@@ -22,14 +23,12 @@ export const MAX_FIRST = 2_000;
  * budget: a tree past it still gets the top of its whole tree here, and the whole read then says `truncated`.
  */
 export async function getTraceHeadJson(client: ClickHouseClient, traceId: string, first: number, maxBytes: number, opts: DetailOptions = {}): Promise<Buffer | null> {
-  const state = await readTreeState(client, traceId, opts);
-  if (!state) return null;
-  const { index, ended, started, counts, alerts } = state;
-  const now = withRunning(ended, started);
+  const built = await builtTree(client, traceId, first, opts);
   // A small tree: the whole detail, in one answer.
-  if (now.spans.length <= first) return getTraceJson(client, traceId, maxBytes, opts);
-  const tree = buildTree(now.spans);
-  const stats = statsOf(traceId, counts, tree.totals, now.running);
+  if (built === 'small') return getTraceJson(client, traceId, maxBytes, opts);
+  if (!built) return null;
+  const { index, counts, alerts, tree, running } = built;
+  const stats = statsOf(traceId, counts, tree.totals, running);
   if (!stats) return null;
   const kills = opts.kills ?? [];
   const nodes = tree.nodes.slice(0, first);
@@ -65,4 +64,25 @@ export async function getTraceHeadJson(client: ClickHouseClient, traceId: string
   });
   at += out.write('\n]}', at, 'latin1');
   return out.subarray(0, at);
+}
+
+/**
+ * The trace's tree and what surrounds it, or 'small' for a tree of at most `first` spans. A finished tree built
+ * before, with nothing stored since, is taken as built (built-trees.ts): the spans' rows are then not read.
+ */
+async function builtTree(client: ClickHouseClient, traceId: string, first: number, opts: DetailOptions) {
+  if (builtTrees.has(traceId)) {
+    const around = await readAroundTree(client, traceId, opts);
+    if (!around) return null;
+    const tree = builtTrees.get(traceId, storedStamp(around.index.last_seen_ms, around.counts?.span_count));
+    if (tree) return { ...around, tree, running: 0 };
+  }
+  const state = await readTreeState(client, traceId, opts);
+  if (!state) return null;
+  const { ended, started, index, counts } = state;
+  const now = withRunning(ended, started);
+  if (now.spans.length <= first) return 'small' as const;
+  const tree = buildTree(now.spans);
+  if (now.running === 0) builtTrees.set(traceId, storedStamp(index.last_seen_ms, counts?.span_count), tree);
+  return { ...state, tree, running: now.running };
 }

@@ -32,19 +32,25 @@ import {
  * tree columns, the counts and the alerts, read at once. Null for an unknown trace.
  */
 export async function readTreeState(client: ClickHouseClient, traceId: string, opts: DetailOptions) {
-  const light = (table: string) =>
-    queryBytes(client, opts, `SELECT ${TREE_COLUMNS} FROM ${table} FINAL WHERE trace_id = {t:FixedString(32)}
-      SETTINGS ${READ_TIME_LIMIT} FORMAT TabSeparatedRaw`, { t: traceId });
-  const [index, endedText, startedText, counts, alerts] = await Promise.all([
+  const [around, endedText] = await Promise.all([readAroundTree(client, traceId, opts), lightRows(client, 'spans', traceId, opts)]);
+  return around && { ...around, ended: parseTreeRows(endedText, Infinity).spans };
+}
+
+/** All of readTreeState but the ended spans' rows (the largest read): for a caller that may hold those already. */
+export async function readAroundTree(client: ClickHouseClient, traceId: string, opts: DetailOptions) {
+  const [index, startedText, counts, alerts] = await Promise.all([
     traceIndexRow(client, traceId, opts),
-    light('spans'),
-    light('started_spans'),
+    lightRows(client, 'started_spans', traceId, opts),
     traceCounts(client, traceId, opts),
     alertsOfTrace(client, traceId, opts),
   ]);
   if (!index) return null;
-  return { index, ended: parseTreeRows(endedText, Infinity).spans, started: parseTreeRows(startedText, Infinity).spans, counts, alerts };
+  return { index, started: parseTreeRows(startedText, Infinity).spans, counts, alerts };
 }
+
+const lightRows = (client: ClickHouseClient, table: 'spans' | 'started_spans', traceId: string, opts: DetailOptions) =>
+  queryBytes(client, opts, `SELECT ${TREE_COLUMNS} FROM ${table} FINAL WHERE trace_id = {t:FixedString(32)}
+    SETTINGS ${READ_TIME_LIMIT} FORMAT TabSeparatedRaw`, { t: traceId });
 
 export async function getTraceIncrementJson(client: ClickHouseClient, traceId: string, cursor: DetailCursor, maxBytes: number, opts: DetailOptions = {}): Promise<Buffer | null> {
   const kills = opts.kills ?? [];
