@@ -71,10 +71,10 @@ const rowOf = (page: Page, spanId: string) => page.locator(`[role=treeitem][data
 const control = async (traceId: string, spanId?: string) =>
   (await getJson<ControlAnswer>(`${canopy.url}/api/control/${traceId}${spanId ? `?spanId=${spanId}` : ''}`)).body;
 
-async function flush(rec: { finished: () => ReadableSpan[]; reset: () => void }): Promise<void> {
+async function flush(rec: { finished: () => ReadableSpan[]; reset: () => void }, to: RunningCanopy = canopy): Promise<void> {
   const spans = rec.finished();
   rec.reset();
-  if (spans.length) await sendOk(exporterFor(canopy.otlpUrl, 'proto'), spans);
+  if (spans.length) await sendOk(exporterFor(to.otlpUrl, 'proto'), spans);
 }
 
 describe('trace list and trace page', () => {
@@ -545,4 +545,45 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+
+describe('a tree too large to show whole', () => {
+  it('is looked at by its first span while nothing changes, and read whole again once a span is stored', async () => {
+    const small = await startCanopy({ env: { CANOPY_TRACE_MAX_BYTES: String(64 * 1024), CANOPY_DETECTOR: 'off' } });
+    const { page, pageErrors } = await openPage();
+    try {
+      const rec = recordingTracer(`ui-truncated-${Date.now()}`);
+      const root = startSpan(rec.tracer, 'invoke_agent Big', agent('Big'));
+      for (let i = 0; i < 300; i++) startSpan(rec.tracer, `chat big-${i}`, llm(10, 1, `a prompt long enough to weigh something, number ${i}`), root).end();
+      root.end();
+      const traceId = root.spanContext().traceId;
+      await flush(rec, small);
+      await eventually(async () => ((await findTrace(small.url, traceId))?.spanCount === 301 ? true : undefined), 20_000, 'the tree stored');
+
+      const reads: string[] = [];
+      page.on('request', (r) => {
+        const u = new URL(r.url());
+        if (u.pathname === `/api/traces/${traceId}`) reads.push(u.search);
+      });
+      const whole = () => reads.filter((q) => q === '').length;
+      await page.goto(`${small.url}/traces/${traceId}`);
+      await page.getByText(/too large to show whole/).waitFor({ timeout: 20_000 });
+      // Two polls (every 10 s) with nothing stored: each asks for the first span only.
+      await expect.poll(() => reads.filter((q) => q === '?first=1').length, { timeout: 30_000, interval: 1000 }).toBeGreaterThanOrEqual(2);
+      expect(whole()).toBe(1);
+
+      // A span stored since: the next poll reads the tree whole again, and the page counts it.
+      startSpan(rec.tracer, 'chat late', llm(10, 1, 'late'), root).end();
+      await flush(rec, small);
+      await expect.poll(whole, { timeout: 30_000, interval: 1000 }).toBe(2);
+      await expect.poll(() => page.locator('.trace-summary').textContent(), { timeout: 10_000 }).toContain('302');
+      expect(pageErrors).toEqual([]);
+    } catch (err) {
+      await diagnose(page, 'truncated', err);
+    } finally {
+      await page.close();
+      await small.stop();
+    }
+  }, 180_000);
+});
 

@@ -35,10 +35,26 @@ async function readTrace(client: QueryClient, traceId: string, signal: AbortSign
     await afterPaint();
     return readWhole(traceId, signal);
   }
-  if (!held.cursor) return readWhole(traceId, signal);
+  if (!held.cursor) return held.truncated && !held.partial ? readTruncated(held, traceId, signal) : readWhole(traceId, signal);
   const answer = await fetchJson<TraceDetailResponse | TraceIncrementResponse>(`${traceDetailUrl(traceId)}?since=${encodeURIComponent(held.cursor)}`, { signal });
   if (!isIncrement(answer)) return answer;
   return applyIncrement(held, answer) ?? readWhole(traceId, signal);
+}
+
+/**
+ * A truncated detail has no cursor, and reading it whole again (tens of MiB: a 100,000-span tree's is ~70 MiB,
+ * ~5 s of the server's CPU and seconds of parsing here) on every poll of an open page cost more than anything
+ * else it did. Its first span's answer says whether a span was stored or a kill changed since; only then is it
+ * read whole. Its header (alerts, budget, status) comes from that answer either way.
+ */
+async function readTruncated(held: TraceDetailResponse, traceId: string, signal: AbortSignal): Promise<TraceDetailResponse> {
+  const head = await fetchJson<TraceDetailResponse>(`${traceDetailUrl(traceId)}?first=1`, { signal });
+  const same =
+    head.trace.lastSeen === held.trace.lastSeen &&
+    head.trace.spanCount === held.trace.spanCount &&
+    head.trace.runningSpans === held.trace.runningSpans &&
+    JSON.stringify(head.kills) === JSON.stringify(held.kills);
+  return same ? { ...held, trace: head.trace, alerts: head.alerts, budget: head.budget } : readWhole(traceId, signal);
 }
 
 /** Resolves once the next frame has been painted (a frame, then a task after it); at once where nothing paints. */
@@ -65,7 +81,7 @@ export function useTrace(traceId: string) {
       const data = query.state.data;
       // The first rows are shown and the whole detail could not be read: try again soon.
       if (data?.partial) return RUNNING_TRACE_REFETCH_MS;
-      // A truncated detail has no cursor: each read is whole (tens of MiB), so not every second.
+      // A truncated detail has no cursor: each look is its first span, then whole if anything changed (readTruncated).
       if (data?.truncated) return SETTLED_TRACE_REFETCH_MS;
       if (data?.trace.status === 'running') return RUNNING_TRACE_REFETCH_MS;
       if (data) return SETTLED_TRACE_REFETCH_MS;
