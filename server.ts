@@ -53,8 +53,9 @@ async function main() {
 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const { backend } = storage.value;
-  log({ event: 'listening', url: `http://${host}:${http.value.port}`, otlpUrl: `http://${host}:${http.value.otlpPort}`, otlpGrpcUrl: `http://${host}:${grpc.value.port}`, storage: backend, dataDir: backend === 'embedded' ? config.dataDir : undefined, version });
-  if (!dev) warmPages(config, http.value.port, log);
+  const url = `http://${host}:${http.value.port}`;
+  log({ event: 'listening', url, otlpUrl: `http://${host}:${http.value.otlpPort}`, otlpGrpcUrl: `http://${host}:${grpc.value.port}`, storage: backend, dataDir: backend === 'embedded' ? config.dataDir : undefined, version });
+  if (!dev) warmPages(url, log);
 }
 
 /** Where the UI is, for links in alerts: CANOPY_PUBLIC_URL, else the bound address. */

@@ -1,4 +1,3 @@
-import type { CanopyConfig } from './config';
 import type { Log } from './services';
 
 // The server renders a page's client components from chunks it loads on their first use, not at start: the first
@@ -9,11 +8,10 @@ import type { Log } from './services';
 const NO_TRACE = '0'.repeat(32);
 
 /** Renders the pages whose code loads on first use, once, in the background; never fails the server. */
-export function warmPages(config: CanopyConfig, port: number, log: Log): void {
-  const host = config.host === '0.0.0.0' || config.host === '' ? '127.0.0.1' : config.host === '::' ? '[::1]' : config.host.includes(':') ? `[${config.host}]` : config.host;
+export function warmPages(baseUrl: string, log: Log): void {
   const started = performance.now();
   // Pages are served without a key (lib/server/request-path.ts), so this needs none.
-  fetch(`http://${host}:${port}/traces/${NO_TRACE}`)
+  fetch(`${baseUrl}/traces/${NO_TRACE}`)
     .then(async (res) => {
       await res.arrayBuffer();
       log({ event: 'pages_warmed', status: res.status, ms: Math.round(performance.now() - started) });

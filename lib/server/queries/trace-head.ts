@@ -4,7 +4,7 @@ import { buildTree } from '../../domain';
 import {
   getTraceJson, headJson, jsonNameRange, killCover, statsOf, summaryOf, tailBytes, tailOf, writeTail, type DetailOptions, type TreeRow,
 } from './trace-detail';
-import { readAroundTree, readTreeState, spanJsonOf, withRunning } from './trace-increment';
+import { readAroundTree, readEndedTreeRows, readTreeState, spanJsonOf, withRunning } from './trace-increment';
 import { builtTrees, storedStamp } from './built-trees';
 
 // `GET /api/traces/:id?first=N`: the first N spans of the tree, in the detail's order and shape, so a page shows
@@ -71,14 +71,18 @@ export async function getTraceHeadJson(client: ClickHouseClient, traceId: string
  * before, with nothing stored since, is taken as built (built-trees.ts): the spans' rows are then not read.
  */
 async function builtTree(client: ClickHouseClient, traceId: string, first: number, opts: DetailOptions) {
+  let state;
   if (builtTrees.has(traceId)) {
     const around = await readAroundTree(client, traceId, opts);
     if (!around) return null;
     const tree = builtTrees.get(traceId, storedStamp(around.index.last_seen_ms, around.counts?.span_count));
     if (tree) return { ...around, tree, running: 0 };
+    // Changed since: only the ended spans' rows are still to read.
+    state = { ...around, ended: await readEndedTreeRows(client, traceId, opts) };
+  } else {
+    state = await readTreeState(client, traceId, opts);
+    if (!state) return null;
   }
-  const state = await readTreeState(client, traceId, opts);
-  if (!state) return null;
   const { ended, started, index, counts } = state;
   const now = withRunning(ended, started);
   if (now.spans.length <= first) return 'small' as const;

@@ -32,8 +32,13 @@ import {
  * tree columns, the counts and the alerts, read at once. Null for an unknown trace.
  */
 export async function readTreeState(client: ClickHouseClient, traceId: string, opts: DetailOptions) {
-  const [around, endedText] = await Promise.all([readAroundTree(client, traceId, opts), lightRows(client, 'spans', traceId, opts)]);
-  return around && { ...around, ended: parseTreeRows(endedText, Infinity).spans };
+  const [around, ended] = await Promise.all([readAroundTree(client, traceId, opts), readEndedTreeRows(client, traceId, opts)]);
+  return around && { ...around, ended };
+}
+
+/** The ended spans' tree columns (readTreeState's largest read). */
+export async function readEndedTreeRows(client: ClickHouseClient, traceId: string, opts: DetailOptions): Promise<TreeRow[]> {
+  return parseTreeRows(await lightRows(client, 'spans', traceId, opts), Infinity).spans;
 }
 
 /** All of readTreeState but the ended spans' rows (the largest read): for a caller that may hold those already. */
