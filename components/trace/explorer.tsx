@@ -57,7 +57,8 @@ export function Explorer({ traceId, tree, repeats, of, running, nowMs, alertsByS
   const endMs = Math.max(tree.endMs, running && tree.nodes.some((n) => n.span.running) ? nowMs : 0);
   const durationMs = Math.max(endMs - tree.startMs, 0.001);
   const scale = useMemo<Scale>(() => ({ startMs: tree.startMs, durationMs }), [tree.startMs, durationMs]);
-  const { stepMs, ticks } = useMemo(() => timeTicks(durationMs), [durationMs]);
+  // Three intervals at most: the timeline column is ~140 px, and at five its labels ("500ms", "1s") overlapped.
+  const { stepMs, ticks } = useMemo(() => timeTicks(durationMs, 3), [durationMs]);
 
   // Reveal (open what hides it), select and scroll to a span: deep links, alerts, search, hottest path.
   const [pendingScroll, setPendingScroll] = useState<{ id: string; align: 'nearest' | 'center' } | null>(null);

@@ -193,6 +193,8 @@ describe('trace numbers', () => {
     expect(timeTicks(7300)).toMatchObject({ stepMs: 2000 });
     expect(timeTicks(7300).ticks.map((t) => Math.round(t.pct))).toEqual([0, 27, 55, 82]);
     expect(timeTicks(0).ticks).toHaveLength(1);
+    // The tree's timeline column asks for three intervals at most, so its labels do not run into each other.
+    expect(timeTicks(2100, 3).ticks.map((t) => t.atMs)).toEqual([0, 1000, 2000]);
     expect([0, 0.5, 250, 1500, 60_000, 90_000, 5_400_000].map(tickLabel)).toEqual(['0', '500µs', '250ms', '1.5s', '1m', '1m30s', '1h30m']);
   });
 
