@@ -11,9 +11,9 @@
 //   node --import tsx scripts/measure-trace-scroll.ts   (env: SIZES=10000,100000 REPS=3 NOTRACE=1 PROFILE=1
 //   CSS='…' to try a style rule on the page first)
 import fs from 'node:fs';
-import { chromium, type Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import { startCanopy } from '../tests/helpers/canopy';
-import { sendTree, waitStored } from './bench/ui';
+import { newPage, scrollThrough, sendTree, waitStored } from './bench/ui';
 
 const SIZES = (process.env.SIZES ?? '10000,100000').split(',').map(Number);
 const REPS = Number(process.env.REPS ?? 3);
@@ -34,33 +34,6 @@ function processCpu(pid: number): number {
 function machineBusy(): number {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
   return (f[0] + f[1] + f[2] + f[5] + f[6]) / 100;
-}
-
-/** The bench's scroll, in the page: frames/s and the long tasks the page's own observer saw. */
-function scroll(page: Page, ms: number): Promise<{ fps: number; long: number[] }> {
-  return page.evaluate(async (ms) => {
-    const w = window as unknown as { __longTasks: number[] };
-    const tree = document.querySelector('[role=tree]');
-    let el: Element | null = tree;
-    while (el && !(el.scrollHeight > el.clientHeight + 10 && getComputedStyle(el).overflowY !== 'visible')) el = el.parentElement;
-    const scroller = (el ?? tree) as HTMLElement;
-    const before = w.__longTasks.length;
-    let frames = 0;
-    const start = performance.now();
-    await new Promise<void>((resolve) => {
-      const step = () => {
-        frames++;
-        scroller.scrollTop += 120;
-        if (scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 2) scroller.scrollTop = 0;
-        if (performance.now() - start < ms) requestAnimationFrame(step);
-        else resolve();
-      };
-      requestAnimationFrame(step);
-    });
-    // Long-task entries are delivered after the task: give the last ones time to arrive.
-    await new Promise((r) => setTimeout(r, 200));
-    return { fps: frames / ((performance.now() - start - 200) / 1000), long: w.__longTasks.slice(before).map(Math.round) };
-  }, ms);
 }
 
 /** The renderer main thread of the page (the busiest CrRendererMain) from a Chrome trace. */
@@ -115,16 +88,8 @@ async function main() {
       const t = await sendTree(canopy.otlpUrl, size / 100, 99, false);
       await waitStored(canopy.url, t.traceId, t.spans);
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-      const page = await context.newPage();
-      // tsx keeps function names by wrapping them in __name(); functions serialised into the page need it too.
-      await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
-      await page.addInitScript(() => {
-        const w = window as unknown as { __longTasks: number[] };
-        w.__longTasks = [];
-        new PerformanceObserver((list) => {
-          for (const e of list.getEntries()) w.__longTasks.push(e.duration);
-        }).observe({ type: 'longtask', buffered: true });
-      });
+      // The bench's tab: its long-task observer is what the bench counts.
+      const page = await newPage(context);
       await page.goto(`${canopy.url}/traces/${t.traceId}`, { waitUntil: 'commit' });
       await page.locator('.tree-counts', { hasText: /spans · / }).first().waitFor({ timeout: 300_000 });
       if (process.env.CSS) await page.addStyleTag({ content: process.env.CSS });
@@ -142,12 +107,12 @@ async function main() {
         const server0 = processCpu(canopy.process.pid!);
         const busy0 = machineBusy();
         const w0 = performance.now();
-        const res = await scroll(page, 5_000);
+        const res = await scrollThrough(page, 5_000);
         const wall = (performance.now() - w0) / 1000;
         const server = (processCpu(canopy.process.pid!) - server0) / wall;
         const busy = (machineBusy() - busy0) / wall;
         const heap = await page.evaluate(() => ((performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0) / 2 ** 20);
-        console.log(`\n${size.toLocaleString('en-US')}-span tree, scroll ${rep}: ${f1(res.fps)} frames/s, long tasks ${res.long.length ? res.long.join(', ') + ' ms' : 'none'}; heap ${heap.toFixed(0)} MiB; Canopy ${server.toFixed(2)} cores, machine ${busy.toFixed(2)} cores busy`);
+        console.log(`\n${size.toLocaleString('en-US')}-span tree, scroll ${rep}: ${f1(res.fps)} frames/s, long tasks ${res.longTasks.length ? res.longTasks.join(', ') + ' ms' : 'none'}; heap ${heap.toFixed(0)} MiB; Canopy ${server.toFixed(2)} cores, machine ${busy.toFixed(2)} cores busy`);
         if (TRACE) for (const line of describeTrace((JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] }).traceEvents)) console.log(line);
         if (process.env.PROFILE) for (const line of describeProfile((await cdp.send('Profiler.stop')).profile as never)) console.log(line);
       }
