@@ -12,7 +12,7 @@ import type { RepeatIndex } from '../tree/repeats';
 import { displayRows, revealing } from '../tree/rows';
 import { searchTree } from '../tree/search';
 import { VirtualList, type VirtualListHandle } from '../virtual-list';
-import { timeTicks } from './numbers';
+import { TIMELINE_MAX_TICKS, timeTicks } from './numbers';
 import { treeKeys } from './tree-keys';
 
 export interface ExplorerProps {
@@ -57,8 +57,7 @@ export function Explorer({ traceId, tree, repeats, of, running, nowMs, alertsByS
   const endMs = Math.max(tree.endMs, running && tree.nodes.some((n) => n.span.running) ? nowMs : 0);
   const durationMs = Math.max(endMs - tree.startMs, 0.001);
   const scale = useMemo<Scale>(() => ({ startMs: tree.startMs, durationMs }), [tree.startMs, durationMs]);
-  // Three intervals at most: the timeline column is ~140 px, and at five its labels ("500ms", "1s") overlapped.
-  const { stepMs, ticks } = useMemo(() => timeTicks(durationMs, 3), [durationMs]);
+  const { stepMs, ticks } = useMemo(() => timeTicks(durationMs, TIMELINE_MAX_TICKS), [durationMs]);
 
   // Reveal (open what hides it), select and scroll to a span: deep links, alerts, search, hottest path.
   const [pendingScroll, setPendingScroll] = useState<{ id: string; align: 'nearest' | 'center' } | null>(null);

@@ -41,6 +41,9 @@ export interface Tick {
 
 const STEPS = [1, 2, 5];
 
+/** Most intervals the tree's timeline column (~140 px wide) shows: at five, labels such as "500ms" and "1s" overlapped. */
+export const TIMELINE_MAX_TICKS = 3;
+
 /** Round time ticks for a waterfall of `durationMs`: at most `maxTicks`, every `stepMs` from 0. */
 export function timeTicks(durationMs: number, maxTicks = 5): { stepMs: number; ticks: Tick[] } {
   if (!(durationMs > 0)) return { stepMs: 0, ticks: [{ atMs: 0, pct: 0 }] };

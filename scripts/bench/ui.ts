@@ -130,11 +130,11 @@ export function scrollThrough(page: Page, ms: number): Promise<{ fps: number; lo
   }, ms);
 }
 
-/** Navigation to a stored tree's page → its first rows drawn, and → the whole tree shown. */
 /** Loads of each tree's page: the median is reported (one load is at the mercy of whatever else ran then). */
 const LOADS = 3;
 const VIEWPORT = { width: 1280, height: 800 };
 
+/** Navigation to a stored tree's page → its first rows drawn, and → the whole tree shown. */
 async function loadTree(page: Page, base: string, traceId: string): Promise<{ firstRowsMs: number; wholeTreeMs: number }> {
   const t0 = Date.now();
   // Not waiting for the load event: the first rows may be drawn before the document has ended.

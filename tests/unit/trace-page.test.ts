@@ -8,7 +8,7 @@ import { callLabel, repeatGroups } from '../../components/tree/repeats';
 import { displayRows, revealing } from '../../components/tree/rows';
 import { hottestPath } from '../../components/tree/hottest';
 import { searchTree } from '../../components/tree/search';
-import { alertsBySpan, burnRatePerMin, sharePct, spanExtent, tickLabel, timeTicks, treeName } from '../../components/trace/numbers';
+import { alertsBySpan, burnRatePerMin, sharePct, spanExtent, tickLabel, TIMELINE_MAX_TICKS, timeTicks, treeName } from '../../components/trace/numbers';
 import { otlpEndpoint, simulateCommand } from '../../components/trace/onboarding';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -193,8 +193,8 @@ describe('trace numbers', () => {
     expect(timeTicks(7300)).toMatchObject({ stepMs: 2000 });
     expect(timeTicks(7300).ticks.map((t) => Math.round(t.pct))).toEqual([0, 27, 55, 82]);
     expect(timeTicks(0).ticks).toHaveLength(1);
-    // The tree's timeline column asks for three intervals at most, so its labels do not run into each other.
-    expect(timeTicks(2100, 3).ticks.map((t) => t.atMs)).toEqual([0, 1000, 2000]);
+    // The tree's timeline column shows few enough ticks that their labels do not run into each other.
+    expect(timeTicks(2100, TIMELINE_MAX_TICKS).ticks.map((t) => t.atMs)).toEqual([0, 1000, 2000]);
     expect([0, 0.5, 250, 1500, 60_000, 90_000, 5_400_000].map(tickLabel)).toEqual(['0', '500µs', '250ms', '1.5s', '1m', '1m30s', '1h30m']);
   });
 
