@@ -81,6 +81,7 @@ function LoadedTrace({ traceId, data: latest, error, fetching, renderedAt }: { t
       running: t.runningSpans,
     });
   };
+  const jumpTo = useCallback((spanId: string) => setJump((j) => ({ spanId, seq: (j?.seq ?? 0) + 1 })), []);
   const { mutate: reviveKill } = revive; // stable: the memoised rows take it
   const reviveBranch = useCallback((spanId: string) => reviveKill(spanId), [reviveKill]);
 
@@ -94,7 +95,7 @@ function LoadedTrace({ traceId, data: latest, error, fetching, renderedAt }: { t
         onKillTree={killTree}
         onReviveTree={() => revive.mutate(null)}
         reviving={revive.isPending}
-        onJump={(spanId) => setJump((j) => ({ spanId, seq: (j?.seq ?? 0) + 1 }))}
+        onJump={jumpTo}
       />
       {error && (
         <div className="banner banner-error" role="alert">

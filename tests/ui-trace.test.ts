@@ -433,6 +433,13 @@ describe('trace list and trace page', () => {
       await page.getByLabel('Search in this tree').press('Enter');
       await expect.poll(() => page.getByTestId('tree-matches').textContent()).toBe('1 of 1↑↓');
       expect(await page.locator('.tree-row.is-selected .span-name').textContent()).toBe('invoke_agent Worker-42');
+      // Its many alerts (one per repeating worker): three in the header, the rest folded, listed once unfolded.
+      const more = page.getByTestId('open-alerts').locator('.more-alerts');
+      const folded = Number(/^(\d+) more open alerts?$/.exec((await more.locator('summary').textContent()) ?? '')?.[1]);
+      expect(folded).toBeGreaterThan(0);
+      expect(await more.locator('li').count()).toBe(0);
+      await more.locator('summary').click();
+      await expect.poll(() => more.locator('li').count()).toBe(folded);
       expect(dialogs).toEqual([]);
       expect(pageErrors).toEqual([]);
     } catch (err) {

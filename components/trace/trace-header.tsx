@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import type { ReactNode } from 'react';
+import { memo, useMemo, useState, type ReactNode } from 'react';
 import type { Alert, TraceDetailResponse } from '@/lib/domain';
 import { SeverityBadge, TraceStatusBadge } from '../badges';
 import { Cost } from '../cost';
@@ -26,7 +26,7 @@ export function TraceHeader({ data, name, nowMs, fetching, onKillTree, onReviveT
   const hasUsage = t.inputTokens + t.outputTokens > 0 || t.unpricedSpans > 0;
   const burn = burnRatePerMin(t, nowMs);
   const treeKill = data.kills.find((k) => k.scope === 'tree');
-  const open = data.alerts.filter((a) => a.status === 'open');
+  const open = useMemo(() => data.alerts.filter((a) => a.status === 'open'), [data.alerts]);
   return (
     <section className="trace-summary" aria-label="Trace summary">
       <div className="trace-summary-top">
@@ -105,8 +105,13 @@ function Budget({ spent, max, source }: { spent: number; max: number; source: st
 /** Shown before the rest fold away: a fan-out can raise an alert per branch, and the tree must stay in view. */
 const ALERTS_SHOWN = 3;
 
-function OpenAlerts({ alerts, onJump }: { alerts: Alert[]; onJump: (spanId: string) => void }) {
-  const sorted = [...alerts].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'critical' ? -1 : 1));
+/**
+ * Drawn again only when the alerts change (the header itself redraws every few seconds for its times). The folded
+ * rest is drawn only while unfolded: a fan-out's thousand alerts would otherwise be thousands of hidden elements.
+ */
+const OpenAlerts = memo(function OpenAlerts({ alerts, onJump }: { alerts: Alert[]; onJump: (spanId: string) => void }) {
+  const [unfolded, setUnfolded] = useState(false);
+  const sorted = useMemo(() => [...alerts].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'critical' ? -1 : 1)), [alerts]);
   const item = (a: Alert) => (
     <li key={a.id}>
       <SeverityBadge severity={a.severity}>{a.rule.replace('_', ' ')}</SeverityBadge>
@@ -122,16 +127,16 @@ function OpenAlerts({ alerts, onJump }: { alerts: Alert[]; onJump: (spanId: stri
         {sorted.slice(0, ALERTS_SHOWN).map(item)}
       </ul>
       {rest.length > 0 && (
-        <details className="more-alerts">
+        <details className="more-alerts" onToggle={(e) => setUnfolded(e.currentTarget.open)}>
           <summary>
             {rest.length} more open alert{rest.length === 1 ? '' : 's'}
           </summary>
-          <ul className="open-alerts">{rest.map(item)}</ul>
+          {unfolded && <ul className="open-alerts">{rest.map(item)}</ul>}
         </details>
       )}
     </div>
   );
-}
+});
 
 function Stat({ label, value, title, tone, testId }: { label: string; value: ReactNode; title?: string; tone?: 'error'; testId?: string }) {
   return (

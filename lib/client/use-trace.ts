@@ -54,7 +54,18 @@ async function readTruncated(held: TraceDetailResponse, traceId: string, signal:
     head.trace.spanCount === held.trace.spanCount &&
     head.trace.runningSpans === held.trace.runningSpans &&
     JSON.stringify(head.kills) === JSON.stringify(held.kills);
-  return same ? { ...held, trace: head.trace, alerts: head.alerts, budget: head.budget } : readWhole(traceId, signal);
+  if (!same) return readWhole(traceId, signal);
+  // What did not change keeps its objects: a runaway's tree can carry a thousand alerts, and new copies of
+  // them would draw every row and the header again, every poll, for nothing.
+  const trace = unlessEqual(head.trace, held.trace);
+  const alerts = unlessEqual(head.alerts, held.alerts);
+  const budget = unlessEqual(head.budget, held.budget);
+  return trace === held.trace && alerts === held.alerts && budget === held.budget ? held : { ...held, trace, alerts, budget };
+}
+
+/** `was` when `now` holds the same JSON, else `now`. */
+function unlessEqual<T>(now: T, was: T): T {
+  return JSON.stringify(now) === JSON.stringify(was) ? was : now;
 }
 
 /** Resolves once the next frame has been painted (a frame, then a task after it); at once where nothing paints. */
