@@ -314,6 +314,20 @@ describe('trace list queries on the real engine', () => {
       expect(decodeCursor(junk), junk).toBeNull();
     }
   });
+
+  it('lists every trace on the first page when its newest activity rows belong to a few busy traces', async () => {
+    // Five running traces stored by twenty inserts each (the simulator's trees, one batch after another), then
+    // three new ones: the first window of the activity index is all but full of the busy five, so the page
+    // needs a second window, and the three new traces are only in the first.
+    // (Newer than anything the other tests stored.)
+    const at = Date.now() + 3_600_000;
+    const busy = [0, 1, 2, 3, 4].map((t) => 90_000 + t);
+    for (let k = 0; k < 20; k++) await insert(storage, busy.map((trace) => ({ trace, span: 1 + k, ingestedMs: at + k * 10 })));
+    for (const [k, trace] of [90_010, 90_011, 90_012].entries()) await insert(storage, [{ trace, span: 1, ingestedMs: at + 1000 + k * 10 }]);
+    const page = ids((await listTraces(storage.client, query({}))).traces);
+    expect(page.slice(0, 3)).toEqual([traceId(90_012), traceId(90_011), traceId(90_010)]);
+    expect(new Set(page.slice(3, 8))).toEqual(new Set(busy.map(traceId)));
+  });
 });
 
 describe('upgrading an install: migration 005 builds the indexes from the spans already stored', () => {

@@ -276,9 +276,10 @@ async function pageByActivity(client: ClickHouseClient, query: TraceListQuery, f
       params.as_of = asOfMs;
     }
     if (windowRows.length === 0) break;
-    // The first page without filters: each trace's first row in the window is its newest, so the page is the
-    // window's first distinct traces (a trace touched since the window was read stays at its place in it).
-    if (!query.cursor && !filter.active && desc) {
+    // The first page without filters: each trace's first row in the first window is its newest, so the page is
+    // the window's first distinct traces (a trace touched since the window was read stays at its place in it).
+    // Only the first window: a later one starts where it ended, and its traces are not the page's first.
+    if (!query.cursor && !filter.active && desc && from === null) {
       const firsts: Placed[] = [];
       const seen = new Set<string>();
       for (const r of windowRows) {
