@@ -3,7 +3,7 @@
 // it; it derives what the rows need (parent, children count, the extent of each subtree) from that order
 // in one linear pass: the subtree of row i is the rows after it whose depth is greater than its own.
 
-import { isModelCallCategory, type SpanView } from '@/lib/domain';
+import { isModelCallCategory, type Rollup, type SpanView } from '@/lib/domain';
 import { parseTimeMs } from './format';
 
 export interface TreeNode {
@@ -23,11 +23,36 @@ export interface TreeNode {
   detached: boolean;
 }
 
+/**
+ * A parent that has not arrived (still running, as exporters send a span when it ends; or lost), standing for
+ * the branches received under it so far: they follow one another in `nodes`, one level in, so the branch can
+ * be seen, folded and killed by the id it will have before it arrives.
+ */
+export interface PendingParent {
+  /** The id its branches name as their parent. */
+  spanId: string;
+  /** Its branches are the rows from..end of `SpanTree.nodes`. */
+  from: number;
+  end: number;
+  /** Branches (their top spans) and spans under it. */
+  tops: number;
+  startMs: number;
+  endMs: number;
+  /** Its branches' rollups summed: the spend below it so far. */
+  rollup: Rollup;
+  /** Spans under it reported at start and not ended. */
+  running: number;
+  /** Killed (a kill of it is at the top of every branch received under it). */
+  killed: boolean;
+}
+
 export interface SpanTree {
   /** Every span in the API's order, rooted trees first, then the orphan subtrees as one group. */
   nodes: TreeNode[];
   /** Row of the first orphan subtree's top (`nodes.length` when there is none). */
   detachedFrom: number;
+  /** The orphan subtrees' parents that have not arrived, in row order (grouping their subtrees). */
+  pendingParents: PendingParent[];
   byId: Map<string, TreeNode>;
   /** Earliest start and latest end over all spans, for the timeline scale. */
   startMs: number;
@@ -57,18 +82,23 @@ export function treeFromApiOrder(spans: readonly SpanView[]): SpanTree {
  */
 export function* treeSteps(spans: readonly SpanView[], stepSize: number): Generator<void, SpanTree, void> {
   const rooted: SpanView[] = [];
-  const orphaned: SpanView[] = [];
+  let orphaned: SpanView[] = [];
   let group = rooted;
   for (const span of spans) {
     if (span.depth <= 0) group = span.orphan ? orphaned : rooted;
     group.push(span);
   }
+  let ranges: { spanId: string; from: number; end: number }[] = [];
+  if (orphaned.length > 0) ({ spans: orphaned, ranges } = byMissingParent(spans, orphaned, rooted.length));
   const ordered = orphaned.length === 0 ? rooted : rooted.concat(orphaned);
+  let range = 0;
 
   const nodes: TreeNode[] = new Array(ordered.length);
   const byId = new Map<string, TreeNode>();
-  // The rows whose subtree is still open, outermost first: a row closes every open row at its level or deeper.
+  // The rows whose subtree is still open, outermost first, with their API depths: a row closes every open row
+  // at its depth or deeper. (A level is the depth, one more under a missing parent.)
   const open: TreeNode[] = [];
+  const openDepth: number[] = [];
   let startMs = Infinity;
   let endMs = -Infinity;
   let orphanCount = 0;
@@ -76,16 +106,17 @@ export function* treeSteps(spans: readonly SpanView[], stepSize: number): Genera
     if (i > 0 && i % stepSize === 0) yield;
     const span = ordered[i];
     const depth = span.depth > 0 ? span.depth : 0;
-    while (open.length > 0 && open[open.length - 1].level >= depth) open.pop()!.end = i;
+    while (open.length > 0 && openDepth[open.length - 1] >= depth) (open.pop()!.end = i), openDepth.pop();
     const parent = depth > 0 ? (open[open.length - 1] ?? null) : null;
     const { start, end } = timesOf(span);
+    while (range < ranges.length && ranges[range].end <= i) range++;
     const node: TreeNode = {
       span,
       index: i,
       parent,
       end: ordered.length,
       childCount: 0,
-      level: parent ? parent.level + 1 : 0,
+      level: parent ? parent.level + 1 : range < ranges.length && ranges[range].from <= i ? 1 : 0,
       startMs: start,
       endMs: end,
       detached: span.orphan,
@@ -95,12 +126,92 @@ export function* treeSteps(spans: readonly SpanView[], stepSize: number): Genera
     nodes[i] = node;
     byId.set(span.spanId, node);
     open.push(node);
+    openDepth.push(depth);
     if (Number.isFinite(start) && start < startMs) startMs = start;
     if (Number.isFinite(end) && end > endMs) endMs = end;
   }
   if (!Number.isFinite(startMs)) startMs = 0;
   if (!Number.isFinite(endMs) || endMs < startMs) endMs = startMs;
-  return { nodes, byId, startMs, endMs, orphanCount, detachedFrom: rooted.length };
+  return { nodes, byId, startMs, endMs, orphanCount, detachedFrom: rooted.length, pendingParents: ranges.map((r) => pendingParent(nodes, r)) };
+}
+
+/**
+ * The orphan subtrees (each moved whole), those of one missing parent next to one another in the order their
+ * parents first appear, and the rows each missing parent's subtrees take. A subtree whose parent is among the
+ * spans (a parent cycle) or that names none stays alone, where it was.
+ */
+function byMissingParent(all: readonly SpanView[], orphaned: SpanView[], offset: number) {
+  const present = new Set<string>();
+  for (const s of all) present.add(s.spanId);
+  const places: (string | SpanView[])[] = [];
+  const under = new Map<string, SpanView[][]>();
+  let subtree: SpanView[] = [];
+  for (const span of orphaned) {
+    if (span.depth > 0) {
+      subtree.push(span);
+      continue;
+    }
+    subtree = [span];
+    const p = span.parentSpanId;
+    if (p === null || present.has(p)) {
+      places.push(subtree);
+      continue;
+    }
+    const list = under.get(p);
+    if (list) list.push(subtree);
+    else (under.set(p, [subtree]), places.push(p));
+  }
+  if (under.size === 0) return { spans: orphaned, ranges: [] };
+  const spans: SpanView[] = [];
+  const ranges: { spanId: string; from: number; end: number }[] = [];
+  for (const place of places) {
+    if (typeof place !== 'string') {
+      for (const s of place) spans.push(s);
+      continue;
+    }
+    const from = offset + spans.length;
+    for (const t of under.get(place)!) for (const s of t) spans.push(s);
+    ranges.push({ spanId: place, from, end: offset + spans.length });
+  }
+  return { spans, ranges };
+}
+
+function pendingParent(nodes: readonly TreeNode[], r: { spanId: string; from: number; end: number }): PendingParent {
+  const rollup: Rollup = { spanCount: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedSpans: 0 };
+  let tops = 0;
+  let killed = true;
+  for (let j = r.from; j < r.end; j = nodes[j].end) {
+    const t = nodes[j].span;
+    tops++;
+    rollup.spanCount += t.rollup.spanCount;
+    rollup.inputTokens += t.rollup.inputTokens;
+    rollup.outputTokens += t.rollup.outputTokens;
+    rollup.costUsd += t.rollup.costUsd;
+    rollup.unpricedSpans += t.rollup.unpricedSpans;
+    if (!(t.killedBy?.scope === 'branch' && t.killedBy.spanId === r.spanId)) killed = false;
+  }
+  let startMs = Infinity;
+  let endMs = -Infinity;
+  let running = 0;
+  for (let j = r.from; j < r.end; j++) {
+    const n = nodes[j];
+    if (n.startMs < startMs) startMs = n.startMs;
+    if (n.endMs > endMs) endMs = n.endMs;
+    if (n.span.running) running++;
+  }
+  return { ...r, tops, startMs, endMs, rollup, running, killed };
+}
+
+/** The missing parent whose branches hold row `index`, if any. */
+export function pendingParentAt(tree: SpanTree, index: number): PendingParent | undefined {
+  return tree.pendingParents.find((p) => p.from <= index && index < p.end);
+}
+
+/** The tops of a missing parent's branches, in order. */
+export function pendingTops(tree: SpanTree, p: PendingParent): TreeNode[] {
+  const out: TreeNode[] = [];
+  for (let j = p.from; j < p.end; j = tree.nodes[j].end) out.push(tree.nodes[j]);
+  return out;
 }
 
 // A live tree is rebuilt on every increment from mostly the same span objects: their parsed times are kept.

@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { useCallback, useDeferredValue, useMemo, useState } from 'react';
 import type { TraceDetailResponse } from '@/lib/domain';
 import { isNotFound, useRevive, useTrace } from '@/lib/client/use-trace';
-import type { TreeNode } from './span-tree';
+import type { PendingParent, TreeNode } from './span-tree';
 import type { SpendWhole } from './tree-row';
 import { Explorer } from './trace/explorer';
 import { KillDialog, type KillTarget } from './trace/kill-dialog';
@@ -71,6 +71,10 @@ function LoadedTrace({ traceId, data: latest, error, fetching, renderedAt }: { t
     },
     [traceId, tree],
   );
+  const killPending = useCallback(
+    (p: PendingParent) => setKilling({ traceId, spanId: p.spanId, name: `span ${p.spanId.slice(0, 8)} (not received yet)`, spend: p.rollup, running: p.running }),
+    [traceId],
+  );
   const killTree = () => {
     const t = data.trace;
     setKilling({
@@ -113,7 +117,7 @@ function LoadedTrace({ traceId, data: latest, error, fetching, renderedAt }: { t
           totals above count every span.
         </div>
       )}
-      <Explorer traceId={traceId} tree={tree} repeats={repeats} of={of} running={running} nowMs={nowMs} alertsBySpan={byAlert} whole={whole} onKill={killBranch} onRevive={reviveBranch} jump={jump} />
+      <Explorer traceId={traceId} tree={tree} repeats={repeats} of={of} running={running} nowMs={nowMs} alertsBySpan={byAlert} whole={whole} onKill={killBranch} onKillPending={killPending} onRevive={reviveBranch} jump={jump} />
       {killing && <KillDialog target={killing} onClose={() => setKilling(null)} />}
     </div>
   );

@@ -123,6 +123,24 @@ export function Indent({ level }: { level: number }) {
   );
 }
 
+/** A branch's open/close toggle, outside the keyboard's tab order (the tree's arrows do that). */
+export function Caret({ collapsed, onToggle }: { collapsed: boolean; onToggle: () => void }) {
+  return (
+    <button
+      type="button"
+      className={`caret${collapsed ? '' : ' is-open'}`}
+      aria-label={collapsed ? 'Expand' : 'Collapse'}
+      tabIndex={-1}
+      onClick={(e) => {
+        e.stopPropagation();
+        onToggle();
+      }}
+    >
+      ▸
+    </button>
+  );
+}
+
 export const SpanRow = memo(function SpanRow(p: SpanRowProps) {
   const { node, selected, collapsed } = p;
   const s = node.span;
@@ -149,18 +167,7 @@ export const SpanRow = memo(function SpanRow(p: SpanRowProps) {
       <div className="c-name">
         <Indent level={node.level} />
         {hasChildren ? (
-          <button
-            type="button"
-            className={`caret${collapsed ? '' : ' is-open'}`}
-            aria-label={collapsed ? 'Expand' : 'Collapse'}
-            tabIndex={-1}
-            onClick={(e) => {
-              e.stopPropagation();
-              p.onToggle(s.spanId);
-            }}
-          >
-            ▸
-          </button>
+          <Caret collapsed={collapsed} onToggle={() => p.onToggle(s.spanId)} />
         ) : (
           <span className="caret-spacer" />
         )}

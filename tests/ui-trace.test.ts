@@ -171,13 +171,30 @@ describe('trace list and trace page', () => {
       const stepB = startSpan(rec.tracer, 'invoke_agent StepB', agent('StepB'), root);
       for (let i = 0; i < 4; i++) startSpan(rec.tracer, `chat b${i}`, llm(200, 20, `b${i}`), stepB).end();
       await flush(rec);
-      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(9);
-      // StepB is still open: its calls wait for it under "parent pending", not as orphans.
+      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(10);
+      // StepB is still open: its calls wait for it under "parent pending", not as orphans, below a row standing
+      // for StepB by the id it will have, with their spend.
       expect(await page.locator('.detached-row[data-detached=pending]').count()).toBe(1);
       expect(await page.locator('.badge.parent-pending').count()).toBe(4);
       expect(await page.locator('.badge.orphan').count()).toBe(0);
+      const stepBId = stepB.spanContext().spanId;
+      const pendingRow = rowOf(page, stepBId);
+      expect(await pendingRow.getAttribute('data-pending-parent')).toBe('pending');
+      expect(await pendingRow.locator('.span-name').textContent()).toBe(`span ${stepBId.slice(0, 8)}`);
+      expect(await pendingRow.locator('[data-col=rollup-tokens]').textContent()).toBe('800/80');
+      // The running step can be killed before it arrives: its branch's Kill, confirmed; the control API agrees.
+      await pendingRow.hover();
+      await pendingRow.getByRole('button', { name: /^Kill branch/ }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      expect(await dialog.textContent()).toMatch(/4 spans so far/);
+      await dialog.getByRole('button', { name: 'Kill', exact: true }).click();
+      await dialog.waitFor({ state: 'detached' });
+      expect(await control(traceId, stepBId)).toMatchObject({ killed: true, scope: 'branch', killedSpanId: stepBId });
+      await expect.poll(() => pendingRow.getAttribute('class'), { timeout: 10_000 }).toMatch(/is-killed/);
+      expect(await pendingRow.getByRole('button', { name: /^Revive branch/ }).count()).toBe(1);
       await stepARow.locator('button.caret').click();
-      await expect.poll(() => rows.count()).toBe(6);
+      await expect.poll(() => rows.count()).toBe(7);
       stepB.end();
       await flush(rec);
       // StepB arrives: its calls move under it, the root's branch spend grows, the selection and StepA's state stay.

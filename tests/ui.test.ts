@@ -188,28 +188,31 @@ describe('UI', () => {
       await row.locator('.trace-link').click();
       await page.waitForURL(`**/traces/${traceId}`);
       const rows = page.locator('[role=treeitem]');
-      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2);
+      // The root stands above the step by the id it will have, until it arrives.
+      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(3);
+      expect(await page.locator('[role=treeitem][data-pending-parent=pending]').getAttribute('data-span-id')).toBe(root.spanContext().spanId);
       const stepRow = treeRow(page, 'invoke_agent Step');
+      expect(await stepRow.getAttribute('aria-level')).toBe('2');
       expect(await stepRow.locator('.badge.parent-pending').count()).toBe(1);
       expect(await stepRow.locator('.badge.orphan').count()).toBe(0);
       // Collapse the step and select it: both must survive the refreshes that follow.
       await stepRow.locator('button.caret').click();
       await stepRow.click();
-      expect(await rows.count()).toBe(1);
+      expect(await rows.count()).toBe(2);
 
       // Second batch: a tool call; the root is still open, the trace still running.
       startSpan(tracer, 'execute_tool lookup', tool('lookup'), root).end();
       await sendOk(exporter, finished());
       reset();
-      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2);
+      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(3);
       expect(await stepRow.getAttribute('aria-selected')).toBe('true');
       expect(await stepRow.getAttribute('aria-expanded')).toBe('false');
 
       // Third batch: the root. The open tree re-parents and fills in by itself, the step still collapsed.
       root.end();
       await sendOk(exporter, finished());
-      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(3);
-      expect(await page.locator('[role=treeitem][aria-level="1"] .span-name').textContent()).toBe('invoke_agent Live');
+      await expect.poll(() => page.locator('[role=treeitem][aria-level="1"] .span-name').textContent(), { timeout: 20_000 }).toBe('invoke_agent Live');
+      expect(await rows.count()).toBe(3);
       expect(await page.locator('.badge.orphan, .badge.parent-pending').count()).toBe(0);
       expect(await stepRow.getAttribute('aria-level')).toBe('2');
       expect(await stepRow.getAttribute('aria-selected')).toBe('true');
@@ -278,7 +281,8 @@ describe('UI', () => {
     try {
       await page.goto(`${canopy.url}/traces/${traceId}`);
       const rows = page.locator('[role=treeitem]');
-      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(spans.length);
+      // The orphan whose parent never arrived sits under a row standing for that parent.
+      await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(spans.length + 1);
       const shown = await rows.evaluateAll((els) =>
         els.map((el) => ({
           spanId: el.getAttribute('data-span-id'),
@@ -287,21 +291,28 @@ describe('UI', () => {
           expanded: el.getAttribute('aria-expanded'),
         })),
       );
+      const rowOf = (name: string) => page.locator(`[role=treeitem][data-span-id="${id(name)}"]`);
+      const present = new Set(api.spans.map((s) => s.spanId));
+      let underMissing = false;
       expect(shown).toEqual(
-        expected.map((s) => ({
-          spanId: s.spanId,
-          level: s.depth + 1,
-          orphan: s.orphan,
-          expanded: api.spans.some((c) => c.parentSpanId === s.spanId && c.depth === s.depth + 1) ? 'true' : null,
-        })),
+        expected.flatMap((s) => {
+          const out = [];
+          if (s.depth === 0) {
+            underMissing = s.orphan && s.parentSpanId !== null && !present.has(s.parentSpanId);
+            if (underMissing) out.push({ spanId: s.parentSpanId, level: 1, orphan: false, expanded: 'true' });
+          }
+          const level = s.depth + 1 + (underMissing ? 1 : 0);
+          out.push({ spanId: s.spanId, level, orphan: s.orphan, expanded: api.spans.some((c) => c.parentSpanId === s.spanId && c.depth === s.depth + 1) ? 'true' : null });
+          return out;
+        }),
       );
+      expect(await rowOf('missing').getAttribute('data-pending-parent')).toBe('missing');
       // The tree is finished: the orphans' parents are missing, not pending.
       expect(await text(page, '.tree-toolbar')).toContain('2 missing parent');
 
       // Collapsing a row hides exactly the rows below it with a greater depth.
-      const rowOf = (name: string) => page.locator(`[role=treeitem][data-span-id="${id(name)}"]`);
       await rowOf('root').locator('button.caret').click();
-      expect(await rows.count()).toBe(spans.length - 3);
+      expect(await rows.count()).toBe(spans.length + 1 - 3);
       expect(await rowOf('second-root').count()).toBe(1);
       await rowOf('root').locator('button.caret').click();
       // Arrow-left from a leaf goes to its parent, the row above it at one level less.

@@ -4,9 +4,9 @@ import { type RefObject, useCallback, useEffect, useLayoutEffect, useMemo, useRe
 import type { Alert } from '@/lib/domain';
 import { formatInt } from '../format';
 import { SpanDetails } from '../span-details';
-import { allParents, type SpanTree, type TreeNode } from '../span-tree';
+import { allParents, type PendingParent, type SpanTree, type TreeNode } from '../span-tree';
 import { HEADER_HEIGHT, ROW_HEIGHT, SpanRow, TREE_MIN_WIDTH, TreeHeader, type Scale, type SpendWhole } from '../tree-row';
-import { DetachedRow, GroupRow } from '../tree/group-rows';
+import { DetachedRow, GroupRow, PendingParentRow } from '../tree/group-rows';
 import { hottestPath } from '../tree/hottest';
 import type { RepeatIndex } from '../tree/repeats';
 import { displayRows, revealing } from '../tree/rows';
@@ -28,6 +28,8 @@ export interface ExplorerProps {
   alertsBySpan: Map<string, Alert[]>;
   whole: SpendWhole;
   onKill: (node: TreeNode) => void;
+  /** Kill the branch of a parent that has not arrived. */
+  onKillPending: (parent: PendingParent) => void;
   onRevive: (spanId: string) => void;
   /** Set by the page to reveal a span (an alert's), with a counter so the same span can be asked twice. */
   jump: { spanId: string; seq: number } | null;
@@ -39,7 +41,7 @@ function readSpanParam(): string | null {
 }
 
 /** The request tree (windowed rows) with its toolbar, and the details panel of the selected span. */
-export function Explorer({ traceId, tree, repeats, of, running, nowMs, alertsBySpan, whole, onKill, onRevive, jump }: ExplorerProps) {
+export function Explorer({ traceId, tree, repeats, of, running, nowMs, alertsBySpan, whole, onKill, onKillPending, onRevive, jump }: ExplorerProps) {
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
   const [openGroups, setOpenGroups] = useState<ReadonlySet<string>>(() => new Set());
   const [selectedId, setSelectedId] = useState<string | null>(null);
@@ -64,8 +66,15 @@ export function Explorer({ traceId, tree, repeats, of, running, nowMs, alertsByS
   const reveal = useCallback(
     (spanId: string, align: 'nearest' | 'center' = 'nearest') => {
       const node = tree.byId.get(spanId);
-      if (!node) return false;
-      const { expand, openGroups: groups } = revealing(node, repeats);
+      if (!node) {
+        // A parent that has not arrived (an alert about a running agent names it): its row, opened.
+        if (!tree.pendingParents.some((p) => p.spanId === spanId)) return false;
+        setCollapsed((prev) => (prev.has(spanId) ? new Set([...prev].filter((id) => id !== spanId)) : prev));
+        setSelectedId(spanId);
+        setPendingScroll({ id: spanId, align });
+        return true;
+      }
+      const { expand, openGroups: groups } = revealing(tree, node, repeats);
       setCollapsed((prev) => (expand.some((id) => prev.has(id)) ? new Set([...prev].filter((id) => !expand.includes(id))) : prev));
       setOpenGroups((prev) => (groups.every((g) => prev.has(g)) ? prev : new Set([...prev, ...groups])));
       setSelectedId(spanId);
@@ -214,6 +223,26 @@ export function Explorer({ traceId, tree, repeats, of, running, nowMs, alertsByS
           renderRow={(i, top) => {
             const row = rows[i];
             if (row.kind === 'detached') return <DetachedRow key={row.key} tops={row.tops} spans={row.spans} pending={running} top={top} />;
+            if (row.kind === 'parent') {
+              const id = row.parent.spanId;
+              return (
+                <PendingParentRow
+                  key={row.key}
+                  parent={row.parent}
+                  collapsed={row.collapsed}
+                  running={running}
+                  selected={id === selectedId}
+                  top={top}
+                  scale={scale}
+                  whole={whole}
+                  alerts={alertsBySpan.get(id)}
+                  onToggle={toggle}
+                  onSelect={select}
+                  onKill={onKillPending}
+                  onRevive={onRevive}
+                />
+              );
+            }
             if (row.kind === 'group') {
               const alerts = [...new Set(row.group.members.flatMap((m) => alertsBySpan.get(m.span.spanId) ?? []))];
               return <GroupRow key={row.key} group={row.group} level={row.level} open={row.open} top={top} scale={scale} whole={whole} alerts={alerts.length ? alerts : undefined} onToggle={toggleGroup} />;

@@ -4,11 +4,12 @@ import { memo } from 'react';
 import type { Alert } from '@/lib/domain';
 import { AlertBadge, CategoryIcon } from '../badges';
 import { formatDuration, formatInt } from '../format';
-import { BranchSpend, Indent, ROW_HEIGHT, Tokens, Waterfall, type Scale, type SpendWhole } from '../tree-row';
+import { BranchSpend, Caret, Indent, ROW_HEIGHT, Tokens, Waterfall, type Scale, type SpendWhole } from '../tree-row';
+import type { PendingParent } from '../span-tree';
 import type { RepeatGroup } from './repeats';
 
-// The tree's rows that are not one span: repeated identical calls as one row, and the heading above the spans
-// whose parent has not arrived.
+// The tree's rows that are not one span: repeated identical calls as one row, the heading above the spans
+// whose parent has not arrived, and each such parent above its branches.
 
 /** Repeated identical calls as one row: "× 37 run_tests(path=src/)", with their total spend; opens to the calls. */
 export const GroupRow = memo(function GroupRow({ group, level, open, top, scale, whole, alerts, onToggle }: {
@@ -94,3 +95,79 @@ export function DetachedRow({ tops, spans, pending, top }: { tops: number; spans
     </div>
   );
 }
+
+/**
+ * A parent that has not arrived, above the branches received under it: while a tree runs, this is typically the
+ * agent still working (a looping one: the alert names it). Killed, folded and shown by the id it will have.
+ */
+export const PendingParentRow = memo(function PendingParentRow({ parent, collapsed, running, selected, top, scale, whole, alerts, onToggle, onSelect, onKill, onRevive }: {
+  parent: PendingParent;
+  collapsed: boolean;
+  /** The tree is running: the parent is most likely still open, not lost. */
+  running: boolean;
+  selected: boolean;
+  top: number;
+  scale: Scale;
+  whole: SpendWhole;
+  alerts: readonly Alert[] | undefined;
+  onToggle: (spanId: string) => void;
+  onSelect: (spanId: string) => void;
+  onKill: (parent: PendingParent) => void;
+  onRevive: (spanId: string) => void;
+}) {
+  const name = `span ${parent.spanId.slice(0, 8)}`;
+  const r = parent.rollup;
+  const branches = `${formatInt(parent.tops)} branch${parent.tops === 1 ? '' : 'es'}, ${formatInt(r.spanCount)} span${r.spanCount === 1 ? '' : 's'}`;
+  const classes = ['tree-grid', 'tree-row', 'pending-parent-row', selected && 'is-selected', parent.killed && 'is-killed', alerts?.length && `has-alert sev-row-${alerts[0].severity}`];
+  return (
+    <div
+      role="treeitem"
+      aria-level={1}
+      aria-expanded={!collapsed}
+      aria-selected={selected}
+      className={classes.filter(Boolean).join(' ')}
+      style={{ top, height: ROW_HEIGHT }}
+      data-span-id={parent.spanId}
+      data-pending-parent={running ? 'pending' : 'missing'}
+      onClick={() => onSelect(parent.spanId)}
+      onDoubleClick={() => onToggle(parent.spanId)}
+    >
+      <div className="c-name">
+        <Caret collapsed={collapsed} onToggle={() => onToggle(parent.spanId)} />
+        <CategoryIcon category="other" />
+        <span className="span-name" title={`The span ${parent.spanId}, above ${branches}, has not been ${running ? 'reported yet: it is most likely still running' : 'received'}`}>
+          {name}
+        </span>
+        <span className={`badge not-received ${running ? 'is-pending' : 'is-missing'}`}>{running ? 'not received yet' : 'never received'}</span>
+        {alerts && <AlertBadge alerts={alerts} about />}
+      </div>
+      <div className="c-detail">{branches}</div>
+      <div className="num c-dur" title="From its first branch's start to its last one's end, so far">
+        {formatDuration(parent.endMs - parent.startMs)}
+      </div>
+      <Waterfall startMs={parent.startMs} endMs={parent.endMs} scale={scale} category="other" error={false} running={running} />
+      <div className="num" data-col="rollup-tokens">
+        <Tokens input={r.inputTokens} output={r.outputTokens} />
+      </div>
+      <div className="num" />
+      <BranchSpend costUsd={r.costUsd} unpriced={r.unpricedSpans} tokens={r.inputTokens + r.outputTokens} whole={whole} />
+      <div className="c-action">
+        {parent.killed ? (
+          <button type="button" className="row-action revive" onClick={(e) => (e.stopPropagation(), onRevive(parent.spanId))} aria-label={`Revive branch ${name}`}>
+            Revive
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="row-action"
+            onClick={(e) => (e.stopPropagation(), onKill(parent))}
+            aria-label={`Kill branch ${name}`}
+            title="Kill this branch: the span that has not arrived, everything received under it, and whatever it starts next"
+          >
+            Kill
+          </button>
+        )}
+      </div>
+    </div>
+  );
+});

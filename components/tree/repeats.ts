@@ -2,7 +2,7 @@
 // arguments, or a model and its input: ingest/normalise/signature.ts) are one call made again and again, the
 // shape of a stuck agent. The tree shows them as one row, "× 37 run_tests(path=src/)", that opens to the calls.
 import type { SpanView } from '@/lib/domain';
-import { childrenOf, topsOf, type SpanTree, type TreeNode } from '../span-tree';
+import { childrenOf, pendingTops, topsOf, type SpanTree, type TreeNode } from '../span-tree';
 
 /** Fewer identical siblings than this are shown one by one. */
 export const MIN_REPEATS = 3;
@@ -43,7 +43,15 @@ export function repeatGroups(tree: SpanTree, min = MIN_REPEATS): RepeatIndex {
       for (const m of members) groupOf.set(m.span.spanId, group);
     }
   };
-  scan('top', topsOf(tree));
+  // The branches under a parent that has not arrived are its children: grouped under its id, as they will be
+  // once it arrives (an opened group stays open).
+  const pending = new Set<TreeNode>();
+  for (const p of tree.pendingParents) {
+    const tops = pendingTops(tree, p);
+    for (const t of tops) pending.add(t);
+    scan(p.spanId, tops);
+  }
+  scan('top', pending.size > 0 ? topsOf(tree).filter((t) => !pending.has(t)) : topsOf(tree));
   for (const node of tree.nodes) if (node.childCount >= min) scan(node.span.spanId, childrenOf(tree, node));
   return { groupOf, groups };
 }

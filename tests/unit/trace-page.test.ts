@@ -100,7 +100,7 @@ describe('repeated calls', () => {
 
   it('reveals a span: opens its collapsed ancestors and the groups on the way', () => {
     const run2 = tree.byId.get('run2'.padEnd(16, '0'))!;
-    expect(revealing(run2, repeats)).toEqual({ expand: ['agent'.padEnd(16, '0'), 'root'.padEnd(16, '0')], openGroups: [repeats.groups[0].key] });
+    expect(revealing(tree, run2, repeats)).toEqual({ expand: ['agent'.padEnd(16, '0'), 'root'.padEnd(16, '0')], openGroups: [repeats.groups[0].key] });
   });
 });
 
@@ -131,6 +131,57 @@ describe('rows', () => {
     const none = repeatGroups(tree);
     const rows = displayRows(tree, none, { collapsed: new Set(['a'.padEnd(16, '0')]), openGroups: new Set() }).rows;
     expect(rows.map((r) => (r.kind === 'span' ? r.node.span.name : r.kind === 'detached' ? `detached ${r.tops}/${r.spans}` : r.kind))).toEqual(['root', 'a', 'detached 1/2', 'o', 'o1']);
+  });
+});
+
+describe('parents that have not arrived', () => {
+  const id = (name: string) => name.padEnd(16, '0').slice(0, 16);
+  const under = (parent: string, extra: Partial<SpanView> = {}): Partial<SpanView> => ({ orphan: true, parentSpanId: id(parent), ...extra });
+  // A running tree: the root arrived with one step; the looping agent (A) and a second step (B) have not, and
+  // their calls came in whatever order they ended. One orphan names a parent that is there (a parent cycle).
+  const tree = treeFromApiOrder(
+    spans([
+      ['root', 0],
+      ['step', 1],
+      ['a-call1', 0, under('agentA', { ...rollup(0.1, 100), callSignature: 'sigR', category: 'tool', toolName: 'run_tests' })],
+      ['b-sub', 0, under('stepB', rollup(0.5, 50))],
+      ['b-sub-1', 1, rollup(0.5, 50)],
+      ['cycled', 0, under('step')],
+      ['a-call2', 0, under('agentA', { ...rollup(0.1, 100), callSignature: 'sigR', category: 'tool', toolName: 'run_tests', running: true })],
+      ['a-call3', 0, under('agentA', { ...rollup(0.1, 100), callSignature: 'sigR', category: 'tool', toolName: 'run_tests' })],
+    ]),
+  );
+
+  it('holds each one\'s branches together, one level in, with what they spent so far', () => {
+    expect(tree.nodes.map((n) => `${n.span.name}@${n.level}`)).toEqual(['root@0', 'step@1', 'a-call1@1', 'a-call2@1', 'a-call3@1', 'b-sub@1', 'b-sub-1@2', 'cycled@0']);
+    expect(tree.pendingParents.map((p) => [p.spanId, p.from, p.end, p.tops, p.rollup.spanCount, p.rollup.inputTokens, p.running])).toEqual([
+      [id('agentA'), 2, 5, 3, 3, 300, 1],
+      [id('stepB'), 5, 7, 1, 1, 50, 0],
+    ]);
+    expect(tree.pendingParents[0].rollup.costUsd).toBeCloseTo(0.3);
+    expect(tree.pendingParents.every((p) => !p.killed)).toBe(true);
+  });
+
+  it('shows a row for each above its branches: foldable, found by its id, its repeated calls grouped under it', () => {
+    const repeats = repeatGroups(tree);
+    expect(repeats.groups.map((g) => [g.key, g.members.length])).toEqual([[`${id('agentA')}:sigR`, 3]]);
+    const label = (r: ReturnType<typeof displayRows>['rows'][number]) =>
+      r.kind === 'span' ? r.node.span.name : r.kind === 'parent' ? `parent ${r.parent.spanId.replace(/0+$/, '')}${r.collapsed ? ' (folded)' : ''}` : r.kind === 'group' ? `× ${r.group.members.length}` : r.kind;
+    const open = displayRows(tree, repeats, { collapsed: new Set(), openGroups: new Set() });
+    expect(open.rows.map(label)).toEqual(['root', 'step', 'detached', 'parent agentA', '× 3', 'parent stepB', 'b-sub', 'b-sub-1', 'cycled']);
+    expect(open.rowOf.get(id('agentA'))).toBe(3);
+    const folded = displayRows(tree, repeats, { collapsed: new Set([id('stepB')]), openGroups: new Set() });
+    expect(folded.rows.map(label)).toEqual(['root', 'step', 'detached', 'parent agentA', '× 3', 'parent stepB (folded)', 'cycled']);
+    // Revealing a span under one opens it (and the group the span is in).
+    const bSub1 = tree.byId.get(id('b-sub-1'))!;
+    expect(revealing(tree, bSub1, repeats)).toEqual({ expand: [id('b-sub'), id('stepB')], openGroups: [] });
+    expect(revealing(tree, tree.byId.get(id('a-call2'))!, repeats)).toEqual({ expand: [id('agentA')], openGroups: [`${id('agentA')}:sigR`] });
+  });
+
+  it('is killed once every branch under it is covered by a kill of it', () => {
+    const killedBy = { scope: 'branch' as const, spanId: id('stepB') };
+    const killed = treeFromApiOrder(spans([['root', 0], ['b-sub', 0, under('stepB', { killed: true, killedBy })], ['b-sub-1', 1, { killed: true, killedBy }]]));
+    expect(killed.pendingParents.map((p) => p.killed)).toEqual([true]);
   });
 });
 
