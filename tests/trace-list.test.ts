@@ -328,6 +328,21 @@ describe('trace list queries on the real engine', () => {
     expect(page.slice(0, 3)).toEqual([traceId(90_012), traceId(90_011), traceId(90_010)]);
     expect(new Set(page.slice(3, 8))).toEqual(new Set(busy.map(traceId)));
   });
+
+  it("keeps a large finished trace's numbers exact across list reads while spans still arrive for it", async () => {
+    // Large enough to be remembered between reads (trace-stats.ts): each read must still show what is stored.
+    const big = 91_000;
+    const at = Date.now() - 3_600_000;
+    const call = (span: number, ingestedMs: number): SpanSpec => ({ trace: big, span, parent: 1, ingestedMs, model: 'gpt-4o', inputTokens: 10, outputTokens: 1, costUsd: 0.001 });
+    await insert(storage, [{ trace: big, span: 1, ingestedMs: at, agent: 'Big' }, ...Array.from({ length: 2_500 }, (_, k) => call(2 + k, at))]);
+    const shown = async () => (await listTraces(storage.client, query({ q: traceId(big) }))).traces.find((t) => t.traceId === traceId(big))!;
+    for (let read = 0; read < 2; read++) expect((await shown()).spanCount).toBe(2_501);
+    // A late span, stored long ago by now, then one stored just now: each is counted at the next read.
+    await insert(storage, [call(10_000, at + 60_000)]);
+    expect(await shown()).toMatchObject({ spanCount: 2_502, inputTokens: 25_010 });
+    await insert(storage, [call(10_001, Date.now())]);
+    for (let read = 0; read < 2; read++) expect((await shown()).spanCount).toBe(2_503);
+  });
 });
 
 describe('upgrading an install: migration 005 builds the indexes from the spans already stored', () => {

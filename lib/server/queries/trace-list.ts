@@ -4,7 +4,7 @@ import type { TraceListResponse } from '../../domain';
 import { toTraceSummary, type TraceIndexRow } from './trace-rows';
 import { openAlertsOf } from './alerts';
 import { INDEX_COLUMNS } from './trace-columns';
-import { traceStats } from './trace-stats';
+import { pageStats } from './trace-stats';
 import { READ_TIME_LIMIT, rows, type ReadOptions } from './read';
 import { traceFilter, type TraceFilter } from './trace-search';
 import { withListFilters, type ListFilters } from './trace-list-conditions';
@@ -118,12 +118,15 @@ export async function listTraces(client: ClickHouseClient, query: TraceListQuery
   const listed = page.items.slice(0, query.limit);
   const ids = listed.map((t) => t.traceId);
   // What the page shows: the index's fields and the exact numbers, read at once.
+  const indexRead = ids.length
+    ? rows<TraceIndexRow>(client, opts, `
+        SELECT ${INDEX_COLUMNS} FROM traces WHERE trace_id IN {ids:Array(FixedString(32))} GROUP BY trace_id
+        SETTINGS ${READ_TIME_LIMIT}`, { ids })
+    : Promise.resolve([]);
   const [index, stats, alerts] = ids.length
     ? await Promise.all([
-        rows<TraceIndexRow>(client, opts, `
-          SELECT ${INDEX_COLUMNS} FROM traces WHERE trace_id IN {ids:Array(FixedString(32))} GROUP BY trace_id
-          SETTINGS ${READ_TIME_LIMIT}`, { ids }),
-        traceStats(client, ids, opts),
+        indexRead,
+        pageStats(client, ids, indexRead.then((found) => new Map(found.map((r) => [r.trace_id, Number(r.last_seen_ms)]))), opts),
         openAlertsOf(client, ids, opts),
       ])
     : [[], new Map(), new Map()];

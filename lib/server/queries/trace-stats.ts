@@ -10,7 +10,16 @@ export interface TraceStats {
   maxDepth: number;
   /** Every span, each model call counted once (lib/domain/tree.ts): the numbers the detail shows too. */
   totals: Rollup;
+  /**
+   * The newest ingest time of the rows read (ms), when it is older than SETTLED_MS at the read (the engine's
+   * clock): every row stored up to then was there to read, so the numbers hold until a row stored later moves
+   * the trace index's last activity. Null while rows are arriving.
+   */
+  settledAtMs: number | null;
 }
+
+/** Rows stored this recently may not all be visible to a read yet (inserts end in any order). */
+const SETTLED_MS = 10_000;
 
 /** The tree's key for a span's instrumentation: compared, never shown, so a hash (short, and safe in any format). */
 export const SCOPE_KEY = 'toString(cityHash64(scope_name))';
@@ -23,6 +32,8 @@ type CallTuple = [spanId: string, start: number, end: number, input: number, out
 
 interface StatsQueryRow {
   trace_id: string;
+  newest_ms: number;
+  now_ms: number;
   span_ids: string[];
   parent_ids: string[];
   errors: number[];
@@ -45,7 +56,8 @@ export async function traceStats(client: ClickHouseClient, traceIds: string[], o
     rows<StatsQueryRow>(client, opts, `
       SELECT trace_id, groupArray(toString(span_id)) AS span_ids, groupArray(parent_span_id) AS parent_ids,
         groupArray(toUInt8(status = 'error')) AS errors, groupArray(toString(service_name)) AS services,
-        groupArrayIf((${CALL_FIELDS}), counts_usage = 1) AS calls
+        groupArrayIf((${CALL_FIELDS}), counts_usage = 1) AS calls,
+        toUnixTimestamp64Milli(max(ingested_at)) AS newest_ms, toUnixTimestamp64Milli(now64(3)) AS now_ms
       FROM spans
       WHERE trace_id IN {ids:Array(FixedString(32))}
       GROUP BY trace_id
@@ -53,19 +65,63 @@ export async function traceStats(client: ClickHouseClient, traceIds: string[], o
     startedSpans(client, traceIds, opts),
   ]);
   const out = new Map<string, TraceStats>();
-  for (const s of stats) out.set(s.trace_id, statsOf(withRunning(eachSpanOnce(s), started.get(s.trace_id))));
+  for (const s of stats) {
+    const running = started.get(s.trace_id);
+    const newest = Math.max(Number(s.newest_ms), Number(running?.newest_ms ?? 0));
+    out.set(s.trace_id, statsOf(withRunning(eachSpanOnce(s), running), newest < Number(s.now_ms) - SETTLED_MS ? newest : null));
+  }
   // A tree whose spans have all only started.
-  for (const [traceId, running] of started) if (!out.has(traceId)) out.set(traceId, statsOf(withRunning(emptyStats(traceId), running)));
+  for (const [traceId, running] of started) if (!out.has(traceId)) out.set(traceId, statsOf(withRunning(emptyStats(traceId), running), null));
   return out;
 }
 
-function statsOf(s: StatsQueryRow & { running: number }): TraceStats {
+function statsOf(s: StatsQueryRow & { running: number }, settledAtMs: number | null): TraceStats {
   const { maxDepth, totals } = buildTree(treeInputs(s));
-  return { row: withTotals(countsOf(s), totals, s.running), maxDepth, totals };
+  return { row: withTotals(countsOf(s), totals, s.running), maxDepth, totals, settledAtMs };
+}
+
+// The numbers of large traces as last read, under their newest ingest time. A trace list reads its page's
+// numbers from every span of each trace it shows (exact, each model call once): a 100,000-span tree on the first
+// page cost ~0.7 s of that on every poll of the list (2.5 s), long after it had finished.
+const REMEMBER_MIN_SPANS = 2_000;
+const REMEMBERED_MAX = 256;
+/** Long enough to serve the polls of an incident; short enough that rows expiring by retention show soon. */
+const REMEMBER_FOR_MS = 10 * 60_000;
+const remembered = new Map<string, { settledAtMs: number; at: number; stats: TraceStats }>();
+
+/**
+ * traceStats for a page of the list: a large trace read before, whose last activity (the trace index's, which
+ * every span stored moves) is still the newest ingest time that read saw, is not read again.
+ */
+export async function pageStats(client: ClickHouseClient, traceIds: string[], lastActivity: Promise<Map<string, number>>, opts: ReadOptions): Promise<Map<string, TraceStats>> {
+  const now = Date.now();
+  const known = new Set(traceIds.filter((id) => now - (remembered.get(id)?.at ?? -Infinity) < REMEMBER_FOR_MS));
+  const others = traceIds.filter((id) => !known.has(id));
+  const reading = others.length ? traceStats(client, others, opts) : Promise.resolve(new Map<string, TraceStats>());
+  const last = await lastActivity;
+  const out = new Map<string, TraceStats>();
+  const changed: string[] = [];
+  for (const id of known) {
+    const r = remembered.get(id)!;
+    if (last.get(id) === r.settledAtMs) out.set(id, r.stats);
+    else changed.push(id);
+  }
+  const [read, reread] = await Promise.all([reading, changed.length ? traceStats(client, changed, opts) : new Map<string, TraceStats>()]);
+  for (const found of [read, reread]) {
+    for (const [id, stats] of found) {
+      out.set(id, stats);
+      remembered.delete(id);
+      if (stats.settledAtMs === null || Number(stats.row.span_count) < REMEMBER_MIN_SPANS) continue;
+      if (remembered.size >= REMEMBERED_MAX) remembered.delete(remembered.keys().next().value!);
+      remembered.set(id, { settledAtMs: stats.settledAtMs, at: now, stats });
+    }
+  }
+  return out;
 }
 
 interface StartedRow {
   trace_id: string;
+  newest_ms: number;
   span_ids: string[];
   parent_ids: string[];
   services: string[];
@@ -75,7 +131,7 @@ interface StartedRow {
 async function startedSpans(client: ClickHouseClient, traceIds: string[], opts: ReadOptions): Promise<Map<string, StartedRow>> {
   const found = await rows<StartedRow>(client, opts, `
     SELECT trace_id, groupArray(toString(span_id)) AS span_ids, groupArray(parent_span_id) AS parent_ids,
-      groupArray(toString(service_name)) AS services
+      groupArray(toString(service_name)) AS services, toUnixTimestamp64Milli(max(ingested_at)) AS newest_ms
     FROM started_spans
     WHERE trace_id IN {ids:Array(FixedString(32))}
     GROUP BY trace_id
@@ -83,7 +139,7 @@ async function startedSpans(client: ClickHouseClient, traceIds: string[], opts: 
   return new Map(found.map((r) => [r.trace_id, r]));
 }
 
-const emptyStats = (traceId: string): StatsQueryRow => ({ trace_id: traceId, span_ids: [], parent_ids: [], errors: [], services: [], calls: [] });
+const emptyStats = (traceId: string): StatsQueryRow => ({ trace_id: traceId, newest_ms: 0, now_ms: 0, span_ids: [], parent_ids: [], errors: [], services: [], calls: [] });
 
 /** The ended spans, then each started span whose ended version is not among them: running, no usage. */
 function withRunning(s: StatsQueryRow, started: StartedRow | undefined): StatsQueryRow & { running: number } {
