@@ -182,6 +182,16 @@ describe('trace list and trace page', () => {
       expect(await pendingRow.getAttribute('data-pending-parent')).toBe('pending');
       expect(await pendingRow.locator('.span-name').textContent()).toBe(`span ${stepBId.slice(0, 8)}`);
       expect(await pendingRow.locator('[data-col=rollup-tokens]').textContent()).toBe('800/80');
+      // The keyboard reaches it: left from one of its calls selects it, left again folds it, right opens it.
+      await rows.filter({ has: page.locator('.span-name', { hasText: 'chat b0' }) }).click();
+      await page.getByRole('tree').press('ArrowLeft');
+      expect(await pendingRow.getAttribute('aria-selected')).toBe('true');
+      await page.getByRole('tree').press('ArrowLeft');
+      await expect.poll(() => rows.count()).toBe(6);
+      expect(await pendingRow.getAttribute('aria-expanded')).toBe('false');
+      await page.getByRole('tree').press('ArrowRight');
+      await expect.poll(() => rows.count()).toBe(10);
+      await a1.click(); // the selection the rest of this test follows
       // The running step can be killed before it arrives: its branch's Kill, confirmed; the control API agrees.
       await pendingRow.hover();
       await pendingRow.getByRole('button', { name: /^Kill branch/ }).click();
