@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { useCallback, useDeferredValue, useMemo, useState } from 'react';
-import type { TraceDetailResponse } from '@/lib/domain';
+import { notReceivedName, type TraceDetailResponse } from '@/lib/domain';
 import { isNotFound, useRevive, useTrace } from '@/lib/client/use-trace';
 import type { PendingParent, TreeNode } from './span-tree';
 import type { SpendWhole } from './tree-row';
@@ -72,7 +72,7 @@ function LoadedTrace({ traceId, data: latest, error, fetching, renderedAt }: { t
     [traceId, tree],
   );
   const killPending = useCallback(
-    (p: PendingParent) => setKilling({ traceId, spanId: p.spanId, name: `span ${p.spanId.slice(0, 8)} (not received yet)`, spend: p.rollup, running: p.running }),
+    (p: PendingParent) => setKilling({ traceId, spanId: p.spanId, name: `${notReceivedName(p.spanId)} (not received yet)`, spend: p.rollup, running: p.running }),
     [traceId],
   );
   const killTree = () => {

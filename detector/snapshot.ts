@@ -2,7 +2,7 @@
 // the shared builder (lib/domain/tree.ts: order, depth, which model calls count toward spend, totals) plus
 // the indexes the rules need (parent, children in start order, pre-order subtree ranges, the true root).
 // Building it is O(n log n) (sorting siblings); every rule after that is linear in the tree.
-import { buildTree, type Rollup, type SpanCategory, type SpanStatus, type TreeNode } from '../lib/domain';
+import { buildTree, notReceivedName, type Rollup, type SpanCategory, type SpanStatus, type TreeNode } from '../lib/domain';
 import { comparableSignature } from './signature';
 
 /** One span of the tree, in the detector's terms. Times are µs since the epoch, as the shared tree takes them. */
@@ -176,7 +176,7 @@ function placeholderSpan(spanId: string, child: DetectorSpan): DetectorSpan {
   return {
     spanId,
     parentSpanId: null,
-    name: `span ${spanId.slice(0, 8)} (not received yet)`,
+    name: `${notReceivedName(spanId)} (not received yet)`,
     serviceName: child.serviceName,
     category: 'other',
     agentName: null,

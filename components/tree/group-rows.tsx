@@ -1,7 +1,7 @@
 'use client';
 
 import { memo } from 'react';
-import type { Alert } from '@/lib/domain';
+import { notReceivedName, type Alert } from '@/lib/domain';
 import { AlertBadge, CategoryIcon } from '../badges';
 import { formatDuration, formatInt } from '../format';
 import { BranchSpend, Caret, Indent, ROW_HEIGHT, Tokens, Waterfall, type Scale, type SpendWhole } from '../tree-row';
@@ -115,7 +115,7 @@ export const PendingParentRow = memo(function PendingParentRow({ parent, collaps
   onKill: (parent: PendingParent) => void;
   onRevive: (spanId: string) => void;
 }) {
-  const name = `span ${parent.spanId.slice(0, 8)}`;
+  const name = notReceivedName(parent.spanId);
   const r = parent.rollup;
   const branches = `${formatInt(parent.tops)} branch${parent.tops === 1 ? '' : 'es'}, ${formatInt(r.spanCount)} span${r.spanCount === 1 ? '' : 's'}`;
   const classes = ['tree-grid', 'tree-row', 'pending-parent-row', selected && 'is-selected', parent.killed && 'is-killed', alerts?.length && `has-alert sev-row-${alerts[0].severity}`];
