@@ -3,11 +3,10 @@
 // would hold every ingest acknowledgement and API answer for as long. The main thread keeps the I/O (reads,
 // baselines, alert writes); this thread keeps the snapshots of the batch in hand between the two steps.
 import { parentPort } from 'node:worker_threads';
-import type { RuleFinding } from '../lib/domain';
-import { treeStats, type RootBaseline, type TreeStats } from './baseline';
-import { evaluateTree } from './index';
+import type { RootBaseline } from './baseline';
+import { attributeBudget, judgeTree, type Judgement } from './judgement';
 import type { DetectorSettings } from './settings';
-import { buildSnapshot, detectorSpan, type StoredSpanFields, type TreeSnapshot } from './snapshot';
+import { buildSnapshot, detectorSpan, type TreeSnapshot } from './snapshot';
 import { parseSpanRows } from './span-rows';
 import { DETECTOR_NICE, lowerThisThreadPriority } from '../lib/server/thread-priority';
 
@@ -26,22 +25,7 @@ export interface TreeHead {
   spans: number;
 }
 
-export interface Judgement {
-  findings: RuleFinding[];
-  /** The finished tree's history numbers; null while it runs. */
-  stats: TreeStats | null;
-  /** What a budget is checked against: the tree's spend, each model call once, and where a finding points. */
-  spend: TreeSpend;
-}
-
-export interface TreeSpend {
-  costUsd: number;
-  /** canopy.budget.usd from the root span, else the smallest any span (its resource) set; null when none did. */
-  attributeBudgetUsd: number | null;
-  rootSpanId: string;
-  /** Counted model calls, for the evidence. */
-  modelCalls: number;
-}
+export type { Judgement, TreeSpend } from './judgement';
 
 export type JudgeReply = { id: number; result: TreeHead[] | (Judgement | null)[] | null } | { id: number; error: string };
 
@@ -64,24 +48,7 @@ function judge(traceId: string, baseline: RootBaseline | null, settings: Detecto
   const entry = loaded.get(traceId);
   if (!entry) return null;
   loaded.delete(traceId);
-  const { tree, budget } = entry;
-  return {
-    findings: evaluateTree(tree, { settings, baseline }),
-    stats: tree.running ? null : treeStats(tree),
-    spend: { costUsd: tree.totals.costUsd, attributeBudgetUsd: budget, rootSpanId: tree.rootSpanId, modelCalls: tree.totals.modelCalls },
-  };
-}
-
-/** The root span's canopy.budget.usd, else the smallest a span carries (set on its resource). */
-function attributeBudget(spans: readonly StoredSpanFields[]): number | null {
-  let least: number | null = null;
-  for (const s of spans) {
-    const b = s.budget_usd;
-    if (b == null || !(b > 0)) continue;
-    if (s.parent_span_id === '') return b;
-    if (least === null || b < least) least = b;
-  }
-  return least;
+  return judgeTree(entry.tree, entry.budget, baseline, settings);
 }
 
 parentPort!.on('message', (req: JudgeRequest) => {

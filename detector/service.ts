@@ -11,13 +11,17 @@ import type { Storage } from '../lib/server/storage/storage';
 import { tracesTouchedSince, type ActivityMark } from '../lib/server/queries/trace-activity';
 import { alertId, getAlert, nextAlertVersion, storedAlertsOf, tracesWithAlerts, undeliveredAlerts, writeAlerts as storeAlerts, type StoredAlert } from '../lib/server/queries/alerts';
 import { readState, recordFinishedTrees, writeState, type FinishedTree } from '../lib/server/queries/detector-state';
-import { quietRunningTrees, spanRowsOfTrees } from '../lib/server/queries/tree-spans';
+import { quietRunningTrees, spanRowsOfTrees, storedSpanCounts } from '../lib/server/queries/tree-spans';
 import { diffAlerts, type AlertChange, type AlertNotice } from './alert-diff';
 import { StoredHistory } from './history';
 import { chooseBaseline } from './rule';
 import { DetectorSettingsStore } from './settings-store';
 import { JudgeThread } from './judge-thread';
-import type { TreeSpend } from './judge-worker';
+import type { Judgement, TreeHead, TreeSpend } from './judge-worker';
+import type { RootBaseline } from './baseline';
+import type { DetectorSettings } from './settings';
+import { StreamBook } from './stream-book';
+import { historyKey, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
 import { judgeServiceSpend } from './service-spend';
 
 export type Log = (event: Record<string, unknown>) => void;
@@ -43,7 +47,17 @@ export interface DetectorOptions {
   budgets?: Budgets;
   /** Stops trees and branches for the auto-kill policies (the kill hub). Absent: enforce acts like observe. */
   killer?: Killer;
+  /**
+   * The ingest workers of this process, when every span stored passes through them (embedded storage: no other
+   * process writes): they judge whole trees in the exports they prepare (stream-judge.ts). Absent: every tree is read.
+   */
+  stream?: TreeStream;
   now?: () => number;
+}
+
+/** The ingest side's part in judging trees in the stream (ingest/prepare-pool.ts). */
+export interface TreeStream {
+  judgeTrees(context: StreamContext | null, listener: ((trees: StreamTree[]) => void) | null): void;
 }
 
 export interface TickReport {
@@ -51,6 +65,8 @@ export interface TickReport {
   touched: number;
   evaluated: number;
   spans: number;
+  /** Of those, spans of trees an ingest worker judged as they arrived (not read from storage). */
+  streamedSpans: number;
   alertsWritten: number;
   notices: number;
   /** Trees left for the next tick (the per-tick budget, or a big tree's cadence). */
@@ -125,11 +141,23 @@ export class Detector {
   private readonly alerted = new Set<string>();
   /** Finished trees' history rows not written yet (written with the watermark). */
   private readonly finishedToWrite: FinishedTree[] = [];
+  /** Judgements of the ingest workers checked against storage, for trees due: used when the tree is judged. */
+  private readonly verified = new Map<string, StreamJudged>();
+  /** Which exports carried each tree lately, and the ingest workers' judgements (null without a stream). */
+  private readonly book: StreamBook | null;
+  /** The workers judge with these: the settings (and their version) and the histories looked up (historyKey). */
+  private streamSettings: DetectorSettings | null = null;
+  private settingsVersion = 0;
+  private readonly streamBaselines = new Map<string, RootBaseline | null>();
+  private streamChanged = true;
+  private streamStale = false;
+  private streamPublishedAt = 0;
 
   constructor(private readonly opts: DetectorOptions) {
     this.now = opts.now ?? Date.now;
     this.settings = new DetectorSettingsStore(opts.storage);
     this.history = new StoredHistory(opts.storage.client, () => this.settings.current.baseline.minTrees, this.now);
+    this.book = opts.stream ? new StreamBook(this.now) : null;
   }
 
   /** Loads the state and starts ticking. */
@@ -147,11 +175,13 @@ export class Detector {
     this.watermark = saved ?? { activity: { lastSeenMs: now - FIRST_LOOKBACK_MS, traceId: '' }, stallMs: now };
     // Owed from before a restart: what was raised or escalated but never delivered.
     if (this.opts.notify) for (const a of await undeliveredAlerts(this.opts.storage.client)) this.deliver(a, a.notified ? 'escalated' : 'new');
+    this.publishStream(now);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.opts.stream?.judgeTrees(null, null);
     // A tick working off a backlog on the background-priority judge thread can take seconds on a busy machine:
     // past a short wait it is abandoned (closing the thread fails what it waits for), and the trees it had taken
     // go back to the queue, so the watermark saved below still covers them and a restart judges them.
@@ -194,13 +224,37 @@ export class Detector {
     const started = performance.now();
     const now = this.now();
     await this.settings.refresh();
+    this.noteSettings();
     const touched = await this.collectTouched();
     if (now - this.lastStallScan >= STALL_SCAN_MS) await this.collectQuiet(now);
     const report = await this.judgeDue(now);
     const spendWrites = await this.judgeServiceSpend(now);
     await this.persist(false);
+    this.publishStream(now);
     this.trimMemory();
     return { touched, ...report, alertsWritten: report.alertsWritten + spendWrites, pending: this.due.size, ms: performance.now() - started };
+  }
+
+  /** Settings changed (through the API): judgements made with the earlier ones are not used. */
+  private noteSettings(): void {
+    if (this.streamSettings === this.settings.current) return;
+    this.streamSettings = this.settings.current;
+    this.settingsVersion++;
+    this.streamChanged = true;
+  }
+
+  /** Tells the ingest workers what they judge with: when the settings or a baseline changed, else every 10 s. */
+  private publishStream(now: number): void {
+    const { stream } = this.opts;
+    if (!stream || !this.book || this.stopped) return;
+    this.noteSettings();
+    const since = now - this.streamPublishedAt;
+    if (!this.streamChanged && since < (this.streamStale ? 2_000 : 10_000)) return;
+    const book = this.book;
+    stream.judgeTrees({ settingsVersion: this.settingsVersion, settings: this.settings.current, baselines: [...this.streamBaselines] }, (trees) => book.add(trees));
+    this.streamChanged = false;
+    this.streamStale = false;
+    this.streamPublishedAt = now;
   }
 
   /** When a spend bucket has closed: each service's spend chart, an alert for an anomaly. */
@@ -236,6 +290,7 @@ export class Detector {
         if ((this.judged.get(t.traceId) ?? -1) >= t.lastSeenMs) continue;
         if ((this.due.get(t.traceId) ?? -1) >= t.lastSeenMs) continue;
         this.due.delete(t.traceId); // re-queued at the end: a busy tree does not starve the others
+        this.verified.delete(t.traceId); // it has spans the workers' judgement did not see
         this.due.set(t.traceId, t.lastSeenMs);
         found++;
       }
@@ -269,7 +324,7 @@ export class Detector {
   }
 
   private async judgeDue(now: number): Promise<Omit<TickReport, 'touched' | 'pending' | 'ms'>> {
-    const out = { evaluated: 0, spans: 0, alertsWritten: 0, notices: 0, backlog: false };
+    const out = { evaluated: 0, spans: 0, streamedSpans: 0, alertsWritten: 0, notices: 0, backlog: false };
     let budget = SPANS_PER_TICK;
     const started = performance.now();
     const batch: [string, number][] = [];
@@ -290,6 +345,7 @@ export class Detector {
       }
       out.evaluated += r.evaluated;
       out.spans += r.spans;
+      out.streamedSpans += r.streamedSpans;
       out.alertsWritten += r.alertsWritten;
       out.notices += r.notices;
       batchSpans = 0;
@@ -309,6 +365,8 @@ export class Detector {
     // neighbouring granules of each part. In arrival order every read of 200 trees touched most granules of
     // every part (each granule holds thousands of traces' rows), and the next read touched them again.
     picked.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    // One check of the whole tick's trees judged in the stream (a read per batch cost as much as the spans it saved).
+    await this.takeStreamed(picked.map(([id]) => id));
     for (const [traceId, lastSeenMs] of picked) {
       if (this.stopped) break;
       if (performance.now() - started > TICK_WORK_MS) {
@@ -337,9 +395,21 @@ export class Detector {
       this.judged.set(id, ms);
     }
     const withAlerts = ids.filter((id) => this.alerted.has(id));
-    const [bytes, stored] = await Promise.all([spanRowsOfTrees(storage.client, ids), withAlerts.length > 0 ? storedAlertsOf(storage.client, withAlerts) : []]);
+    const streamed = new Map<string, StreamJudged>();
+    for (const id of ids) {
+      const judged = this.verified.get(id);
+      if (!judged) continue;
+      this.verified.delete(id);
+      streamed.set(id, judged);
+    }
+    const stored = withAlerts.length > 0 ? await storedAlertsOf(storage.client, withAlerts) : [];
+    const toRead = streamed.size > 0 ? ids.filter((id) => !streamed.has(id)) : ids;
+    const bytes = toRead.length > 0 ? await spanRowsOfTrees(storage.client, toRead) : null;
     // Trees absent here expired, or are not visible yet: their next activity brings them back.
-    const heads = await this.thread.load(bytes, lastSeen, now);
+    const heads: TreeHead[] = bytes ? await this.thread.load(bytes, lastSeen, now) : [];
+    for (const [traceId, j] of streamed) {
+      heads.push({ traceId, serviceName: j.serviceName, rootName: j.rootName, running: false, lastSpanMs: j.lastSpanMs, spans: j.judgement.stats?.spans ?? 0 });
+    }
     const storedBy = new Map<string, StoredAlert[]>();
     // The service chart's alerts are not the tree rules' to resolve.
     for (const a of stored) if (a.branch !== 'service') (storedBy.get(a.traceId) ?? storedBy.set(a.traceId, []).get(a.traceId)!).push(a);
@@ -347,16 +417,20 @@ export class Detector {
     const notices: AlertNotice[] = [];
     const finished: FinishedTree[] = [];
     let spanCount = 0;
+    let streamedSpans = 0;
     // In the order they ended: a tree is judged against the trees of its kind that finished before it.
     heads.sort((a, b) => a.lastSpanMs - b.lastSpanMs);
     const budgetReads = this.opts.budgets ? this.readBudgets(ids, heads) : null;
     await this.history.prefetch(heads);
-    const baselines = await Promise.all(
-      heads.map(async (head) =>
-        chooseBaseline(head.rootName ? await this.history.rootName(head.serviceName, head.rootName) : null, await this.history.service(head.serviceName), settings),
-      ),
+    const histories = await Promise.all(
+      heads.map(async (head) => ({ rootName: head.rootName ? await this.history.rootName(head.serviceName, head.rootName) : null, service: await this.history.service(head.serviceName) })),
     );
-    const judgements = await this.thread.judge(heads.map((h, i) => ({ traceId: h.traceId, baseline: baselines[i] })), settings);
+    const baselines = histories.map((h) => chooseBaseline(h.rootName, h.service, settings));
+    this.noteHistories(heads, histories);
+    const judgements = await this.judgeLoaded(heads, baselines, streamed, settings);
+    // At once, not at the tick's end: a tick working off a backlog can take seconds, and until the workers have
+    // a kind's baseline every tree of it is read back from storage.
+    this.publishStream(now);
     const [apiBudgets, startedBudgets] = budgetReads ? await budgetReads : [new Map<string, StoredBudget>(), new Map<string, number>()];
     const grew = new Set<string>();
     for (let i = 0; i < heads.length; i++) {
@@ -364,6 +438,7 @@ export class Detector {
       const judged = judgements[i];
       const { traceId } = head;
       spanCount += head.spans;
+      if (streamed.has(traceId)) streamedSpans += head.spans;
       if (!judged) continue;
       const { stats } = judged;
       const findings: Finding[] = [...judged.findings, ...this.checkBudget(traceId, judged.spend, apiBudgets.get(traceId), startedBudgets.get(traceId))];
@@ -391,14 +466,17 @@ export class Detector {
         }
       }
     }
-    // The batch was judged at once, against the history as it stood before it. A finished tree whose own kind
-    // had too little history then, and gained some in this batch (its predecessors arrived with it), is judged
-    // once more on the next tick, so the tree that ends a series is judged against the series.
+    // The batch was judged at once, against the history as it stood before it (an ingest worker's judgement
+    // against what it was last told). A finished tree judged without its own kind's history, whose kind's (or
+    // service's) history became trusted since — its predecessors arrived with it — is judged once more on the
+    // next tick, so the tree that ends a series is judged against the series.
     for (let i = 0; i < heads.length; i++) {
       const head = heads[i];
-      const base = baselines[i];
-      if (head.running || !head.rootName || (base?.scope === 'rootName') || this.rejudged.has(head.traceId)) continue;
-      if (!grew.has(`${head.serviceName}\0${head.rootName}`)) continue;
+      const used = streamed.get(head.traceId)?.baselineScope ?? baselines[i]?.scope ?? null;
+      if (head.running || !head.rootName || used === 'rootName' || this.rejudged.has(head.traceId)) continue;
+      if (!grew.has(`${head.serviceName}\0${head.rootName}`) && !streamed.has(head.traceId)) continue;
+      const current = chooseBaseline(await this.history.rootName(head.serviceName, head.rootName), await this.history.service(head.serviceName), settings);
+      if ((current?.scope ?? null) === used) continue;
       this.rejudged.add(head.traceId);
       this.judged.delete(head.traceId);
       this.due.set(head.traceId, lastSeen[head.traceId]);
@@ -410,7 +488,57 @@ export class Detector {
     this.finishedToWrite.push(...finished);
     if (this.finishedToWrite.length >= 10_000) await this.flushHistory();
     for (const n of notices) this.deliver(n.alert, n.change);
-    return { evaluated: batch.length, spans: spanCount, alertsWritten: writes.length, notices: notices.length };
+    return { evaluated: batch.length, spans: spanCount, streamedSpans, alertsWritten: writes.length, notices: notices.length };
+  }
+
+  /**
+   * The trees of a batch an ingest worker judged whole as they arrived, and that storage holds exactly those
+   * spans of (the trace index's count: nothing from another export, process or an earlier run). Not read again.
+   */
+  private async takeStreamed(ids: readonly string[]): Promise<void> {
+    const out = new Map<string, StreamJudged>();
+    if (!this.book) return;
+    for (const id of ids) {
+      const judged = this.book.take(id, this.settingsVersion);
+      if (judged) out.set(id, judged);
+    }
+    if (out.size === 0) return;
+    const counts = await storedSpanCounts(this.opts.storage.client, [...out.keys()]);
+    for (const [id, judged] of out) if (counts.get(id) === judged.spans) this.verified.set(id, judged);
+  }
+
+  /**
+   * The histories the batch was judged against, for the ingest workers: each kind's and service's, trusted or
+   * not (a worker judges a tree only once both were looked up here, and chooses between them as this does).
+   */
+  private noteHistories(heads: readonly TreeHead[], histories: readonly { rootName: RootBaseline | null; service: RootBaseline | null }[]): void {
+    if (!this.book) return;
+    const note = (key: string, b: RootBaseline | null) => {
+      const known = this.streamBaselines.has(key);
+      if (known && this.streamBaselines.get(key) === b) return;
+      if (this.streamBaselines.size >= 10_000) this.streamBaselines.clear();
+      this.streamBaselines.set(key, b);
+      // A kind the workers do not know yet is read back from storage until they do: told at once. A summary
+      // recomputed (every few seconds per kind) waits for the next regular word.
+      if (known) this.streamStale = true;
+      else this.streamChanged = true;
+    };
+    for (let i = 0; i < heads.length; i++) {
+      const { serviceName, rootName } = heads[i];
+      if (rootName) note(historyKey(serviceName, rootName), histories[i].rootName);
+      note(historyKey(serviceName, null), histories[i].service);
+    }
+  }
+
+  /** The stream's judgements as they are; the rest judged on the judge thread. */
+  private async judgeLoaded(heads: readonly TreeHead[], baselines: readonly (RootBaseline | null)[], streamed: ReadonlyMap<string, StreamJudged>, settings: DetectorSettings): Promise<(Judgement | null)[]> {
+    const out: (Judgement | null)[] = heads.map((h) => streamed.get(h.traceId)?.judgement ?? null);
+    const onThread: number[] = [];
+    for (let i = 0; i < heads.length; i++) if (!streamed.has(heads[i].traceId)) onThread.push(i);
+    if (onThread.length === 0) return out;
+    const judged = await this.thread.judge(onThread.map((i) => ({ traceId: heads[i].traceId, baseline: baselines[i] })), settings);
+    onThread.forEach((i, k) => (out[i] = judged[k]));
+    return out;
   }
 
   /**
@@ -490,5 +618,6 @@ export class Detector {
     }
     if (this.stallWatch.size > MEMORY_MAX) this.stallWatch.clear();
     if (this.rejudged.size > MEMORY_MAX) this.rejudged.clear();
+    if (this.verified.size > MEMORY_MAX) this.verified.clear();
   }
 }

@@ -7,17 +7,29 @@
 import { callSignature } from '../ingest/normalise/signature';
 import type { SpanCategory } from '../lib/domain';
 
-const emptyCache = new Map<string, string>();
+// category → name → model → tool name → signature: nested maps, so a lookup hashes the strings the span already
+// holds instead of building a key (which cost more than the rest of making a detector span).
+const emptyCache = new Map<string, Map<string, Map<string, Map<string, string>>>>();
+let cached = 0;
 const MAX_CACHE = 10_000;
+
+function level<V>(m: Map<string, V>, k: string, make: () => V): V {
+  let v = m.get(k);
+  if (v === undefined) m.set(k, (v = make()));
+  return v;
+}
 
 /** The signature ingest gives a call of this tool / model / name that recorded no arguments or input. */
 export function emptyCallSignature(category: SpanCategory, name: string, model: string, toolName: string, agentName: string): string {
-  const key = `${category}\0${name}\0${model}\0${toolName}`;
-  let sig = emptyCache.get(key);
+  const byTool = level(level(level(emptyCache, category, () => new Map()), name, () => new Map()), model, () => new Map<string, string>());
+  let sig = byTool.get(toolName);
   if (sig === undefined) {
     sig = callSignature(category, {}, model, name, toolName, agentName);
-    if (emptyCache.size >= MAX_CACHE) emptyCache.clear();
-    emptyCache.set(key, sig);
+    if (++cached > MAX_CACHE) {
+      emptyCache.clear();
+      cached = 0;
+    }
+    byTool.set(toolName, sig);
   }
   return sig;
 }

@@ -340,6 +340,19 @@ export function commonAncestor(tree: TreeSnapshot, indexes: readonly number[]): 
 export function concurrentChildren(tree: TreeSnapshot, i: number): number {
   const kids = tree.children[i];
   if (kids.length <= 1) return kids.length;
+  // Children come in start order: when each starts once the ones before it have all ended (an agent's steps,
+  // the common case) one runs at a time, found without sorting.
+  let lastEnd = -Infinity;
+  let oneAtATime = true;
+  for (const k of kids) {
+    const s = tree.nodes[k].span;
+    if (s.start < lastEnd) {
+      oneAtATime = false;
+      break;
+    }
+    lastEnd = Math.max(lastEnd, s.end, s.start);
+  }
+  if (oneAtATime) return 1;
   const starts = new Float64Array(kids.length);
   const ends = new Float64Array(kids.length);
   for (let k = 0; k < kids.length; k++) {

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ExportFormat, PrepareResult } from './prepare';
-import type { PrepareRequest, PrepareWorkerData, RecycleMessage } from './prepare-worker';
+import type { DetectorContextMessage, PrepareRequest, PrepareWorkerData, RecycleMessage, StreamTreesMessage } from './prepare-worker';
+import type { StreamContext, StreamTree } from '../detector/stream-judge';
 import type { WireBody } from './body';
 
 /** The worker preparing a request died (e.g. out of memory); it is replaced, and a retry can succeed. */
@@ -15,8 +16,14 @@ export interface PreparePool {
    * full ingest) made V8 run a full garbage collection on the event loop several times a second.
    */
   recycle(payload: Uint8Array): void;
+  /**
+   * Lets the workers judge whole trees of the exports they prepare with this context (null: stop). Each
+   * export's trees then reach `listener` after its answer.
+   */
+  judgeTrees(context: StreamContext | null, listener: ((trees: StreamTree[]) => void) | null): void;
   close(): Promise<void>;
 }
+
 
 export interface PreparePoolOptions extends PrepareWorkerData {
   threads: number;
@@ -30,6 +37,7 @@ interface Slot {
 }
 
 type Reply = { id: number; result: PrepareResult; error?: undefined } | { id: number; error: string; result?: undefined };
+type WorkerMessage = Reply | { ready: true } | StreamTreesMessage;
 
 const WORKER_URL = new URL('./prepare-worker-entry.mjs', import.meta.url);
 
@@ -54,6 +62,8 @@ export async function createPreparePool(opts: PreparePoolOptions): Promise<Prepa
   let closing = false;
   let started = false; // until then a failure fails the pool's creation instead of restarting a worker
   const slots: Slot[] = [];
+  let context: StreamContext | null = null;
+  let listener: ((trees: StreamTree[]) => void) | null = null;
 
   /** Resolves once the worker has loaded; rejects if it dies first (a bad price file, a load error). */
   function spawn(index: number): Promise<void> {
@@ -61,12 +71,18 @@ export async function createPreparePool(opts: PreparePoolOptions): Promise<Prepa
     const worker = new Worker(WORKER_URL, { workerData: data });
     const slot: Slot = { worker, alive: true, jobs: new Map() };
     slots[index] = slot;
+    // Before any export: messages wait in order until the worker listens.
+    if (context) worker.postMessage({ detector: context } satisfies DetectorContextMessage);
     let ready = false;
     return new Promise<void>((resolveReady, rejectReady) => {
-      worker.on('message', (reply: Reply | { ready: true }) => {
+      worker.on('message', (reply: WorkerMessage) => {
         if ('ready' in reply) {
           ready = true;
           return resolveReady();
+        }
+        if ('trees' in reply) {
+          listener?.(reply.trees);
+          return;
         }
         const job = slot.jobs.get(reply.id);
         if (!job) return;
@@ -124,6 +140,11 @@ export async function createPreparePool(opts: PreparePoolOptions): Promise<Prepa
       const slot = live[recycled++ % Math.max(1, live.length)];
       if (!slot || payload.buffer.byteLength < 64 * 1024 || !(payload.buffer instanceof ArrayBuffer)) return;
       slot.worker.postMessage({ recycle: payload.buffer } satisfies RecycleMessage, [payload.buffer]);
+    },
+    judgeTrees(next, to) {
+      context = next;
+      listener = next ? to : null;
+      for (const s of slots) if (s.alive) s.worker.postMessage({ detector: next } satisfies DetectorContextMessage);
     },
     async close() {
       closing = true;

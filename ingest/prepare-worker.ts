@@ -5,6 +5,8 @@ import { createPriceBook } from '../lib/server/prices';
 import { INGEST_NICE, lowerThisThreadPriority } from '../lib/server/thread-priority';
 import { prepareExport, type ExportFormat } from './prepare';
 import type { BodyEncoding } from './body';
+import type { SpanRow } from './types';
+import { StreamJudge, type StreamContext, type StreamTree } from '../detector/stream-judge';
 
 export interface PrepareRequest {
   id: number;
@@ -25,6 +27,16 @@ export interface RecycleMessage {
   recycle: ArrayBuffer;
 }
 
+/** What the detector lets this worker judge trees with; null: judge none (no detector in this process). */
+export interface DetectorContextMessage {
+  detector: StreamContext | null;
+}
+
+/** An export's trees, sent after its answer (detector/stream-judge.ts). */
+export interface StreamTreesMessage {
+  trees: StreamTree[];
+}
+
 const { pricesFile, retentionDays, maxBodyBytes, maxSpans } = workerData as PrepareWorkerData;
 const MAX_FREE = 8;
 const free: ArrayBuffer[] = [];
@@ -40,12 +52,18 @@ function allocate(bytes: number): Uint8Array {
 // Below the main thread, which answers the exports and the control API (lib/server/thread-priority.ts).
 lowerThisThreadPriority(INGEST_NICE);
 
-const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays, maxBodyBytes, maxSpans, allocate };
+let ended: SpanRow[] | null = null;
+const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays, maxBodyBytes, maxSpans, allocate, keepEnded: (rows: SpanRow[]) => void (ended = rows) };
+let judge: StreamJudge | null = null;
 
 parentPort!.postMessage({ ready: true });
-parentPort!.on('message', (message: PrepareRequest | RecycleMessage) => {
+parentPort!.on('message', (message: PrepareRequest | RecycleMessage | DetectorContextMessage) => {
   if ('recycle' in message) {
     if (free.length < MAX_FREE) free.push(message.recycle);
+    return;
+  }
+  if ('detector' in message) {
+    judge = message.detector ? new StreamJudge(message.detector) : null;
     return;
   }
   const { id, body, encoding, format } = message;
@@ -57,4 +75,8 @@ parentPort!.on('message', (message: PrepareRequest | RecycleMessage) => {
   } catch (err) {
     parentPort!.postMessage({ id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }
+  const rows = ended;
+  ended = null;
+  // After the answer, so judging never delays an export's acknowledgement.
+  if (judge && rows && rows.length > 0) parentPort!.postMessage({ trees: judge.judge(rows, Date.now()) } satisfies StreamTreesMessage);
 });

@@ -43,6 +43,8 @@ export interface PrepareContext {
   maxSpans?: number;
   /** Where insert bytes are written; new memory by default. */
   allocate?: Allocate;
+  /** Given the ended spans' rows of an export that was prepared (the worker judges its trees with them after answering). */
+  keepEnded?: (rows: SpanRow[]) => void;
 }
 
 /**
@@ -71,6 +73,7 @@ export function prepareExport(wire: Uint8Array, encoding: BodyEncoding, format: 
   const resources = new Map<string, ResourceRow>();
   const all = normaliseRequest(decoded, { prices: ctx.prices, retentionDays: ctx.retentionDays, resources });
   const { ended: rows, started } = splitStarted(all);
+  ctx.keepEnded?.(rows);
   return {
     ok: true,
     prepared: {

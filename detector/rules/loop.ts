@@ -40,17 +40,29 @@ export const loopRule: Rule = (tree, ctx) => {
 
   // The same call by the same agent (by name) anywhere: one agent looping through sub-agents it respawns,
   // or recursing into itself. Different agents making the same lookup is duplication, not a loop.
-  const agentOf = nearestAgents(tree);
-  const byAgent = new Map<string, number[]>();
+  // Grouped by signature first: most signatures occur once, and only those repeated often enough are split by
+  // agent (a key of agent and signature for every call cost more than the rest of the rule).
+  const bySignature = new Map<string, number[]>();
   const failing = new Map<string, number[]>();
   for (let i = 0; i < tree.nodes.length; i++) {
     const s = tree.nodes[i].span;
     if (s.callSignature === null) continue;
-    const agent = agentOf[i] >= 0 ? (tree.nodes[agentOf[i]].span.agentName ?? tree.nodes[agentOf[i]].span.name) : '';
-    push(byAgent, `${agent}\0${s.callSignature}`, i);
+    push(bySignature, s.callSignature, i);
     if (s.status === 'error' && s.errorType !== 'killed') push(failing, `${s.errorType ?? s.statusMessage}\0${s.callSignature}`, i);
   }
-  for (const list of byAgent.values()) {
+  const byAgent: number[][] = [];
+  let agentOf: Int32Array | null = null;
+  for (const list of bySignature.values()) {
+    if (list.length < cfg.anywhere) continue;
+    agentOf ??= nearestAgents(tree);
+    const groups = new Map<string, number[]>();
+    for (const i of list) {
+      const a = agentOf[i];
+      push(groups, a >= 0 ? (tree.nodes[a].span.agentName ?? tree.nodes[a].span.name) : '', i);
+    }
+    for (const group of groups.values()) byAgent.push(group);
+  }
+  for (const list of byAgent) {
     if (list.length < cfg.anywhere) continue;
     const seq = sequentialCalls(tree, list);
     if (seq.length < cfg.anywhere) continue;

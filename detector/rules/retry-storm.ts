@@ -25,7 +25,7 @@ export const retryStormRule: Rule = (tree, ctx) => {
 
   for (let p = 0; p < tree.nodes.length; p++) {
     const kids = tree.children[p];
-    if (kids.length < 2) continue;
+    if (kids.length < 2 || !anyCallFailed(tree, kids)) continue;
     const failures = new Map<ErrorClass, number[]>();
     const lastFailed = new Map<string, boolean>();
     for (const c of kids) {
@@ -87,6 +87,15 @@ export const retryStormRule: Rule = (tree, ctx) => {
   }
   return out.list();
 };
+
+/** Whether any of these calls failed (a branch where none did has neither failures nor retries: most branches). */
+function anyCallFailed(tree: TreeSnapshot, kids: readonly number[]): boolean {
+  for (const c of kids) {
+    const s = tree.nodes[c].span;
+    if (s.status === 'error' && isCall(s)) return true;
+  }
+  return false;
+}
 
 /** What a call calls: the tool's name, else the model, else the span name. */
 function callTarget(tree: TreeSnapshot, i: number): string {

@@ -229,6 +229,7 @@ export function spendCounting(
   parents: readonly number[],
 ): { counts: boolean[]; elsewhere: ({ reason: 'below' | 'same-call'; on: number } | null)[] } {
   const n = spans.length;
+  if (eachCallAlone(spans, parents)) return { counts: spans.map((s) => s.countsUsage), elsewhere: new Array(n).fill(null) };
   const reports = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (reportsUsage(spans[i])) reports[i] = 1;
   const earlier = (a: number, b: number) => spans[a].start - spans[b].start || idOrder(spans[a].spanId, spans[b].spanId);
@@ -431,6 +432,27 @@ export function spendCounting(
   const elsewhere: ({ reason: 'below' | 'same-call'; on: number } | null)[] = new Array(n);
   for (let i = 0; i < n; i++) elsewhere[i] = reason[i] === null ? null : { reason: reason[i]!, on: target[i] };
   return { counts, elsewhere };
+}
+
+/**
+ * Whether every model call counts as itself: none is nested below another (at any depth), and the calls that
+ * report usage all come from one instrumentation, so none can be another's report of the same call. The
+ * common tree; the general pass above then has nothing to group and costs ~10× this check.
+ */
+function eachCallAlone(spans: readonly TreeInput[], parents: readonly number[]): boolean {
+  const underCall = new Uint8Array(spans.length);
+  let scope: string | undefined | null = null;
+  for (let i = 0; i < spans.length; i++) {
+    const p = parents[i];
+    if (p >= 0 && (underCall[p] || spans[p].countsUsage)) underCall[i] = 1;
+    const s = spans[i];
+    if (!s.countsUsage) continue;
+    if (underCall[i]) return false;
+    if (!reportsUsage(s)) continue;
+    if (scope === null) scope = s.scope;
+    else if (s.scope !== scope) return false;
+  }
+  return true;
 }
 
 /**

@@ -23,6 +23,16 @@ export async function spanRowsOfTrees(client: ClickHouseClient, traceIds: readon
     SETTINGS max_execution_time = 60`, { ids: traceIds });
 }
 
+/** How many ended spans storage holds of each trace (the trace index's count; re-sent copies counted too). */
+export async function storedSpanCounts(client: ClickHouseClient, traceIds: readonly string[], opts: ReadOptions = {}): Promise<Map<string, number>> {
+  if (traceIds.length === 0) return new Map();
+  const found = await rows<{ trace_id: string; spans: string }>(client, opts, `
+    SELECT trace_id, toString(sum(span_count)) AS spans FROM traces WHERE trace_id IN {ids:Array(FixedString(32))}
+    GROUP BY trace_id
+    SETTINGS max_execution_time = 60`, { ids: traceIds });
+  return new Map(found.map((r) => [r.trace_id, Number(r.spans)]));
+}
+
 /** The spans of each trace, each span once; a trace with none stored is absent from the map. */
 export async function spansOfTrees(client: ClickHouseClient, traceIds: readonly string[], opts: ReadOptions = {}): Promise<Map<string, StoredSpanFields[]>> {
   return parseSpanRows((await spanRowsOfTrees(client, traceIds, opts)).toString('utf8'));

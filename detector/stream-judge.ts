@@ -1,0 +1,106 @@
+// Judging a tree where its spans already are: on the ingest worker that prepared the export carrying it. Most
+// requests end before their exporter's batch is sent, so one export holds the whole tree, root included; the
+// worker builds it from the rows it has just normalised and runs the rules there, before the tree is ever read
+// back from storage. Reading each tree's spans from the engine, formatting and parsing them was most of what
+// the detector cost per span. Whether a judgement made here stands for the stored tree is decided by the
+// detector (stream-book.ts): only when this export was the only one to carry the tree and storage holds no
+// other span of it.
+import type { SpanRow } from '../ingest/types';
+import type { RootBaseline } from './baseline';
+import { attributeBudget, judgeTree, type Judgement } from './judgement';
+import type { DetectorSettings } from './settings';
+import { buildSnapshot, detectorSpan } from './snapshot';
+import { chooseBaseline } from './rule';
+
+/** What the detector lets the ingest workers judge with (published on its ticks). */
+export interface StreamContext {
+  /** Identifies the settings; a judgement made with others is not used. */
+  settingsVersion: number;
+  settings: DetectorSettings;
+  /**
+   * The histories the detector looked up (historyKey), trusted or not: a tree is judged here only when both its
+   * kind's and its service's are known, against the one the detector would choose.
+   */
+  baselines: [string, RootBaseline | null][];
+}
+
+/** A kind's history (its service and root name), or with a null root name its service's. */
+export function historyKey(serviceName: string, rootName: string | null): string {
+  return rootName === null ? `s\0${serviceName}` : `r\0${serviceName}\0${rootName}`;
+}
+
+/** One tree of an export: how many spans it had there, and its judgement when it was whole. */
+export interface StreamTree {
+  traceId: string;
+  spans: number;
+  judged: StreamJudged | null;
+}
+
+export interface StreamJudged {
+  settingsVersion: number;
+  serviceName: string;
+  rootName: string;
+  /** Whose history it was judged against (null: none trusted). */
+  baselineScope: RootBaseline['scope'] | null;
+  /** Spans in the tree judged (the detector compares it with the spans stored). */
+  spans: number;
+  lastSpanMs: number;
+  judgement: Judgement;
+}
+
+export class StreamJudge {
+  private readonly baselines: Map<string, RootBaseline | null>;
+
+  constructor(private ctx: StreamContext) {
+    this.baselines = new Map(ctx.baselines);
+  }
+
+  /** The export's trees (ended spans only), each judged when the export holds all of it and its kind is known. */
+  judge(rows: readonly SpanRow[], nowMs: number): StreamTree[] {
+    const byTrace = new Map<string, SpanRow[]>();
+    for (const r of rows) {
+      const list = byTrace.get(r.trace_id);
+      if (list) list.push(r);
+      else byTrace.set(r.trace_id, [r]);
+    }
+    const out: StreamTree[] = [];
+    for (const [traceId, spans] of byTrace) {
+      let judged: StreamJudged | null = null;
+      try {
+        judged = this.judgeTree(traceId, spans, nowMs);
+      } catch {
+        // Not judged here: the detector reads the tree from storage. Its appearance is still reported.
+      }
+      out.push({ traceId, spans: spans.length, judged });
+    }
+    return out;
+  }
+
+  private judgeTree(traceId: string, rows: readonly SpanRow[], nowMs: number): StreamJudged | null {
+    // The root decides whether it is worth building: present (the request ended), recent, of a known kind.
+    let root: SpanRow | null = null;
+    for (const r of rows) {
+      if (r.parent_span_id !== '') continue;
+      if (root) return null; // two roots: not one request's tree
+      root = r;
+    }
+    if (!root) return null;
+    const own = this.baselines.get(historyKey(root.service_name, root.name));
+    const service = this.baselines.get(historyKey(root.service_name, null));
+    if (own === undefined || service === undefined) return null;
+    const baseline = chooseBaseline(own, service, this.ctx.settings);
+    const tree = buildSnapshot(rows.map(detectorSpan), { traceId, now: nowMs });
+    // Whole: one top (the root), no parent missing. Otherwise part of it came, or comes, in another export.
+    if (tree.running || tree.nodes.length !== rows.length) return null;
+    for (let i = 0; i < tree.parent.length; i++) if (tree.parent[i] < 0 && i !== tree.root) return null;
+    return {
+      settingsVersion: this.ctx.settingsVersion,
+      serviceName: tree.serviceName,
+      rootName: tree.rootName,
+      baselineScope: baseline?.scope ?? null,
+      spans: rows.length,
+      lastSpanMs: tree.lastSpanMs,
+      judgement: judgeTree(tree, attributeBudget(rows), baseline, this.ctx.settings),
+    };
+  }
+}
