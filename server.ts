@@ -45,10 +45,9 @@ async function main() {
     if (!config.detector) return undefined;
     // Imported here: it reads storage through lib/server/queries (server-only; see server-only-process.ts).
     const { startDetector } = await import('./detector/run');
-    // With embedded storage every span stored passed through this process's ingest workers: they judge the
-    // trees an export carries whole (detector/stream-judge.ts). A ClickHouse server may hold other processes' spans.
-    const stream = storage.value.backend === 'embedded' ? pool.value : undefined;
-    return startDetector({ config, storage: storage.value, metrics, log, publicUrl: publicUrl(config, http.value.port), budgets: budgets.value, killer: kills.value, stream });
+    // This process's ingest workers judge the trees an export carries whole (detector/stream-judge.ts); the
+    // detector uses such a judgement when storage holds no other span of the tree (another process's, say).
+    return startDetector({ config, storage: storage.value, metrics, log, publicUrl: publicUrl(config, http.value.port), budgets: budgets.value, killer: kills.value, stream: pool.value });
   }, (d) => d?.stop());
   const running = await startServices([pool, uiBuild, storage, ingest, kills, budgets, http, grpc, detector], log);
   // SIGTERM/SIGINT: stop accepting, answer the exports in flight, flush the queue, close storage, exit.

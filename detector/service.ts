@@ -21,7 +21,7 @@ import type { Judgement, TreeHead, TreeSpend } from './judge-worker';
 import type { RootBaseline } from './baseline';
 import type { DetectorSettings } from './settings';
 import { StreamBook } from './stream-book';
-import { historyKey, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
+import { historyKey, settledHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
 import { judgeServiceSpend } from './service-spend';
 
 export type Log = (event: Record<string, unknown>) => void;
@@ -48,8 +48,8 @@ export interface DetectorOptions {
   /** Stops trees and branches for the auto-kill policies (the kill hub). Absent: enforce acts like observe. */
   killer?: Killer;
   /**
-   * The ingest workers of this process, when every span stored passes through them (embedded storage: no other
-   * process writes): they judge whole trees in the exports they prepare (stream-judge.ts). Absent: every tree is read.
+   * This process's ingest workers: they judge the trees an export carries whole (stream-judge.ts), and such a
+   * judgement is used when storage holds exactly those spans of the tree. Absent (`npm run detector`): every tree is read.
    */
   stream?: TreeStream;
   now?: () => number;
@@ -148,7 +148,7 @@ export class Detector {
   /** The workers judge with these: the settings (and their version) and the histories looked up (historyKey). */
   private streamSettings: DetectorSettings | null = null;
   private settingsVersion = 0;
-  private readonly streamBaselines = new Map<string, RootBaseline | null>();
+  private readonly streamBaselines = new Map<string, RootBaseline>();
   private streamChanged = true;
   private streamStale = false;
   private streamPublishedAt = 0;
@@ -426,7 +426,7 @@ export class Detector {
       heads.map(async (head) => ({ rootName: head.rootName ? await this.history.rootName(head.serviceName, head.rootName) : null, service: await this.history.service(head.serviceName) })),
     );
     const baselines = histories.map((h) => chooseBaseline(h.rootName, h.service, settings));
-    this.noteHistories(heads, histories);
+    this.noteHistories(heads, histories.map((h) => h.rootName));
     const judgements = await this.judgeLoaded(heads, baselines, streamed, settings);
     // At once, not at the tick's end: a tick working off a backlog can take seconds, and until the workers have
     // a kind's baseline every tree of it is read back from storage.
@@ -466,17 +466,15 @@ export class Detector {
         }
       }
     }
-    // The batch was judged at once, against the history as it stood before it (an ingest worker's judgement
-    // against what it was last told). A finished tree judged without its own kind's history, whose kind's (or
-    // service's) history became trusted since — its predecessors arrived with it — is judged once more on the
-    // next tick, so the tree that ends a series is judged against the series.
+    // The batch was judged at once, against the history as it stood before it. A finished tree whose own kind
+    // had too little history then, and gained some in this batch (its predecessors arrived with it), is judged
+    // once more on the next tick, so the tree that ends a series is judged against the series. (The ingest
+    // workers judge only trees whose kind has a settled history: never one of these.)
     for (let i = 0; i < heads.length; i++) {
       const head = heads[i];
-      const used = streamed.get(head.traceId)?.baselineScope ?? baselines[i]?.scope ?? null;
-      if (head.running || !head.rootName || used === 'rootName' || this.rejudged.has(head.traceId)) continue;
-      if (!grew.has(`${head.serviceName}\0${head.rootName}`) && !streamed.has(head.traceId)) continue;
-      const current = chooseBaseline(await this.history.rootName(head.serviceName, head.rootName), await this.history.service(head.serviceName), settings);
-      if ((current?.scope ?? null) === used) continue;
+      const base = baselines[i];
+      if (head.running || !head.rootName || (base?.scope === 'rootName') || streamed.has(head.traceId) || this.rejudged.has(head.traceId)) continue;
+      if (!grew.has(`${head.serviceName}\0${head.rootName}`)) continue;
       this.rejudged.add(head.traceId);
       this.judged.delete(head.traceId);
       this.due.set(head.traceId, lastSeen[head.traceId]);
@@ -507,26 +505,23 @@ export class Detector {
     for (const [id, judged] of out) if (counts.get(id) === judged.spans) this.verified.set(id, judged);
   }
 
-  /**
-   * The histories the batch was judged against, for the ingest workers: each kind's and service's, trusted or
-   * not (a worker judges a tree only once both were looked up here, and chooses between them as this does).
-   */
-  private noteHistories(heads: readonly TreeHead[], histories: readonly { rootName: RootBaseline | null; service: RootBaseline | null }[]): void {
+  /** The kinds' histories the batch was judged against, for the ingest workers (stream-judge.ts decides which they use). */
+  private noteHistories(heads: readonly TreeHead[], histories: readonly (RootBaseline | null)[]): void {
     if (!this.book) return;
-    const note = (key: string, b: RootBaseline | null) => {
-      const known = this.streamBaselines.has(key);
-      if (known && this.streamBaselines.get(key) === b) return;
-      if (this.streamBaselines.size >= 10_000) this.streamBaselines.clear();
-      this.streamBaselines.set(key, b);
-      // A kind the workers do not know yet is read back from storage until they do: told at once. A summary
-      // recomputed (every few seconds per kind) waits for the next regular word.
-      if (known) this.streamStale = true;
-      else this.streamChanged = true;
-    };
     for (let i = 0; i < heads.length; i++) {
       const { serviceName, rootName } = heads[i];
-      if (rootName) note(historyKey(serviceName, rootName), histories[i].rootName);
-      note(historyKey(serviceName, null), histories[i].service);
+      const b = histories[i];
+      if (!rootName || !b) continue;
+      const key = historyKey(serviceName, rootName);
+      const known = this.streamBaselines.get(key);
+      if (known === b) continue;
+      if (this.streamBaselines.size >= 10_000) this.streamBaselines.clear();
+      this.streamBaselines.set(key, b);
+      // A kind whose history the workers do not have settled yet is read back from storage until they are told:
+      // told at once. A settled summary recomputed (every few seconds per kind) waits for the next regular word.
+      const settings = this.settings.current;
+      if (!known || settledHistory(known, settings) !== settledHistory(b, settings)) this.streamChanged = true;
+      else this.streamStale = true;
     }
   }
 

@@ -10,7 +10,6 @@ import type { RootBaseline } from './baseline';
 import { attributeBudget, judgeTree, type Judgement } from './judgement';
 import type { DetectorSettings } from './settings';
 import { buildSnapshot, detectorSpan } from './snapshot';
-import { chooseBaseline } from './rule';
 
 /** What the detector lets the ingest workers judge with (published on its ticks). */
 export interface StreamContext {
@@ -18,15 +17,20 @@ export interface StreamContext {
   settingsVersion: number;
   settings: DetectorSettings;
   /**
-   * The histories the detector looked up (historyKey), trusted or not: a tree is judged here only when both its
-   * kind's and its service's are known, against the one the detector would choose.
+   * The histories of kinds (historyKey) the detector looked up: a tree is judged here only against its own
+   * kind's, once it is settled (`settledHistory`: one tree more or less then moves it little).
    */
-  baselines: [string, RootBaseline | null][];
+  baselines: [string, RootBaseline][];
 }
 
-/** A kind's history (its service and root name), or with a null root name its service's. */
-export function historyKey(serviceName: string, rootName: string | null): string {
-  return rootName === null ? `s\0${serviceName}` : `r\0${serviceName}\0${rootName}`;
+/** Whether a kind's history is settled enough for the workers to judge its trees: twice what makes it trusted. */
+export function settledHistory(b: RootBaseline, settings: DetectorSettings): boolean {
+  return b.trees >= 2 * settings.baseline.minTrees;
+}
+
+/** A kind of tree: its service and root name. */
+export function historyKey(serviceName: string, rootName: string): string {
+  return `${serviceName}\0${rootName}`;
 }
 
 /** One tree of an export: how many spans it had there, and its judgement when it was whole. */
@@ -40,8 +44,6 @@ export interface StreamJudged {
   settingsVersion: number;
   serviceName: string;
   rootName: string;
-  /** Whose history it was judged against (null: none trusted). */
-  baselineScope: RootBaseline['scope'] | null;
   /** Spans in the tree judged (the detector compares it with the spans stored). */
   spans: number;
   lastSpanMs: number;
@@ -49,7 +51,7 @@ export interface StreamJudged {
 }
 
 export class StreamJudge {
-  private readonly baselines: Map<string, RootBaseline | null>;
+  private readonly baselines: Map<string, RootBaseline>;
 
   constructor(private ctx: StreamContext) {
     this.baselines = new Map(ctx.baselines);
@@ -85,10 +87,10 @@ export class StreamJudge {
       root = r;
     }
     if (!root) return null;
-    const own = this.baselines.get(historyKey(root.service_name, root.name));
-    const service = this.baselines.get(historyKey(root.service_name, null));
-    if (own === undefined || service === undefined) return null;
-    const baseline = chooseBaseline(own, service, this.ctx.settings);
+    // Only a kind with a settled history: one still growing towards trust is judged by the detector, which
+    // judges a tree that ends a series against the whole series (and again once the series has arrived).
+    const baseline = this.baselines.get(historyKey(root.service_name, root.name));
+    if (!baseline || !settledHistory(baseline, this.ctx.settings)) return null;
     const tree = buildSnapshot(rows.map(detectorSpan), { traceId, now: nowMs });
     // Whole: one top (the root), no parent missing. Otherwise part of it came, or comes, in another export.
     if (tree.running || tree.nodes.length !== rows.length) return null;
@@ -97,7 +99,6 @@ export class StreamJudge {
       settingsVersion: this.ctx.settingsVersion,
       serviceName: tree.serviceName,
       rootName: tree.rootName,
-      baselineScope: baseline?.scope ?? null,
       spans: rows.length,
       lastSpanMs: tree.lastSpanMs,
       judgement: judgeTree(tree, attributeBudget(rows), baseline, this.ctx.settings),
