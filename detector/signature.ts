@@ -13,15 +13,14 @@ const emptyCache = new Map<string, Map<string, Map<string, Map<string, string>>>
 let cached = 0;
 const MAX_CACHE = 10_000;
 
-function level<V>(m: Map<string, V>, k: string, make: () => V): V {
-  let v = m.get(k);
-  if (v === undefined) m.set(k, (v = make()));
-  return v;
-}
-
 /** The signature ingest gives a call of this tool / model / name that recorded no arguments or input. */
 export function emptyCallSignature(category: SpanCategory, name: string, model: string, toolName: string, agentName: string): string {
-  const byTool = level(level(level(emptyCache, category, () => new Map()), name, () => new Map()), model, () => new Map<string, string>());
+  let byName = emptyCache.get(category);
+  if (!byName) emptyCache.set(category, (byName = new Map()));
+  let byModel = byName.get(name);
+  if (!byModel) byName.set(name, (byModel = new Map()));
+  let byTool = byModel.get(model);
+  if (!byTool) byModel.set(model, (byTool = new Map()));
   let sig = byTool.get(toolName);
   if (sig === undefined) {
     sig = callSignature(category, {}, model, name, toolName, agentName);

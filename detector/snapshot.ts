@@ -74,7 +74,8 @@ export function detectorSpan(row: StoredSpanFields): DetectorSpan {
   const category = row.category;
   const model = row.model || null;
   const toolName = row.tool_name || null;
-  const http = row.attributes?.['http.response.status_code'] ?? row.attributes?.['http.status_code'];
+  // Only a failed call's status is read (as storage reads it: the retry storm's error class).
+  const http = row.status === 'error' ? (row.attributes?.['http.response.status_code'] ?? row.attributes?.['http.status_code']) : undefined;
   const httpStatus = http === undefined || http === '' ? null : Number(http);
   return {
     spanId: row.span_id,
