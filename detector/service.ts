@@ -21,7 +21,7 @@ import type { Judgement, TreeHead, TreeSpend } from './judge-worker';
 import type { RootBaseline } from './baseline';
 import type { DetectorSettings } from './settings';
 import { StreamBook } from './stream-book';
-import { historyKey, settledHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
+import { historyKey, settledHistory, type KnownHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
 import { judgeServiceSpend } from './service-spend';
 
 export type Log = (event: Record<string, unknown>) => void;
@@ -148,7 +148,10 @@ export class Detector {
   /** The workers judge with these: the settings (and their version) and the histories looked up (historyKey). */
   private streamSettings: DetectorSettings | null = null;
   private settingsVersion = 0;
-  private readonly streamBaselines = new Map<string, RootBaseline>();
+  private readonly streamBaselines = new Map<string, KnownHistory>();
+  private readonly historyIds = new Map<string, number>();
+  private readonly historyIdsByObject = new WeakMap<RootBaseline, number>();
+  private lastHistoryId = 0;
   private streamChanged = true;
   private streamStale = false;
   private streamPublishedAt = 0;
@@ -395,13 +398,7 @@ export class Detector {
       this.judged.set(id, ms);
     }
     const withAlerts = ids.filter((id) => this.alerted.has(id));
-    const streamed = new Map<string, StreamJudged>();
-    for (const id of ids) {
-      const judged = this.verified.get(id);
-      if (!judged) continue;
-      this.verified.delete(id);
-      streamed.set(id, judged);
-    }
+    const streamed = await this.streamedStanding(ids, settings);
     const stored = withAlerts.length > 0 ? await storedAlertsOf(storage.client, withAlerts) : [];
     const toRead = streamed.size > 0 ? ids.filter((id) => !streamed.has(id)) : ids;
     const bytes = toRead.length > 0 ? await spanRowsOfTrees(storage.client, toRead) : null;
@@ -426,7 +423,7 @@ export class Detector {
       heads.map(async (head) => ({ rootName: head.rootName ? await this.history.rootName(head.serviceName, head.rootName) : null, service: await this.history.service(head.serviceName) })),
     );
     const baselines = histories.map((h) => chooseBaseline(h.rootName, h.service, settings));
-    this.noteHistories(heads, histories.map((h) => h.rootName));
+    this.noteHistories(heads, histories);
     const judgements = await this.judgeLoaded(heads, baselines, streamed, settings);
     // At once, not at the tick's end: a tick working off a backlog can take seconds, and until the workers have
     // a kind's baseline every tree of it is read back from storage.
@@ -468,12 +465,12 @@ export class Detector {
     }
     // The batch was judged at once, against the history as it stood before it. A finished tree whose own kind
     // had too little history then, and gained some in this batch (its predecessors arrived with it), is judged
-    // once more on the next tick, so the tree that ends a series is judged against the series. (The ingest
-    // workers judge only trees whose kind has a settled history: never one of these.)
+    // once more on the next tick, so the tree that ends a series is judged against the series (one an ingest
+    // worker judged too: it was judged against the same history).
     for (let i = 0; i < heads.length; i++) {
       const head = heads[i];
       const base = baselines[i];
-      if (head.running || !head.rootName || (base?.scope === 'rootName') || streamed.has(head.traceId) || this.rejudged.has(head.traceId)) continue;
+      if (head.running || !head.rootName || (base?.scope === 'rootName') || this.rejudged.has(head.traceId)) continue;
       if (!grew.has(`${head.serviceName}\0${head.rootName}`)) continue;
       this.rejudged.add(head.traceId);
       this.judged.delete(head.traceId);
@@ -505,23 +502,66 @@ export class Detector {
     for (const [id, judged] of out) if (counts.get(id) === judged.spans) this.verified.set(id, judged);
   }
 
-  /** The kinds' histories the batch was judged against, for the ingest workers (stream-judge.ts decides which they use). */
-  private noteHistories(heads: readonly TreeHead[], histories: readonly (RootBaseline | null)[]): void {
+  /**
+   * Of a batch, the trees judged in the stream (checked against storage by takeStreamed) whose judgement stands:
+   * made against the history this detector would choose now, or a settled history of the tree's kind while
+   * this detector's is settled too. Otherwise the tree is read and judged here (a kind whose history grew in
+   * between: the tree that ends a series is judged against the series).
+   */
+  private async streamedStanding(ids: readonly string[], settings: DetectorSettings): Promise<Map<string, StreamJudged>> {
+    const out = new Map<string, StreamJudged>();
+    for (const id of ids) {
+      const judged = this.verified.get(id);
+      if (!judged) continue;
+      this.verified.delete(id);
+      out.set(id, judged);
+    }
+    if (out.size === 0) return out;
+    await this.history.prefetch([...out.values()]);
+    for (const [id, j] of out) {
+      const current = chooseBaseline(await this.history.rootName(j.serviceName, j.rootName), await this.history.service(j.serviceName), settings);
+      const stands = j.settled ? settledHistory(current, settings) : this.historyId(current) === j.baselineId;
+      if (!stands) out.delete(id);
+    }
+    return out;
+  }
+
+  /**
+   * An id for a history summary, by content (the workers are told histories by value; their judgements name them
+   * by id): a summary computed again over the same trees is the same history.
+   */
+  private historyId(b: RootBaseline | null): number {
+    if (!b) return 0;
+    let id = this.historyIdsByObject.get(b);
+    if (id !== undefined) return id;
+    const content = JSON.stringify(b);
+    id = this.historyIds.get(content);
+    if (id === undefined) {
+      if (this.historyIds.size >= 10_000) this.historyIds.clear();
+      this.historyIds.set(content, (id = ++this.lastHistoryId));
+    }
+    this.historyIdsByObject.set(b, id);
+    return id;
+  }
+
+  /** The histories the batch was judged against, for the ingest workers: each kind's and service's, trusted or not. */
+  private noteHistories(heads: readonly TreeHead[], histories: readonly { rootName: RootBaseline | null; service: RootBaseline | null }[]): void {
     if (!this.book) return;
+    const settings = this.settings.current;
+    const note = (key: string, b: RootBaseline | null) => {
+      const known = this.streamBaselines.get(key);
+      if (known && (known.baseline === b || known.id === this.historyId(b))) return;
+      if (this.streamBaselines.size >= 10_000) this.streamBaselines.clear();
+      this.streamBaselines.set(key, { id: this.historyId(b), baseline: b });
+      // A history the workers do not have, or one not settled (a judgement against it stands only while it is
+      // unchanged), is told at once. A settled summary recomputed (every 15 s per kind) waits for the next word.
+      if (!known || !settledHistory(b, settings)) this.streamChanged = true;
+      else this.streamStale = true;
+    };
     for (let i = 0; i < heads.length; i++) {
       const { serviceName, rootName } = heads[i];
-      const b = histories[i];
-      if (!rootName || !b) continue;
-      const key = historyKey(serviceName, rootName);
-      const known = this.streamBaselines.get(key);
-      if (known === b) continue;
-      if (this.streamBaselines.size >= 10_000) this.streamBaselines.clear();
-      this.streamBaselines.set(key, b);
-      // A kind whose history the workers do not have settled yet is read back from storage until they are told:
-      // told at once. A settled summary recomputed (every few seconds per kind) waits for the next regular word.
-      const settings = this.settings.current;
-      if (!known || settledHistory(known, settings) !== settledHistory(b, settings)) this.streamChanged = true;
-      else this.streamStale = true;
+      if (rootName) note(historyKey(serviceName, rootName), histories[i].rootName);
+      note(historyKey(serviceName, null), histories[i].service);
     }
   }
 

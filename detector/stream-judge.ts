@@ -9,6 +9,7 @@ import type { SpanRow } from '../ingest/types';
 import type { RootBaseline } from './baseline';
 import { attributeBudget, judgeTree, type Judgement } from './judgement';
 import type { DetectorSettings } from './settings';
+import { chooseBaseline } from './rule';
 import { buildSnapshot, detectorSpan } from './snapshot';
 
 /** What the detector lets the ingest workers judge with (published on its ticks). */
@@ -17,20 +18,30 @@ export interface StreamContext {
   settingsVersion: number;
   settings: DetectorSettings;
   /**
-   * The histories of kinds (historyKey) the detector looked up: a tree is judged here only against its own
-   * kind's, once it is settled (`settledHistory`: one tree more or less then moves it little).
+   * The histories the detector looked up (historyKey: a kind's, and a service's), each with an id, null when it
+   * has none: a tree is judged here once both its kind's and its service's are known, against the one the
+   * detector chooses (`chooseBaseline`), and the judgement names it by id.
    */
-  baselines: [string, RootBaseline][];
+  baselines: [string, KnownHistory][];
 }
 
-/** Whether a kind's history is settled enough for the workers to judge its trees: twice what makes it trusted. */
-export function settledHistory(b: RootBaseline, settings: DetectorSettings): boolean {
-  return b.trees >= 2 * settings.baseline.minTrees;
+export interface KnownHistory {
+  id: number;
+  baseline: RootBaseline | null;
 }
 
-/** A kind of tree: its service and root name. */
-export function historyKey(serviceName: string, rootName: string): string {
-  return `${serviceName}\0${rootName}`;
+/**
+ * Whether a kind's own history is settled: twice what makes it trusted, so one tree more or less moves it
+ * little. A judgement against a settled history stands while the detector's is settled too; against any other,
+ * only while the detector would still choose that very one.
+ */
+export function settledHistory(b: RootBaseline | null, settings: DetectorSettings): boolean {
+  return b !== null && b.scope === 'rootName' && b.trees >= 2 * settings.baseline.minTrees;
+}
+
+/** A kind's history (its service and root name), or with a null root name its service's. */
+export function historyKey(serviceName: string, rootName: string | null): string {
+  return rootName === null ? `s\0${serviceName}` : `r\0${serviceName}\0${rootName}`;
 }
 
 /** One tree of an export: how many spans it had there, and its judgement when it was whole. */
@@ -44,6 +55,9 @@ export interface StreamJudged {
   settingsVersion: number;
   serviceName: string;
   rootName: string;
+  /** The history judged against (its KnownHistory id; 0: none), and whether it was a settled one. */
+  baselineId: number;
+  settled: boolean;
   /** Spans in the tree judged (the detector compares it with the spans stored). */
   spans: number;
   lastSpanMs: number;
@@ -51,7 +65,7 @@ export interface StreamJudged {
 }
 
 export class StreamJudge {
-  private readonly baselines: Map<string, RootBaseline>;
+  private readonly baselines: Map<string, KnownHistory>;
 
   constructor(private ctx: StreamContext) {
     this.baselines = new Map(ctx.baselines);
@@ -87,10 +101,11 @@ export class StreamJudge {
       root = r;
     }
     if (!root) return null;
-    // Only a kind with a settled history: one still growing towards trust is judged by the detector, which
-    // judges a tree that ends a series against the whole series (and again once the series has arrived).
-    const baseline = this.baselines.get(historyKey(root.service_name, root.name));
-    if (!baseline || !settledHistory(baseline, this.ctx.settings)) return null;
+    const own = this.baselines.get(historyKey(root.service_name, root.name));
+    const service = this.baselines.get(historyKey(root.service_name, null));
+    if (!own || !service) return null;
+    const baseline = chooseBaseline(own.baseline, service.baseline, this.ctx.settings);
+    const baselineId = baseline === null ? 0 : baseline === own.baseline ? own.id : service.id;
     const tree = buildSnapshot(rows.map(detectorSpan), { traceId, now: nowMs });
     // Whole: one top (the root), no parent missing. Otherwise part of it came, or comes, in another export.
     if (tree.running || tree.nodes.length !== rows.length) return null;
@@ -99,6 +114,8 @@ export class StreamJudge {
       settingsVersion: this.ctx.settingsVersion,
       serviceName: tree.serviceName,
       rootName: tree.rootName,
+      baselineId,
+      settled: settledHistory(baseline, this.ctx.settings),
       spans: rows.length,
       lastSpanMs: tree.lastSpanMs,
       judgement: judgeTree(tree, attributeBudget(rows), baseline, this.ctx.settings),

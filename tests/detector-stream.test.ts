@@ -63,8 +63,8 @@ async function normalReviews(out: Exporter, count: number): Promise<void> {
 }
 
 /**
- * Sends normal reviews until the ingest workers judge them: they judge a kind of tree once the detector has a
- * settled history of it (twice the trees a baseline needs), and has told them.
+ * Sends normal reviews until the ingest workers judge them: they judge a kind of tree once the detector has
+ * judged one of that kind and told them its history (here, a history long enough to be trusted).
  */
 async function untilJudgedInStream(canopy: RunningCanopy, out: Exporter): Promise<void> {
   await normalReviews(out, 45);
