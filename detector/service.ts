@@ -464,14 +464,18 @@ export class Detector {
       }
     }
     // The batch was judged at once, against the history as it stood before it. A finished tree whose own kind
-    // had too little history then, and gained some in this batch (its predecessors arrived with it), is judged
-    // once more on the next tick, so the tree that ends a series is judged against the series (one an ingest
-    // worker judged too: it was judged against the same history).
+    // had too little history then, and gained enough in this batch to be trusted (its predecessors arrived with
+    // it), is judged once more on the next tick, so the tree that ends a series is judged against the series (one
+    // an ingest worker judged too: it was judged against the same history). A kind that grew but is still short of
+    // trust would be judged against what it was judged against: not again (such kinds, whose trees are often
+    // flagged and kept out of their history, had every tree judged twice).
     for (let i = 0; i < heads.length; i++) {
       const head = heads[i];
       const base = baselines[i];
       if (head.running || !head.rootName || (base?.scope === 'rootName') || this.rejudged.has(head.traceId)) continue;
       if (!grew.has(`${head.serviceName}\0${head.rootName}`)) continue;
+      const own = await this.history.rootName(head.serviceName, head.rootName);
+      if (!own || own.trees < settings.baseline.minTrees) continue;
       this.rejudged.add(head.traceId);
       this.judged.delete(head.traceId);
       this.due.set(head.traceId, lastSeen[head.traceId]);

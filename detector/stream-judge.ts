@@ -10,7 +10,7 @@ import type { RootBaseline } from './baseline';
 import { attributeBudget, judgeTree, type Judgement } from './judgement';
 import type { DetectorSettings } from './settings';
 import { chooseBaseline } from './rule';
-import { buildSnapshot, detectorSpan } from './snapshot';
+import { buildSnapshot, detectorSpan, type DetectorSpan } from './snapshot';
 
 /** What the detector lets the ingest workers judge with (published on its ticks). */
 export interface StreamContext {
@@ -64,6 +64,22 @@ export interface StreamJudged {
   judgement: Judgement;
 }
 
+/** An export's trees as `StreamJudge.take` keeps them: no row of the export is referenced. */
+export type ExportTrees = ExportTree[];
+
+interface ExportTree {
+  traceId: string;
+  count: number;
+  candidate: Candidate | null;
+}
+
+interface Candidate {
+  spans: DetectorSpan[];
+  budgetUsd: number | null;
+  own: KnownHistory;
+  service: KnownHistory;
+}
+
 export class StreamJudge {
   private readonly baselines: Map<string, KnownHistory>;
 
@@ -71,29 +87,46 @@ export class StreamJudge {
     this.baselines = new Map(ctx.baselines);
   }
 
-  /** The export's trees (ended spans only), each judged when the export holds all of it and its kind is known. */
-  judge(rows: readonly SpanRow[], nowMs: number): StreamTree[] {
+  /**
+   * What judging needs of an export's trees (ended spans only), taken from its rows at once: the rows (with their
+   * attribute maps, the bulk of an export's memory) can then be collected before the trees are built, instead of
+   * outliving every allocation of judging them (which promoted them to the old generation and tripled the cost).
+   */
+  take(rows: readonly SpanRow[]): ExportTrees {
     const byTrace = new Map<string, SpanRow[]>();
     for (const r of rows) {
       const list = byTrace.get(r.trace_id);
       if (list) list.push(r);
       else byTrace.set(r.trace_id, [r]);
     }
-    const out: StreamTree[] = [];
+    const trees: ExportTree[] = [];
     for (const [traceId, spans] of byTrace) {
-      let judged: StreamJudged | null = null;
+      let candidate: Candidate | null = null;
       try {
-        judged = this.judgeTree(traceId, spans, nowMs);
+        candidate = this.candidate(spans);
       } catch {
         // Not judged here: the detector reads the tree from storage. Its appearance is still reported.
       }
-      out.push({ traceId, spans: spans.length, judged });
+      trees.push({ traceId, count: spans.length, candidate });
     }
-    return out;
+    return trees;
   }
 
-  private judgeTree(traceId: string, rows: readonly SpanRow[], nowMs: number): StreamJudged | null {
-    // The root decides whether it is worth building: present (the request ended), recent, of a known kind.
+  /** Each tree of the export, judged when the export holds all of it and its kind's history is known. */
+  judge(trees: ExportTrees, nowMs: number): StreamTree[] {
+    return trees.map(({ traceId, count, candidate }) => {
+      let judged: StreamJudged | null = null;
+      try {
+        if (candidate) judged = this.judgeTree(traceId, candidate, nowMs);
+      } catch {
+        // (read from storage instead)
+      }
+      return { traceId, spans: count, judged };
+    });
+  }
+
+  /** The root decides whether a tree is worth building: present (the request ended), one, of a known kind. */
+  private candidate(rows: readonly SpanRow[]): Candidate | null {
     let root: SpanRow | null = null;
     for (const r of rows) {
       if (r.parent_span_id !== '') continue;
@@ -104,11 +137,16 @@ export class StreamJudge {
     const own = this.baselines.get(historyKey(root.service_name, root.name));
     const service = this.baselines.get(historyKey(root.service_name, null));
     if (!own || !service) return null;
+    return { spans: rows.map(detectorSpan), budgetUsd: attributeBudget(rows), own, service };
+  }
+
+  private judgeTree(traceId: string, c: Candidate, nowMs: number): StreamJudged | null {
+    const { own, service } = c;
     const baseline = chooseBaseline(own.baseline, service.baseline, this.ctx.settings);
     const baselineId = baseline === null ? 0 : baseline === own.baseline ? own.id : service.id;
-    const tree = buildSnapshot(rows.map(detectorSpan), { traceId, now: nowMs });
+    const tree = buildSnapshot(c.spans, { traceId, now: nowMs });
     // Whole: one top (the root), no parent missing. Otherwise part of it came, or comes, in another export.
-    if (tree.running || tree.nodes.length !== rows.length) return null;
+    if (tree.running || tree.nodes.length !== c.spans.length) return null;
     for (let i = 0; i < tree.parent.length; i++) if (tree.parent[i] < 0 && i !== tree.root) return null;
     return {
       settingsVersion: this.ctx.settingsVersion,
@@ -116,9 +154,9 @@ export class StreamJudge {
       rootName: tree.rootName,
       baselineId,
       settled: settledHistory(baseline, this.ctx.settings),
-      spans: rows.length,
+      spans: c.spans.length,
       lastSpanMs: tree.lastSpanMs,
-      judgement: judgeTree(tree, attributeBudget(rows), baseline, this.ctx.settings),
+      judgement: judgeTree(tree, c.budgetUsd, baseline, this.ctx.settings),
     };
   }
 }

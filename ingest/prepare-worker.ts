@@ -6,7 +6,7 @@ import { INGEST_NICE, lowerThisThreadPriority } from '../lib/server/thread-prior
 import { prepareExport, type ExportFormat } from './prepare';
 import type { BodyEncoding } from './body';
 import type { SpanRow } from './types';
-import { StreamJudge, type StreamContext, type StreamTree } from '../detector/stream-judge';
+import { StreamJudge, type ExportTrees, type StreamContext, type StreamTree } from '../detector/stream-judge';
 
 export interface PrepareRequest {
   id: number;
@@ -52,9 +52,17 @@ function allocate(bytes: number): Uint8Array {
 // Below the main thread, which answers the exports and the control API (lib/server/thread-priority.ts).
 lowerThisThreadPriority(INGEST_NICE);
 
-let ended: SpanRow[] | null = null;
-const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays, maxBodyBytes, maxSpans, allocate, keepEnded: (rows: SpanRow[]) => void (ended = rows) };
 let judge: StreamJudge | null = null;
+// What judging the export's trees needs, taken from its rows as they are made (the rows themselves are not kept).
+let taken: ExportTrees | null = null;
+const keepEnded = (rows: SpanRow[]) => {
+  try {
+    taken = judge && rows.length > 0 ? judge.take(rows) : null;
+  } catch {
+    taken = null; // the detector reads these trees from storage; the export itself is never failed by judging
+  }
+};
+const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays, maxBodyBytes, maxSpans, allocate, keepEnded };
 
 parentPort!.postMessage({ ready: true });
 parentPort!.on('message', (message: PrepareRequest | RecycleMessage | DetectorContextMessage) => {
@@ -75,8 +83,8 @@ parentPort!.on('message', (message: PrepareRequest | RecycleMessage | DetectorCo
   } catch (err) {
     parentPort!.postMessage({ id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }
-  const rows = ended;
-  ended = null;
+  const trees = taken;
+  taken = null;
   // After the answer, so judging never delays an export's acknowledgement.
-  if (judge && rows && rows.length > 0) parentPort!.postMessage({ trees: judge.judge(rows, Date.now()) } satisfies StreamTreesMessage);
+  if (judge && trees) parentPort!.postMessage({ trees: judge.judge(trees, Date.now()) } satisfies StreamTreesMessage);
 });
