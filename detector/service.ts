@@ -11,7 +11,7 @@ import type { Storage } from '../lib/server/storage/storage';
 import { tracesTouchedSince, type ActivityMark } from '../lib/server/queries/trace-activity';
 import { alertId, getAlert, nextAlertVersion, storedAlertsOf, tracesWithAlerts, undeliveredAlerts, writeAlerts as storeAlerts, type StoredAlert } from '../lib/server/queries/alerts';
 import { readState, recordFinishedTrees, writeState, type FinishedTree } from '../lib/server/queries/detector-state';
-import { quietRunningTrees, spanRowsOfTrees, storedSpanCounts } from '../lib/server/queries/tree-spans';
+import { quietRunningTrees, spanRowsOfTrees } from '../lib/server/queries/tree-spans';
 import { diffAlerts, type AlertChange, type AlertNotice } from './alert-diff';
 import { StoredHistory } from './history';
 import { chooseBaseline } from './rule';
@@ -20,8 +20,8 @@ import { JudgeThread } from './judge-thread';
 import type { Judgement, TreeHead, TreeSpend } from './judge-worker';
 import type { RootBaseline } from './baseline';
 import type { DetectorSettings } from './settings';
-import { StreamBook } from './stream-book';
-import { historyKey, settledHistory, type KnownHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
+import type { StreamJudged } from './stream-judge';
+import { StreamJudgements, type TreeStream } from './stream-judgements';
 import { judgeServiceSpend } from './service-spend';
 
 export type Log = (event: Record<string, unknown>) => void;
@@ -53,11 +53,6 @@ export interface DetectorOptions {
    */
   stream?: TreeStream;
   now?: () => number;
-}
-
-/** The ingest side's part in judging trees in the stream (ingest/prepare-pool.ts). */
-export interface TreeStream {
-  judgeTrees(context: StreamContext | null, listener: ((trees: StreamTree[]) => void) | null): void;
 }
 
 export interface TickReport {
@@ -110,6 +105,8 @@ const MEMORY_MAX = 200_000;
 /** How long a stop waits for the tick in progress before abandoning it. */
 const STOP_WAIT_MS = 2_000;
 
+export type { TreeStream } from './stream-judgements';
+
 export class Detector {
   private readonly now: () => number;
   private readonly settings: DetectorSettingsStore;
@@ -141,26 +138,16 @@ export class Detector {
   private readonly alerted = new Set<string>();
   /** Finished trees' history rows not written yet (written with the watermark). */
   private readonly finishedToWrite: FinishedTree[] = [];
-  /** Judgements of the ingest workers checked against storage, for trees due: used when the tree is judged. */
-  private readonly verified = new Map<string, StreamJudged>();
-  /** Which exports carried each tree lately, and the ingest workers' judgements (null without a stream). */
-  private readonly book: StreamBook | null;
-  /** The workers judge with these: the settings (and their version) and the histories looked up (historyKey). */
-  private streamSettings: DetectorSettings | null = null;
-  private settingsVersion = 0;
-  private readonly streamBaselines = new Map<string, KnownHistory>();
-  private readonly historyIds = new Map<string, number>();
-  private readonly historyIdsByObject = new WeakMap<RootBaseline, number>();
-  private lastHistoryId = 0;
-  private streamChanged = true;
-  private streamStale = false;
-  private streamPublishedAt = 0;
+  /** The ingest workers' judgements of trees in the stream (null without a stream: every tree is read). */
+  private readonly streamJudgements: StreamJudgements | null;
 
   constructor(private readonly opts: DetectorOptions) {
     this.now = opts.now ?? Date.now;
     this.settings = new DetectorSettingsStore(opts.storage);
     this.history = new StoredHistory(opts.storage.client, () => this.settings.current.baseline.minTrees, this.now);
-    this.book = opts.stream ? new StreamBook(this.now) : null;
+    this.streamJudgements = opts.stream
+      ? new StreamJudgements(opts.stream, { client: opts.storage.client, history: this.history, settings: () => this.settings.current, now: this.now })
+      : null;
   }
 
   /** Loads the state and starts ticking. */
@@ -178,13 +165,13 @@ export class Detector {
     this.watermark = saved ?? { activity: { lastSeenMs: now - FIRST_LOOKBACK_MS, traceId: '' }, stallMs: now };
     // Owed from before a restart: what was raised or escalated but never delivered.
     if (this.opts.notify) for (const a of await undeliveredAlerts(this.opts.storage.client)) this.deliver(a, a.notified ? 'escalated' : 'new');
-    this.publishStream(now);
+    this.streamJudgements?.publish(now);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.opts.stream?.judgeTrees(null, null);
+    this.streamJudgements?.stop();
     // A tick working off a backlog on the background-priority judge thread can take seconds on a busy machine:
     // past a short wait it is abandoned (closing the thread fails what it waits for), and the trees it had taken
     // go back to the queue, so the watermark saved below still covers them and a restart judges them.
@@ -227,37 +214,15 @@ export class Detector {
     const started = performance.now();
     const now = this.now();
     await this.settings.refresh();
-    this.noteSettings();
+    this.streamJudgements?.noteSettings();
     const touched = await this.collectTouched();
     if (now - this.lastStallScan >= STALL_SCAN_MS) await this.collectQuiet(now);
     const report = await this.judgeDue(now);
     const spendWrites = await this.judgeServiceSpend(now);
     await this.persist(false);
-    this.publishStream(now);
+    if (!this.stopped) this.streamJudgements?.publish(now);
     this.trimMemory();
     return { touched, ...report, alertsWritten: report.alertsWritten + spendWrites, pending: this.due.size, ms: performance.now() - started };
-  }
-
-  /** Settings changed (through the API): judgements made with the earlier ones are not used. */
-  private noteSettings(): void {
-    if (this.streamSettings === this.settings.current) return;
-    this.streamSettings = this.settings.current;
-    this.settingsVersion++;
-    this.streamChanged = true;
-  }
-
-  /** Tells the ingest workers what they judge with: when the settings or a baseline changed, else every 10 s. */
-  private publishStream(now: number): void {
-    const { stream } = this.opts;
-    if (!stream || !this.book || this.stopped) return;
-    this.noteSettings();
-    const since = now - this.streamPublishedAt;
-    if (!this.streamChanged && since < (this.streamStale ? 2_000 : 10_000)) return;
-    const book = this.book;
-    stream.judgeTrees({ settingsVersion: this.settingsVersion, settings: this.settings.current, baselines: [...this.streamBaselines] }, (trees) => book.add(trees));
-    this.streamChanged = false;
-    this.streamStale = false;
-    this.streamPublishedAt = now;
   }
 
   /** When a spend bucket has closed: each service's spend chart, an alert for an anomaly. */
@@ -293,7 +258,7 @@ export class Detector {
         if ((this.judged.get(t.traceId) ?? -1) >= t.lastSeenMs) continue;
         if ((this.due.get(t.traceId) ?? -1) >= t.lastSeenMs) continue;
         this.due.delete(t.traceId); // re-queued at the end: a busy tree does not starve the others
-        this.verified.delete(t.traceId); // it has spans the workers' judgement did not see
+        this.streamJudgements?.forget(t.traceId); // it has spans the workers' judgement did not see
         this.due.set(t.traceId, t.lastSeenMs);
         found++;
       }
@@ -369,7 +334,7 @@ export class Detector {
     // every part (each granule holds thousands of traces' rows), and the next read touched them again.
     picked.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     // One check of the whole tick's trees judged in the stream (a read per batch cost as much as the spans it saved).
-    await this.takeStreamed(picked.map(([id]) => id));
+    await this.streamJudgements?.check(picked.map(([id]) => id));
     for (const [traceId, lastSeenMs] of picked) {
       if (this.stopped) break;
       if (performance.now() - started > TICK_WORK_MS) {
@@ -398,7 +363,7 @@ export class Detector {
       this.judged.set(id, ms);
     }
     const withAlerts = ids.filter((id) => this.alerted.has(id));
-    const streamed = await this.streamedStanding(ids, settings);
+    const streamed = this.streamJudgements ? await this.streamJudgements.standing(ids, settings) : new Map<string, StreamJudged>();
     const stored = withAlerts.length > 0 ? await storedAlertsOf(storage.client, withAlerts) : [];
     const toRead = streamed.size > 0 ? ids.filter((id) => !streamed.has(id)) : ids;
     const bytes = toRead.length > 0 ? await spanRowsOfTrees(storage.client, toRead) : null;
@@ -423,11 +388,11 @@ export class Detector {
       heads.map(async (head) => ({ rootName: head.rootName ? await this.history.rootName(head.serviceName, head.rootName) : null, service: await this.history.service(head.serviceName) })),
     );
     const baselines = histories.map((h) => chooseBaseline(h.rootName, h.service, settings));
-    this.noteHistories(heads, histories);
+    this.streamJudgements?.noteHistories(heads, histories);
     const judgements = await this.judgeLoaded(heads, baselines, streamed, settings);
     // At once, not at the tick's end: a tick working off a backlog can take seconds, and until the workers have
     // a kind's baseline every tree of it is read back from storage.
-    this.publishStream(now);
+    if (!this.stopped) this.streamJudgements?.publish(now);
     const [apiBudgets, startedBudgets] = budgetReads ? await budgetReads : [new Map<string, StoredBudget>(), new Map<string, number>()];
     const grew = new Set<string>();
     for (let i = 0; i < heads.length; i++) {
@@ -488,85 +453,6 @@ export class Detector {
     if (this.finishedToWrite.length >= 10_000) await this.flushHistory();
     for (const n of notices) this.deliver(n.alert, n.change);
     return { evaluated: batch.length, spans: spanCount, streamedSpans, alertsWritten: writes.length, notices: notices.length };
-  }
-
-  /**
-   * The trees of a batch an ingest worker judged whole as they arrived, and that storage holds exactly those
-   * spans of (the trace index's count: nothing from another export, process or an earlier run). Not read again.
-   */
-  private async takeStreamed(ids: readonly string[]): Promise<void> {
-    const out = new Map<string, StreamJudged>();
-    if (!this.book) return;
-    for (const id of ids) {
-      const judged = this.book.take(id, this.settingsVersion);
-      if (judged) out.set(id, judged);
-    }
-    if (out.size === 0) return;
-    const counts = await storedSpanCounts(this.opts.storage.client, [...out.keys()]);
-    for (const [id, judged] of out) if (counts.get(id) === judged.spans) this.verified.set(id, judged);
-  }
-
-  /**
-   * Of a batch, the trees judged in the stream (checked against storage by takeStreamed) whose judgement stands:
-   * made against the history this detector would choose now, or a settled history of the tree's kind while
-   * this detector's is settled too. Otherwise the tree is read and judged here (a kind whose history grew in
-   * between: the tree that ends a series is judged against the series).
-   */
-  private async streamedStanding(ids: readonly string[], settings: DetectorSettings): Promise<Map<string, StreamJudged>> {
-    const out = new Map<string, StreamJudged>();
-    for (const id of ids) {
-      const judged = this.verified.get(id);
-      if (!judged) continue;
-      this.verified.delete(id);
-      out.set(id, judged);
-    }
-    if (out.size === 0) return out;
-    await this.history.prefetch([...out.values()]);
-    for (const [id, j] of out) {
-      const current = chooseBaseline(await this.history.rootName(j.serviceName, j.rootName), await this.history.service(j.serviceName), settings);
-      const stands = j.settled ? settledHistory(current, settings) : this.historyId(current) === j.baselineId;
-      if (!stands) out.delete(id);
-    }
-    return out;
-  }
-
-  /**
-   * An id for a history summary, by content (the workers are told histories by value; their judgements name them
-   * by id): a summary computed again over the same trees is the same history.
-   */
-  private historyId(b: RootBaseline | null): number {
-    if (!b) return 0;
-    let id = this.historyIdsByObject.get(b);
-    if (id !== undefined) return id;
-    const content = JSON.stringify(b);
-    id = this.historyIds.get(content);
-    if (id === undefined) {
-      if (this.historyIds.size >= 10_000) this.historyIds.clear();
-      this.historyIds.set(content, (id = ++this.lastHistoryId));
-    }
-    this.historyIdsByObject.set(b, id);
-    return id;
-  }
-
-  /** The histories the batch was judged against, for the ingest workers: each kind's and service's, trusted or not. */
-  private noteHistories(heads: readonly TreeHead[], histories: readonly { rootName: RootBaseline | null; service: RootBaseline | null }[]): void {
-    if (!this.book) return;
-    const settings = this.settings.current;
-    const note = (key: string, b: RootBaseline | null) => {
-      const known = this.streamBaselines.get(key);
-      if (known && (known.baseline === b || known.id === this.historyId(b))) return;
-      if (this.streamBaselines.size >= 10_000) this.streamBaselines.clear();
-      this.streamBaselines.set(key, { id: this.historyId(b), baseline: b });
-      // A history the workers do not have, or one not settled (a judgement against it stands only while it is
-      // unchanged), is told at once. A settled summary recomputed (every 15 s per kind) waits for the next word.
-      if (!known || !settledHistory(b, settings)) this.streamChanged = true;
-      else this.streamStale = true;
-    };
-    for (let i = 0; i < heads.length; i++) {
-      const { serviceName, rootName } = heads[i];
-      if (rootName) note(historyKey(serviceName, rootName), histories[i].rootName);
-      note(historyKey(serviceName, null), histories[i].service);
-    }
   }
 
   /** The stream's judgements as they are; the rest judged on the judge thread. */
@@ -657,6 +543,6 @@ export class Detector {
     }
     if (this.stallWatch.size > MEMORY_MAX) this.stallWatch.clear();
     if (this.rejudged.size > MEMORY_MAX) this.rejudged.clear();
-    if (this.verified.size > MEMORY_MAX) this.verified.clear();
+    this.streamJudgements?.trim(MEMORY_MAX);
   }
 }

@@ -1,0 +1,159 @@
+// The detector's link with the ingest workers that judge trees in the stream (stream-judge.ts): what it tells
+// them to judge with (the settings, versioned, and the histories it looked up, with content ids), and which of
+// their judgements it uses: a tree's, when the export it came from was the only one to carry the tree
+// (stream-book.ts), storage holds exactly those spans (one count read per tick), and the history it was judged
+// against is the one the detector would choose now (or a settled one while the detector's is settled too).
+import type { ClickHouseClient } from '@clickhouse/client';
+import { storedSpanCounts } from '../lib/server/queries/tree-spans';
+import type { RootBaseline } from './baseline';
+import type { StoredHistory } from './history';
+import { chooseBaseline } from './rule';
+import type { DetectorSettings } from './settings';
+import { StreamBook } from './stream-book';
+import { historyKey, settledHistory, type KnownHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
+
+/** The ingest side's part in judging trees in the stream (ingest/prepare-pool.ts). */
+export interface TreeStream {
+  judgeTrees(context: StreamContext | null, listener: ((trees: StreamTree[]) => void) | null): void;
+}
+
+/** A kind of tree, as the detector's batch knows it. */
+interface Kind {
+  serviceName: string;
+  rootName: string;
+}
+
+export class StreamJudgements {
+  private readonly book: StreamBook;
+  /** Judgements checked against storage, for trees due: used when the tree is judged. */
+  private readonly verified = new Map<string, StreamJudged>();
+  private settings: DetectorSettings | null = null;
+  private settingsVersion = 0;
+  /** What the workers were told (or will be): the histories by historyKey. */
+  private readonly histories = new Map<string, KnownHistory>();
+  private readonly idsByContent = new Map<string, number>();
+  private readonly idsByObject = new WeakMap<RootBaseline, number>();
+  private lastId = 0;
+  private changed = true;
+  private stale = false;
+  private publishedAt = 0;
+
+  constructor(
+    private readonly stream: TreeStream,
+    private readonly deps: { client: ClickHouseClient; history: StoredHistory; settings: () => DetectorSettings; now: () => number },
+  ) {
+    this.book = new StreamBook(deps.now);
+  }
+
+  /** Settings changed (through the API): judgements made with the earlier ones are not used. */
+  noteSettings(): void {
+    const current = this.deps.settings();
+    if (this.settings === current) return;
+    this.settings = current;
+    this.settingsVersion++;
+    this.changed = true;
+  }
+
+  /** Tells the workers what they judge with: when the settings or a history changed, else every 10 s. */
+  publish(now: number): void {
+    this.noteSettings();
+    if (!this.changed && now - this.publishedAt < (this.stale ? 2_000 : 10_000)) return;
+    const book = this.book;
+    this.stream.judgeTrees({ settingsVersion: this.settingsVersion, settings: this.deps.settings(), baselines: [...this.histories] }, (trees) => book.add(trees));
+    this.changed = false;
+    this.stale = false;
+    this.publishedAt = now;
+  }
+
+  stop(): void {
+    this.stream.judgeTrees(null, null);
+  }
+
+  /** The tree has spans stored since: no judgement of it made before stands. */
+  forget(traceId: string): void {
+    this.verified.delete(traceId);
+  }
+
+  /**
+   * The trees due this tick that an ingest worker judged whole, checked against storage: it holds exactly those
+   * spans of them (the trace index's count: nothing from another export, process or an earlier run).
+   */
+  async check(ids: readonly string[]): Promise<void> {
+    const candidates = new Map<string, StreamJudged>();
+    for (const id of ids) {
+      const judged = this.book.take(id, this.settingsVersion);
+      if (judged) candidates.set(id, judged);
+    }
+    if (candidates.size === 0) return;
+    const counts = await storedSpanCounts(this.deps.client, [...candidates.keys()]);
+    for (const [id, judged] of candidates) if (counts.get(id) === judged.spans) this.verified.set(id, judged);
+  }
+
+  /**
+   * Of a batch, the trees whose checked judgement stands: made against the history the detector would choose
+   * now, or a settled history of the tree's kind while the detector's is settled too. The others are read and
+   * judged by the detector (a kind whose history grew in between: the tree that ends a series is judged
+   * against the series).
+   */
+  async standing(ids: readonly string[], settings: DetectorSettings): Promise<Map<string, StreamJudged>> {
+    const out = new Map<string, StreamJudged>();
+    for (const id of ids) {
+      const judged = this.verified.get(id);
+      if (!judged) continue;
+      this.verified.delete(id);
+      out.set(id, judged);
+    }
+    if (out.size === 0) return out;
+    const { history } = this.deps;
+    await history.prefetch([...out.values()]);
+    for (const [id, j] of out) {
+      const current = chooseBaseline(await history.rootName(j.serviceName, j.rootName), await history.service(j.serviceName), settings);
+      const stands = j.settled ? settledHistory(current, settings) : this.historyId(current) === j.baselineId;
+      if (!stands) out.delete(id);
+    }
+    return out;
+  }
+
+  /** The histories a batch was judged against, for the workers: each kind's and service's, trusted or not. */
+  noteHistories(kinds: readonly Kind[], histories: readonly { rootName: RootBaseline | null; service: RootBaseline | null }[]): void {
+    const settings = this.deps.settings();
+    for (let i = 0; i < kinds.length; i++) {
+      const { serviceName, rootName } = kinds[i];
+      if (rootName) this.note(historyKey(serviceName, rootName), histories[i].rootName, settings);
+      this.note(historyKey(serviceName, null), histories[i].service, settings);
+    }
+  }
+
+  trim(max: number): void {
+    if (this.verified.size > max) this.verified.clear();
+  }
+
+  private note(key: string, b: RootBaseline | null, settings: DetectorSettings): void {
+    const known = this.histories.get(key);
+    if (known && (known.baseline === b || known.id === this.historyId(b))) return;
+    if (this.histories.size >= 10_000) this.histories.clear();
+    this.histories.set(key, { id: this.historyId(b), baseline: b });
+    // A history the workers do not have, or one not settled (a judgement against it stands only while it is
+    // unchanged), is told at once. A settled summary recomputed (every 15 s per kind) waits for the next word.
+    if (!known || !settledHistory(b, settings)) this.changed = true;
+    else this.stale = true;
+  }
+
+  /**
+   * An id for a history summary, by content (the workers are told histories by value; their judgements name them
+   * by id): a summary computed again over the same trees is the same history.
+   */
+  private historyId(b: RootBaseline | null): number {
+    if (!b) return 0;
+    let id = this.idsByObject.get(b);
+    if (id !== undefined) return id;
+    const content = JSON.stringify(b);
+    id = this.idsByContent.get(content);
+    if (id === undefined) {
+      if (this.idsByContent.size >= 10_000) this.idsByContent.clear();
+      this.idsByContent.set(content, (id = ++this.lastId));
+    }
+    this.idsByObject.set(b, id);
+    return id;
+  }
+}
