@@ -364,13 +364,15 @@ export class Detector {
     }
     const withAlerts = ids.filter((id) => this.alerted.has(id));
     const streamed = this.streamJudgements ? await this.streamJudgements.standing(ids, settings) : new Map<string, StreamJudged>();
-    const stored = withAlerts.length > 0 ? await storedAlertsOf(storage.client, withAlerts) : [];
     const toRead = streamed.size > 0 ? ids.filter((id) => !streamed.has(id)) : ids;
-    const bytes = toRead.length > 0 ? await spanRowsOfTrees(storage.client, toRead) : null;
+    const [bytes, stored] = await Promise.all([
+      toRead.length > 0 ? spanRowsOfTrees(storage.client, toRead) : null,
+      withAlerts.length > 0 ? storedAlertsOf(storage.client, withAlerts) : [],
+    ]);
     // Trees absent here expired, or are not visible yet: their next activity brings them back.
     const heads: TreeHead[] = bytes ? await this.thread.load(bytes, lastSeen, now) : [];
     for (const [traceId, j] of streamed) {
-      heads.push({ traceId, serviceName: j.serviceName, rootName: j.rootName, running: false, lastSpanMs: j.lastSpanMs, spans: j.judgement.stats?.spans ?? 0 });
+      heads.push({ traceId, serviceName: j.serviceName, rootName: j.rootName, running: false, lastSpanMs: j.lastSpanMs, spans: j.spans });
     }
     const storedBy = new Map<string, StoredAlert[]>();
     // The service chart's alerts are not the tree rules' to resolve.

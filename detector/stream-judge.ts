@@ -3,10 +3,10 @@
 // worker builds it from the rows it has just normalised and runs the rules there, before the tree is ever read
 // back from storage. Reading each tree's spans from the engine, formatting and parsing them was most of what
 // the detector cost per span. Whether a judgement made here stands for the stored tree is decided by the
-// detector (stream-book.ts): only when this export was the only one to carry the tree and storage holds no
-// other span of it.
+// detector (stream-judgements.ts): only when this export was the only one to carry the tree, storage holds no
+// other span of it, and it was judged against the history the detector would choose.
 import type { SpanRow } from '../ingest/types';
-import type { RootBaseline } from './baseline';
+import { baselineKey, type RootBaseline } from './baseline';
 import { attributeBudget, judgeTree, type Judgement } from './judgement';
 import type { DetectorSettings } from './settings';
 import { chooseBaseline } from './rule';
@@ -41,7 +41,7 @@ export function settledHistory(b: RootBaseline | null, settings: DetectorSetting
 
 /** A kind's history (its service and root name), or with a null root name its service's. */
 export function historyKey(serviceName: string, rootName: string | null): string {
-  return rootName === null ? `s\0${serviceName}` : `r\0${serviceName}\0${rootName}`;
+  return rootName === null ? `s\0${serviceName}` : `r\0${baselineKey(serviceName, rootName)}`;
 }
 
 /** One tree of an export: how many spans it had there, and its judgement when it was whole. */

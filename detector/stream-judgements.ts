@@ -106,8 +106,15 @@ export class StreamJudgements {
     if (out.size === 0) return out;
     const { history } = this.deps;
     await history.prefetch([...out.values()]);
+    // Per kind, once: a batch holds many trees of a few kinds.
+    const chosen = new Map<string, RootBaseline | null>();
     for (const [id, j] of out) {
-      const current = chooseBaseline(await history.rootName(j.serviceName, j.rootName), await history.service(j.serviceName), settings);
+      const key = historyKey(j.serviceName, j.rootName);
+      let current = chosen.get(key);
+      if (current === undefined) {
+        current = chooseBaseline(await history.rootName(j.serviceName, j.rootName), await history.service(j.serviceName), settings);
+        chosen.set(key, current);
+      }
       const stands = j.settled ? settledHistory(current, settings) : this.historyId(current) === j.baselineId;
       if (!stands) out.delete(id);
     }

@@ -24,7 +24,6 @@ export interface PreparePool {
   close(): Promise<void>;
 }
 
-
 export interface PreparePoolOptions extends PrepareWorkerData {
   threads: number;
   log: (event: Record<string, unknown>) => void;

@@ -43,7 +43,7 @@ export interface PrepareContext {
   maxSpans?: number;
   /** Where insert bytes are written; new memory by default. */
   allocate?: Allocate;
-  /** Given the ended spans' rows of an export that was prepared (the worker judges its trees with them after answering). */
+  /** Given the ended spans' rows of the export being prepared (the worker keeps what judging its trees needs, and judges them after answering). */
   keepEnded?: (rows: SpanRow[]) => void;
 }
 
