@@ -1,6 +1,6 @@
 // The detector's side of judging in the ingest stream (stream-judge.ts): which exports carried each tree
 // lately, and the judgements the ingest workers made of whole trees. A judgement is a candidate for the stored
-// tree only when the export it was made from is the only one of the last minute or two that carried the tree;
+// tree only when the exports it was made from are all those of the last minute or two that carried the tree;
 // the detector then checks that storage holds exactly that many spans of it (the trace index's count) before
 // using it. Anything else — a tree split over exports, re-sent, written by another process or before a
 // restart — is read from storage as before.
@@ -34,7 +34,10 @@ export class StreamBook {
     }
   }
 
-  /** The worker's judgement of a tree, when it is a candidate: the only export lately to carry it, judged with the settings in force. Taken once. */
+  /**
+   * The worker's judgement of a tree, when it is a candidate: made from every export that carried the tree lately
+   * (another worker, or a process before, may have had some), with the settings in force. Taken once.
+   */
   take(traceId: string, settingsVersion: number): StreamJudged | null {
     this.rotate();
     const prev = this.previous;
@@ -43,7 +46,13 @@ export class StreamBook {
     this.current.judged.delete(traceId);
     prev?.judged.delete(traceId);
     const exports = (this.current.seen.get(traceId) ?? 0) + (prev?.seen.get(traceId) ?? 0);
-    return exports === 1 && judged.settingsVersion === settingsVersion ? judged : null;
+    return exports === judged.exports && judged.settingsVersion === settingsVersion ? judged : null;
+  }
+
+  /** A judgement taken too early (the last of its exports not stored yet): a candidate again when the tree is next due. */
+  putBack(traceId: string, judged: StreamJudged): void {
+    this.rotate();
+    this.current.judged.set(traceId, judged);
   }
 
   private rotate(): void {
@@ -53,3 +62,4 @@ export class StreamBook {
     this.current = { fromMs: t, seen: new Map(), judged: new Map() };
   }
 }
+

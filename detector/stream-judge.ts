@@ -1,10 +1,12 @@
-// Judging a tree where its spans already are: on the ingest worker that prepared the export carrying it. Most
+// Judging a tree where its spans already are: on the ingest worker that prepared the exports carrying it. Most
 // requests end before their exporter's batch is sent, so one export holds the whole tree, root included; the
-// worker builds it from the rows it has just normalised and runs the rules there, before the tree is ever read
-// back from storage. Reading each tree's spans from the engine, formatting and parsing them was most of what
-// the detector cost per span. Whether a judgement made here stands for the stored tree is decided by the
-// detector (stream-judgements.ts): only when this export was the only one to carry the tree, storage holds no
-// other span of it, and it was judged against the history the detector would choose.
+// rest end in the next export or few (an exporter sends on a timer or when its batch fills), so the worker
+// keeps the spans of a tree whose root has not come for a while and adds the next exports' to them. Once the
+// root comes it builds the tree from the rows it has just normalised and runs the rules there, before the tree
+// is ever read back from storage. Reading each tree's spans from the engine, formatting and parsing them was
+// most of what the detector cost per span. Whether a judgement made here stands for the stored tree is decided
+// by the detector (stream-judgements.ts): only when the exports it was made from are all those that carried the
+// tree lately, storage holds no other span of it, and it was judged against the history the detector would choose.
 import type { SpanRow } from '../ingest/types';
 import { baselineKey, type RootBaseline } from './baseline';
 import { attributeBudget, judgeTree, type Judgement } from './judgement';
@@ -31,12 +33,14 @@ export interface KnownHistory {
 }
 
 /**
- * Whether a kind's own history is settled: twice what makes it trusted, so one tree more or less moves it
- * little. A judgement against a settled history stands while the detector's is settled too; against any other,
- * only while the detector would still choose that very one.
+ * Whether a history is its kind's own, trusted (at least `minTrees` finished trees). A judgement against such a
+ * history stands while the detector trusts the kind's own history too: both are the history of the trees that
+ * finished before this one, as known seconds apart (a few trees more or less in a trusted history). Against any
+ * other (a service's, standing in for a kind short of trust), only while the detector would still choose that
+ * very one: the tree that makes its kind trusted is judged against its own history.
  */
-export function settledHistory(b: RootBaseline | null, settings: DetectorSettings): boolean {
-  return b !== null && b.scope === 'rootName' && b.trees >= 2 * settings.baseline.minTrees;
+export function trustedOwnHistory(b: RootBaseline | null, settings: DetectorSettings): boolean {
+  return b !== null && b.scope === 'rootName' && b.trees >= settings.baseline.minTrees;
 }
 
 /** A kind's history (its service and root name), or with a null root name its service's. */
@@ -55,11 +59,12 @@ export interface StreamJudged {
   settingsVersion: number;
   serviceName: string;
   rootName: string;
-  /** The history judged against (its KnownHistory id; 0: none), and whether it was a settled one. */
+  /** The history judged against (its KnownHistory id; 0: none), and whether it was the kind's own, trusted. */
   baselineId: number;
-  settled: boolean;
-  /** Spans in the tree judged (the detector compares it with the spans stored). */
+  ownTrusted: boolean;
+  /** Spans in the tree judged (the detector compares it with the spans stored), and the exports they came in. */
   spans: number;
+  exports: number;
   lastSpanMs: number;
   judgement: Judgement;
 }
@@ -75,15 +80,47 @@ interface ExportTree {
 
 interface Candidate {
   spans: DetectorSpan[];
+  exports: number;
   budgetUsd: number | null;
   own: KnownHistory;
   service: KnownHistory;
 }
 
-export class StreamJudge {
-  private readonly baselines: Map<string, KnownHistory>;
+/** The spans of a tree whose root has not come yet, from the exports that carried them. */
+interface Held {
+  spans: DetectorSpan[];
+  exports: number;
+  /** The smallest canopy.budget.usd its spans carried (attributeBudget: a root's would win, none has come). */
+  budgetUsd: number | null;
+}
 
-  constructor(private ctx: StreamContext) {
+/**
+ * Held trees are kept for one to two generations (the detector remembers which exports carried a tree longer, so
+ * a judgement it cannot account for is never used), and only so many spans: a tree too big, or past the total,
+ * is read from storage instead.
+ */
+const HELD_GENERATION_MS = 30_000;
+const HELD_TREE_SPANS = 5_000;
+const HELD_SPANS = 50_000;
+
+export class StreamJudge {
+  private baselines: Map<string, KnownHistory>;
+  private held = new Map<string, Held>();
+  private heldBefore = new Map<string, Held>();
+  private heldSpans = 0;
+  private heldSince: number;
+
+  constructor(
+    private ctx: StreamContext,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.baselines = new Map(ctx.baselines);
+    this.heldSince = now();
+  }
+
+  /** New settings or histories: what is held stays (its spans are the same whatever judges them). */
+  update(ctx: StreamContext): void {
+    this.ctx = ctx;
     this.baselines = new Map(ctx.baselines);
   }
 
@@ -93,6 +130,7 @@ export class StreamJudge {
    * outliving every allocation of judging them (which promoted them to the old generation and tripled the cost).
    */
   take(rows: readonly SpanRow[]): ExportTrees {
+    this.rotate();
     const byTrace = new Map<string, SpanRow[]>();
     for (const r of rows) {
       const list = byTrace.get(r.trace_id);
@@ -103,7 +141,7 @@ export class StreamJudge {
     for (const [traceId, spans] of byTrace) {
       let candidate: Candidate | null = null;
       try {
-        candidate = this.candidate(spans);
+        candidate = this.candidate(traceId, spans);
       } catch {
         // Not judged here: the detector reads the tree from storage. Its appearance is still reported.
       }
@@ -125,19 +163,60 @@ export class StreamJudge {
     });
   }
 
-  /** The root decides whether a tree is worth building: present (the request ended), one, of a known kind. */
-  private candidate(rows: readonly SpanRow[]): Candidate | null {
+  /**
+   * The root decides whether a tree is worth building: present (the request ended), one, of a known kind. A tree
+   * whose root has not come is held, with what was held of it before, until an export brings the root.
+   */
+  private candidate(traceId: string, rows: readonly SpanRow[]): Candidate | null {
     let root: SpanRow | null = null;
+    let roots = 0;
     for (const r of rows) {
       if (r.parent_span_id !== '') continue;
-      if (root) return null; // two roots: not one request's tree
+      roots++;
       root = r;
     }
-    if (!root) return null;
+    const held = this.held.get(traceId) ?? this.heldBefore.get(traceId);
+    if (held) this.release(traceId, held);
+    if (roots === 0) {
+      this.hold(traceId, held, rows);
+      return null;
+    }
+    if (roots > 1 || !root) return null; // two roots: not one request's tree
     const own = this.baselines.get(historyKey(root.service_name, root.name));
     const service = this.baselines.get(historyKey(root.service_name, null));
     if (!own || !service) return null;
-    return { spans: rows.map(detectorSpan), budgetUsd: attributeBudget(rows), own, service };
+    const spans = rows.map(detectorSpan);
+    const budgetUsd = attributeBudget(rows);
+    if (!held) return { spans, exports: 1, budgetUsd, own, service };
+    for (const s of held.spans) spans.push(s);
+    const rootBudget = root.budget_usd != null && root.budget_usd > 0;
+    return { spans, exports: held.exports + 1, budgetUsd: rootBudget ? budgetUsd : least(budgetUsd, held.budgetUsd), own, service };
+  }
+
+  private hold(traceId: string, held: Held | undefined, rows: readonly SpanRow[]): void {
+    const spans = (held?.spans.length ?? 0) + rows.length;
+    // Past a bound the tree is read from storage: what was held of it is dropped, so no later judgement here
+    // can look whole without it.
+    if (spans > HELD_TREE_SPANS || this.heldSpans + spans > HELD_SPANS) return;
+    const kept = held?.spans ?? [];
+    for (const r of rows) kept.push(detectorSpan(r));
+    this.held.set(traceId, { spans: kept, exports: (held?.exports ?? 0) + 1, budgetUsd: least(attributeBudget(rows), held?.budgetUsd ?? null) });
+    this.heldSpans += spans;
+  }
+
+  private release(traceId: string, held: Held): void {
+    this.held.delete(traceId);
+    this.heldBefore.delete(traceId);
+    this.heldSpans -= held.spans.length;
+  }
+
+  private rotate(): void {
+    const t = this.now();
+    if (t - this.heldSince < HELD_GENERATION_MS) return;
+    for (const h of this.heldBefore.values()) this.heldSpans -= h.spans.length;
+    this.heldBefore = this.held;
+    this.held = new Map();
+    this.heldSince = t;
   }
 
   private judgeTree(traceId: string, c: Candidate, nowMs: number): StreamJudged | null {
@@ -153,10 +232,15 @@ export class StreamJudge {
       serviceName: tree.serviceName,
       rootName: tree.rootName,
       baselineId,
-      settled: settledHistory(baseline, this.ctx.settings),
+      ownTrusted: trustedOwnHistory(baseline, this.ctx.settings),
       spans: c.spans.length,
+      exports: c.exports,
       lastSpanMs: tree.lastSpanMs,
       judgement: judgeTree(tree, c.budgetUsd, baseline, this.ctx.settings),
     };
   }
+}
+
+function least(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
 }

@@ -2,7 +2,7 @@
 // them to judge with (the settings, versioned, and the histories it looked up, with content ids), and which of
 // their judgements it uses: a tree's, when the export it came from was the only one to carry the tree
 // (stream-book.ts), storage holds exactly those spans (one count read per tick), and the history it was judged
-// against is the one the detector would choose now (or a settled one while the detector's is settled too).
+// against is the one the detector would choose now (or the kind's own, trusted, while the detector trusts it too).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { storedSpanCounts } from '../lib/server/queries/tree-spans';
 import type { RootBaseline } from './baseline';
@@ -10,7 +10,7 @@ import type { StoredHistory } from './history';
 import { chooseBaseline } from './rule';
 import type { DetectorSettings } from './settings';
 import { StreamBook } from './stream-book';
-import { historyKey, settledHistory, type KnownHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
+import { historyKey, trustedOwnHistory, type KnownHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
 
 /** The ingest side's part in judging trees in the stream (ingest/prepare-pool.ts). */
 export interface TreeStream {
@@ -86,12 +86,23 @@ export class StreamJudgements {
     }
     if (candidates.size === 0) return;
     const counts = await storedSpanCounts(this.deps.client, [...candidates.keys()]);
-    for (const [id, judged] of candidates) if (counts.get(id) === judged.spans) this.verified.set(id, judged);
+    for (const [id, judged] of candidates) {
+      const stored = counts.get(id) ?? 0;
+      if (stored === judged.spans) this.verified.set(id, judged);
+      // A tree due from an earlier export when the worker's judgement of it whole came in, a moment before the
+      // last export's rows were stored: it is judged from storage now, and from this judgement once they are.
+      else if (stored < judged.spans) this.book.putBack(id, judged);
+    }
+  }
+
+  /** Whether the tree has a judgement checked against storage (it is likely not read: `standing` decides). */
+  checked(traceId: string): boolean {
+    return this.verified.has(traceId);
   }
 
   /**
    * Of a batch, the trees whose checked judgement stands: made against the history the detector would choose
-   * now, or a settled history of the tree's kind while the detector's is settled too. The others are read and
+   * now, or the kind's own trusted history while the detector trusts the kind's own too. The others are read and
    * judged by the detector (a kind whose history grew in between: the tree that ends a series is judged
    * against the series).
    */
@@ -115,7 +126,7 @@ export class StreamJudgements {
         current = chooseBaseline(await history.rootName(j.serviceName, j.rootName), await history.service(j.serviceName), settings);
         chosen.set(key, current);
       }
-      const stands = j.settled ? settledHistory(current, settings) : this.historyId(current) === j.baselineId;
+      const stands = j.ownTrusted ? trustedOwnHistory(current, settings) : this.historyId(current) === j.baselineId;
       if (!stands) out.delete(id);
     }
     return out;
@@ -140,9 +151,9 @@ export class StreamJudgements {
     if (known && (known.baseline === b || known.id === this.historyId(b))) return;
     if (this.histories.size >= 10_000) this.histories.clear();
     this.histories.set(key, { id: this.historyId(b), baseline: b });
-    // A history the workers do not have, or one not settled (a judgement against it stands only while it is
-    // unchanged), is told at once. A settled summary recomputed (every 15 s per kind) waits for the next word.
-    if (!known || !settledHistory(b, settings)) this.changed = true;
+    // A history the workers do not have, or one not trusted as its kind's own (a judgement against it stands only
+    // while it is unchanged), is told at once. A trusted summary recomputed (every 15 s per kind) waits for the next word.
+    if (!known || !trustedOwnHistory(b, settings)) this.changed = true;
     else this.stale = true;
   }
 

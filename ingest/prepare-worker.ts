@@ -71,7 +71,10 @@ parentPort!.on('message', (message: PrepareRequest | RecycleMessage | DetectorCo
     return;
   }
   if ('detector' in message) {
-    judge = message.detector ? new StreamJudge(message.detector) : null;
+    // The trees held for their root stay held across new settings and histories.
+    if (!message.detector) judge = null;
+    else if (judge) judge.update(message.detector);
+    else judge = new StreamJudge(message.detector);
     return;
   }
   const { id, body, encoding, format } = message;
