@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig, ConfigError, type CanopyConfig } from './lib/server/config';
 import { openStorage, StorageStartError, type Storage } from './lib/server/storage/storage';
 import { migrate } from './lib/server/storage/migrations';
-import { setRuntime } from './lib/server/runtime';
+import { getRuntime, setRuntime } from './lib/server/runtime';
 import { createMetrics } from './lib/server/metrics';
 import { ReadGate } from './lib/server/read-gate';
 import { ensureBuild } from './lib/server/build';
@@ -21,6 +21,8 @@ import { INGEST_NICE, keepEngineThreadsLowered } from './lib/server/thread-prior
 
 const ROOT = import.meta.dirname;
 const SHUTDOWN_DEADLINE_MS = 10_000;
+/** How often this process's detector reads the rule settings when its own API did not save them (another process on the same ClickHouse may). */
+const SETTINGS_POLL_MS = 5_000;
 const log = (event: Record<string, unknown>) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
 
 async function main() {
@@ -47,7 +49,20 @@ async function main() {
     const { startDetector } = await import('./detector/run');
     // This process's ingest workers judge the trees an export carries whole (detector/stream-judge.ts); the
     // detector uses such a judgement when storage holds no other span of the tree (another process's, say).
-    return startDetector({ config, storage: storage.value, metrics, log, publicUrl: publicUrl(config, http.value.port), budgets: budgets.value, killer: kills.value, stream: pool.value });
+    // The API tells it when the rule settings are saved; otherwise it reads them every few seconds.
+    const running = await startDetector({
+      config,
+      storage: storage.value,
+      metrics,
+      log,
+      publicUrl: publicUrl(config, http.value.port),
+      budgets: budgets.value,
+      killer: kills.value,
+      stream: pool.value,
+      settingsPollMs: SETTINGS_POLL_MS,
+    });
+    getRuntime().ruleSettingsSaved = () => running.detector.ruleSettingsSaved();
+    return running;
   }, (d) => d?.stop());
   const running = await startServices([pool, uiBuild, storage, ingest, kills, budgets, http, grpc, detector], log);
   // SIGTERM/SIGINT: stop accepting, answer the exports in flight, flush the queue, close storage, exit.

@@ -8,7 +8,12 @@ import { summariseHistory, type RootBaseline, type TreeStats } from './baseline'
 
 /** Finished trees a baseline is made of: recent enough to follow drift, enough for a stable p99. */
 export const HISTORY_TREES = 500;
-const FRESH_MS = 30_000;
+/**
+ * A trusted history is read from storage again only this often: the trees this detector judges are added to it
+ * as they finish, and it is the only writer of history (a read per kind every 30 s was, at full ingest, a query
+ * every tick or two, ~17 ms of the engine's CPU each). Storage brings what memory cannot: rows gone by retention.
+ */
+const FRESH_MS = 5 * 60_000;
 // A history too short to be trusted yet is read again soon: the trees that complete it are arriving now.
 const FRESH_SHORT_MS = 1_000;
 /** How long a tree added here is kept beside what storage returns (until storage surely has it). */
@@ -108,6 +113,10 @@ export class StoredHistory {
       if (!entry) continue;
       entry.trees.delete(traceId);
       entry.trees.set(traceId, stats);
+      for (const id of entry.trees.keys()) {
+        if (entry.trees.size <= HISTORY_TREES) break;
+        entry.trees.delete(id);
+      }
       if (entry.trees.size < 2 * this.minTrees()) entry.baseline = undefined;
       else entry.changed = true;
     }

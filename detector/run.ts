@@ -18,7 +18,17 @@ export interface RunningDetector {
  * `budgets` and `killer`: the process's budget book and kill hub (server.ts's, or the detector process's own,
  * main.ts); without them no budget is checked and enforcing policies only record what they would kill.
  */
-export async function startDetector(opts: { config: CanopyConfig; storage: Storage; metrics: Metrics; log: Log; publicUrl: string; budgets?: Budgets; killer?: Killer; stream?: TreeStream }): Promise<RunningDetector> {
+export async function startDetector(opts: {
+  config: CanopyConfig;
+  storage: Storage;
+  metrics: Metrics;
+  log: Log;
+  publicUrl: string;
+  budgets?: Budgets;
+  killer?: Killer;
+  stream?: TreeStream;
+  settingsPollMs?: number;
+}): Promise<RunningDetector> {
   const { config, storage, metrics, log } = opts;
   const webhook = config.webhookUrl
     ? new WebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, publicUrl: config.publicUrl ?? opts.publicUrl }, { metrics, log })
@@ -34,6 +44,7 @@ export async function startDetector(opts: { config: CanopyConfig; storage: Stora
     budgets: opts.budgets,
     killer: opts.killer,
     stream: opts.stream,
+    settingsPollMs: opts.settingsPollMs,
   });
   await detector.start();
   return {

@@ -52,6 +52,11 @@ export interface DetectorOptions {
    * judgement is used when storage holds exactly those spans of the tree. Absent (`npm run detector`): every tree is read.
    */
   stream?: TreeStream;
+  /**
+   * How often the saved rule settings are read when `ruleSettingsSaved` was not called (0, the default: every
+   * tick). Inside a Canopy process, whose API calls it, every few seconds: a save elsewhere on the same ClickHouse.
+   */
+  settingsPollMs?: number;
   now?: () => number;
 }
 
@@ -149,11 +154,16 @@ export class Detector {
 
   constructor(private readonly opts: DetectorOptions) {
     this.now = opts.now ?? Date.now;
-    this.settings = new DetectorSettingsStore(opts.storage);
+    this.settings = new DetectorSettingsStore(opts.storage, opts.settingsPollMs ?? 0);
     this.history = new StoredHistory(opts.storage.client, () => this.settings.current.baseline.minTrees, this.now);
     this.streamJudgements = opts.stream
       ? new StreamJudgements(opts.stream, { client: opts.storage.client, history: this.history, settings: () => this.settings.current, now: this.now })
       : null;
+  }
+
+  /** The rule settings were saved (through this process's API): the next tick applies them. */
+  ruleSettingsSaved(): void {
+    this.settings.noteSaved();
   }
 
   /** Loads the state and starts ticking. */

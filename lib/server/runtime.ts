@@ -18,6 +18,8 @@ export interface CanopyRuntime {
   kills?: KillHub;
   /** Tree budgets (lib/server/budget-book.ts); set once its service started, after storage. */
   budgets?: BudgetBook;
+  /** Tells this process's detector, when it runs one, that the rule settings were saved: its next tick applies them. */
+  ruleSettingsSaved?: () => void;
 }
 
 const KEY = Symbol.for('canopy.runtime');

@@ -15,6 +15,8 @@ export const PUT = apiRoute(async (request: Request) => {
   if (!body.ok) return body.response;
   const parsed = detectorSettingsSchema.safeParse(body.value);
   if (!parsed.success) return jsonError(400, issuesText(parsed.error.issues));
-  await saveRuleSettings(getRuntime().storage, parsed.data);
+  const runtime = getRuntime();
+  await saveRuleSettings(runtime.storage, parsed.data);
+  runtime.ruleSettingsSaved?.();
   return json(parsed.data);
 }, { write: true });
