@@ -237,19 +237,11 @@ export function buildSnapshot(spans: readonly DetectorSpan[], opts: SnapshotOpti
   const n = nodes.length;
   const placeholder = new Uint8Array(n);
 
-  // Pre-order: a node's parent is the latest node one level up.
-  const parent = new Int32Array(n).fill(-1);
+  const parent = built.parents;
   const childCount = new Int32Array(n);
-  const lastAt: number[] = [];
   for (let i = 0; i < n; i++) {
-    const node = nodes[i];
-    if (missing.size > 0 && missing.get(node.span.spanId) === node.span) placeholder[i] = 1;
-    const d = node.depth;
-    lastAt[d] = i;
-    if (d === 0) continue;
-    const p = lastAt[d - 1];
-    parent[i] = p;
-    childCount[p]++;
+    if (missing.size > 0 && missing.get(nodes[i].span.spanId) === nodes[i].span) placeholder[i] = 1;
+    if (parent[i] >= 0) childCount[parent[i]]++;
   }
   const children: (readonly number[])[] = new Array(n);
   for (let i = 0; i < n; i++) children[i] = childCount[i] > 0 ? [] : NO_CHILDREN;

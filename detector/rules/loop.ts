@@ -42,18 +42,22 @@ export const loopRule: Rule = (tree, ctx) => {
   // or recursing into itself. Different agents making the same lookup is duplication, not a loop.
   // Grouped by signature first: most signatures occur once, and only those repeated often enough are split by
   // agent (a key of agent and signature for every call cost more than the rest of the rule).
-  const bySignature = new Map<string, number[]>();
+  // A signature seen once holds its index; an array only from its second occurrence (most occur once).
+  const bySignature = new Map<string, number | number[]>();
   const failing = new Map<string, number[]>();
   for (let i = 0; i < tree.nodes.length; i++) {
     const s = tree.nodes[i].span;
     if (s.callSignature === null) continue;
-    push(bySignature, s.callSignature, i);
+    const seen = bySignature.get(s.callSignature);
+    if (seen === undefined) bySignature.set(s.callSignature, i);
+    else if (typeof seen === 'number') bySignature.set(s.callSignature, [seen, i]);
+    else seen.push(i);
     if (s.status === 'error' && s.errorType !== 'killed') push(failing, `${s.errorType ?? s.statusMessage}\0${s.callSignature}`, i);
   }
   const byAgent: number[][] = [];
   let agentOf: Int32Array | null = null;
   for (const list of bySignature.values()) {
-    if (list.length < cfg.anywhere) continue;
+    if (typeof list === 'number' || list.length < cfg.anywhere) continue;
     agentOf ??= nearestAgents(tree);
     const groups = new Map<string, number[]>();
     for (const i of list) {
@@ -128,20 +132,22 @@ export const loopRule: Rule = (tree, ctx) => {
  * of at least `min` once it ends.
  */
 function consecutiveRuns(tree: TreeSnapshot, min: number, report: (branch: number, signature: string, run: number[]) => void): void {
+  // Each run's calls are gathered in one reused array per kind, copied only for a run long enough to report.
   const runs: { sig: string | null; idx: number[]; lastEnd: number }[] = [
     { sig: null, idx: [], lastEnd: -Infinity },
     { sig: null, idx: [], lastEnd: -Infinity },
   ];
-  for (let p = 0; p < tree.nodes.length; p++) {
+  let p = 0;
+  const flush = (r: (typeof runs)[number]) => {
+    if (r.sig !== null && r.idx.length >= min) report(p, r.sig, r.idx.slice());
+  };
+  for (; p < tree.nodes.length; p++) {
     const kids = tree.children[p];
     if (kids.length < min) continue;
     for (const r of runs) {
       r.sig = null;
-      r.idx = [];
+      r.idx.length = 0;
     }
-    const flush = (r: (typeof runs)[number]) => {
-      if (r.sig !== null && r.idx.length >= min) report(p, r.sig, r.idx);
-    };
     for (const c of kids) {
       const s = tree.nodes[c].span;
       const kind = s.category === 'tool' ? 0 : s.category === 'llm' || s.category === 'embedding' ? 1 : -1;
@@ -154,7 +160,8 @@ function consecutiveRuns(tree: TreeSnapshot, min: number, report: (branch: numbe
       }
       flush(r);
       r.sig = s.callSignature;
-      r.idx = s.callSignature === null ? [] : [c];
+      r.idx.length = 0;
+      if (s.callSignature !== null) r.idx.push(c);
       r.lastEnd = s.end;
     }
     for (const r of runs) flush(r);

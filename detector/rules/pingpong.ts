@@ -36,14 +36,14 @@ interface Cycle {
   window: number;
 }
 
-/** Advances `t` (the state after seq[0..k-1]) to include seq[k]; `at(j)` reads seq[j]. */
-function advance<K>(t: CycleTracker, prev: CycleTracker | null, k: number, at: (j: number) => K, minCycle: number): Cycle | null {
-  const cur = at(k);
-  t.same = k >= 1 && at(k - 1) === cur ? (prev ? prev.same : t.same) + 1 : 0;
+/** Advances `t` (the state after seq[0..k-1]) to include seq[k]. */
+function advance<K>(t: CycleTracker, prev: CycleTracker | null, k: number, seq: readonly K[], minCycle: number): Cycle | null {
+  const cur = seq[k];
+  t.same = k >= 1 && seq[k - 1] === cur ? (prev ? prev.same : t.same) + 1 : 0;
   let best: Cycle | null = null;
   for (let p = 1; p <= t.maxCycle; p++) {
     const before = prev ? prev.matches[p] : t.matches[p];
-    t.matches[p] = k >= p && at(k - p) === cur ? before + 1 : 0;
+    t.matches[p] = k >= p && seq[k - p] === cur ? before + 1 : 0;
     if (p < minCycle) continue;
     const window = t.matches[p] + p;
     if (t.same + 1 >= window) continue; // all one element: a loop
@@ -108,7 +108,7 @@ export const pingpongRule: Rule = (tree, ctx) => {
         lastEnd = Math.max(lastEnd, s.end);
         seq.push(c);
         keys.push(agentLabel(c));
-        const cycle = advance(t, null, keys.length - 1, (j) => keys[j], cfg.minCycle);
+        const cycle = advance(t, null, keys.length - 1, keys, cfg.minCycle);
         if (cycle && (!best || cycle.repeats >= best.cycle.repeats)) best = { cycle, end: seq.length - 1 };
       }
       if (best) report(p, seq.slice(best.end - best.cycle.window + 1, best.end + 1), best.cycle, 'sibling agents', agentLabel);
@@ -128,7 +128,7 @@ export const pingpongRule: Rule = (tree, ctx) => {
           seq.push(c);
           // A call with no comparable signature equals nothing: it breaks every cycle through it.
           keys.push(s.callSignature ?? -c - 1);
-          const cycle = advance(t, null, keys.length - 1, (j) => keys[j], cfg.minCycle);
+          const cycle = advance(t, null, keys.length - 1, keys, cfg.minCycle);
           if (cycle && (!best || cycle.repeats > best.cycle.repeats)) best = { cycle, end: seq.length - 1 };
         }
         if (best) {
@@ -154,7 +154,9 @@ function nestedAgents(
   minRepeats: number,
   report: (turns: number[], cycle: Cycle) => void,
 ): void {
-  const stack: { idx: number; key: string; t: CycleTracker }[] = [];
+  const stack: { idx: number; t: CycleTracker }[] = [];
+  // The agents' names along the path, beside the stack (what the cycles are over).
+  const keys: string[] = [];
   const pool: CycleTracker[] = [];
   const agentAbove = new Map<number, number>();
   // The best cycle per chain start, reported once at the end (the deepest point of each chain wins).
@@ -162,14 +164,18 @@ function nestedAgents(
   for (let i = 0; i < tree.nodes.length; i++) {
     const s = tree.nodes[i].span;
     if (s.category !== 'agent') continue;
-    while (stack.length > 0 && i >= tree.subtreeEnd[stack[stack.length - 1].idx]) pool.push(stack.pop()!.t);
+    while (stack.length > 0 && i >= tree.subtreeEnd[stack[stack.length - 1].idx]) {
+      pool.push(stack.pop()!.t);
+      keys.pop();
+    }
     const t = pool.pop() ?? new CycleTracker(maxCycle);
     const prev = stack.length > 0 ? stack[stack.length - 1].t : null;
     if (!prev) t.reset();
     else agentAbove.set(i, stack[stack.length - 1].idx);
-    stack.push({ idx: i, key: s.agentName ?? s.name, t });
+    stack.push({ idx: i, t });
+    keys.push(s.agentName ?? s.name);
     const k = stack.length - 1;
-    const cycle = advance(t, prev, k, (j) => stack[j].key, minCycle);
+    const cycle = advance(t, prev, k, keys, minCycle);
     if (cycle && cycle.repeats >= minRepeats) {
       const first = stack[k - cycle.window + 1].idx;
       const had = best.get(first);

@@ -57,6 +57,8 @@ export interface Tree<T extends TreeInput> {
   nodes: TreeNode<T>[];
   /** Levels of the deepest branch (a lone root = 1). */
   maxDepth: number;
+  /** Index in `nodes` of each node's parent; −1 for a top (a root, or an orphan). */
+  parents: Int32Array;
   /** The whole trace: every span, and each model call counted once (the sum of the top nodes' rollups). */
   totals: Rollup;
 }
@@ -67,6 +69,19 @@ export interface Tree<T extends TreeInput> {
  * subtree, counting each model call once (`spendCounting`). Iterative, so a 100,000-deep chain cannot
  * overflow the stack. Returns nodes in depth-first order, children by start time.
  */
+/**
+ * A buffer of at least `size` Int32s, shared by every build on this thread (builds are synchronous). Trees are
+ * built by the thousand per second in the ingest stream: a dozen typed arrays per tree, each with its own
+ * backing store, cost more than the build's work on trees of a few dozen spans (and kept the GC threads busy).
+ */
+let shared = new Int32Array(4096);
+function scratch(size: number): Int32Array {
+  // A huge tree's (millions of ints) is its own, not kept for the next build.
+  if (size > 1 << 22) return new Int32Array(size);
+  if (shared.length < size) shared = new Int32Array(Math.max(size, 2 * shared.length));
+  return shared;
+}
+
 export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
   // Positions, not objects: a 100,000-span tree is ordered in typed arrays (a Map and Set of span objects per
   // span took ~0.3 s of a first-rows read). A span id's slot is its last span's position (a re-sent span
@@ -74,9 +89,11 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
   const n = spans.length;
   const slotOf = new Map<string, number>();
   for (let i = 0; i < n; i++) slotOf.set(spans[i].spanId, i);
-  const slot = new Int32Array(n);
-  const parentSlot = new Int32Array(n);
-  const kidCount = new Int32Array(n + 1);
+  // The working arrays live in one reused buffer (views of it): they never outlive the build.
+  const work = scratch(11 * n + 1);
+  const slot = work.subarray(0, n);
+  const parentSlot = work.subarray(n, 2 * n);
+  const kidCount = work.subarray(2 * n, 3 * n + 1).fill(0);
   for (let i = 0; i < n; i++) {
     const s = spans[i];
     slot[i] = slotOf.get(s.spanId)!;
@@ -87,8 +104,9 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
   // Children of each slot, contiguous (kidsAt[p] .. kidsAt[p + 1]), each run sorted by start.
   const kidsAt = kidCount;
   for (let p = 0; p < n; p++) kidsAt[p + 1] += kidsAt[p];
-  const kids = new Int32Array(kidsAt[n]);
-  const fill = kidsAt.slice(0, n);
+  const kids = work.subarray(3 * n + 1, 3 * n + 1 + kidsAt[n]);
+  const fill = work.subarray(4 * n + 1, 5 * n + 1);
+  fill.set(kidsAt.subarray(0, n));
   const tops: number[] = [];
   for (let i = 0; i < n; i++) {
     const p = parentSlot[i];
@@ -103,16 +121,16 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
 
   // Depth-first order with each node's parent position: every pass below is a linear scan of it.
   const order: T[] = [];
-  const depths: number[] = [];
-  const parents: number[] = [];
-  const orphans: boolean[] = [];
-  const visited = new Uint8Array(n);
+  const parents = new Int32Array(n);
+  const depths = work.subarray(5 * n + 1, 6 * n + 1);
+  const orphans = work.subarray(6 * n + 1, 7 * n + 1);
+  const visited = work.subarray(7 * n + 1, 8 * n + 1).fill(0);
   let maxDepth = 0;
   // The walk's stack (iterative, so a 100,000-deep chain cannot overflow): per frame its position in `order`
   // and the rest of its children in `kids`.
-  const frameAt = new Int32Array(n);
-  const frameNext = new Int32Array(n);
-  const frameEnd = new Int32Array(n);
+  const frameAt = work.subarray(8 * n + 1, 9 * n + 1);
+  const frameNext = work.subarray(9 * n + 1, 10 * n + 1);
+  const frameEnd = work.subarray(10 * n + 1, 11 * n + 1);
   let height = 0;
   const push = (i: number, depth: number, parent: number, orphan: boolean) => {
     const at = slot[i];
@@ -120,10 +138,11 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
     frameAt[height] = order.length;
     frameNext[height] = kidsAt[at];
     frameEnd[height++] = kidsAt[at + 1];
+    const k = order.length;
     order.push(spans[i]);
-    depths.push(depth);
-    parents.push(parent);
-    orphans.push(orphan);
+    depths[k] = depth;
+    parents[k] = parent;
+    orphans[k] = orphan ? 1 : 0;
     if (depth + 1 > maxDepth) maxDepth = depth + 1;
   };
   const walk = (top: number) => {
@@ -141,7 +160,8 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
   // Spans caught in a parent cycle are reachable from no top: show each as an orphan root.
   for (let i = 0; i < n; i++) walk(i);
 
-  const counting = spendCounting(order, parents);
+  const parentOf = order.length === n ? parents : parents.slice(0, order.length);
+  const counting = spendCounting(order, parentOf);
   const nodes: TreeNode<T>[] = new Array(order.length);
   const totals: Rollup = { spanCount: order.length, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedSpans: 0 };
   for (let i = 0; i < order.length; i++) {
@@ -151,7 +171,7 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
     nodes[i] = {
       span,
       depth: depths[i],
-      orphan: orphans[i],
+      orphan: orphans[i] === 1,
       rollup: {
         spanCount: 1,
         inputTokens: own ? span.inputTokens : 0,
@@ -183,7 +203,7 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
   }
   for (const n of nodes) n.rollup.costUsd = roundUsd(n.rollup.costUsd);
   totals.costUsd = roundUsd(totals.costUsd);
-  return { nodes, maxDepth, totals };
+  return { nodes, maxDepth, parents: parentOf, totals };
 }
 
 /** A model call that reports usage: tokens, or a positive explicit cost. */
@@ -226,7 +246,7 @@ const SAME_CALL_BUDGET = 100_000;
 
 export function spendCounting(
   spans: readonly TreeInput[],
-  parents: readonly number[],
+  parents: ArrayLike<number>,
 ): { counts: boolean[]; elsewhere: ({ reason: 'below' | 'same-call'; on: number } | null)[] } {
   const n = spans.length;
   if (eachCallAlone(spans, parents)) return { counts: spans.map((s) => s.countsUsage), elsewhere: new Array(n).fill(null) };
@@ -439,7 +459,7 @@ export function spendCounting(
  * report usage all come from one instrumentation, so none can be another's report of the same call. The
  * common tree; the general pass above then has nothing to group and costs ~10× this check.
  */
-function eachCallAlone(spans: readonly TreeInput[], parents: readonly number[]): boolean {
+function eachCallAlone(spans: readonly TreeInput[], parents: ArrayLike<number>): boolean {
   const underCall = new Uint8Array(spans.length);
   let scope: string | undefined | null = null;
   for (let i = 0; i < spans.length; i++) {
