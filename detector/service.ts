@@ -21,7 +21,7 @@ import type { Judgement, TreeHead, TreeSpend } from './judge-worker';
 import type { RootBaseline } from './baseline';
 import type { DetectorSettings } from './settings';
 import type { StreamJudged } from './stream-judge';
-import { StreamJudgements, type TreeStream } from './stream-judgements';
+import { StreamJudgements, type Kind, type TreeStream } from './stream-judgements';
 import { judgeServiceSpend } from './service-spend';
 
 export type Log = (event: Record<string, unknown>) => void;
@@ -117,6 +117,11 @@ const MEMORY_MAX = 200_000;
 const STOP_WAIT_MS = 2_000;
 
 export type { TreeStream } from './stream-judgements';
+
+/** A kind of tree in a batch (service and root name), with its histories and the one it is judged against. */
+interface KindHistory extends Kind {
+  baseline: RootBaseline | null;
+}
 
 export class Detector {
   private readonly now: () => number;
@@ -406,11 +411,21 @@ export class Detector {
     heads.sort((a, b) => a.lastSpanMs - b.lastSpanMs);
     const budgetReads = this.opts.budgets ? this.readBudgets(ids, heads) : null;
     await this.history.prefetch(heads);
-    const histories = await Promise.all(
-      heads.map(async (head) => ({ rootName: head.rootName ? await this.history.rootName(head.serviceName, head.rootName) : null, service: await this.history.service(head.serviceName) })),
-    );
-    const baselines = histories.map((h) => chooseBaseline(h.rootName, h.service, settings));
-    this.streamJudgements?.noteHistories(heads, histories);
+    // Per kind, once: a batch holds hundreds of trees of a few kinds.
+    const kinds = new Map<string, KindHistory>();
+    const baselines: (RootBaseline | null)[] = [];
+    for (const head of heads) {
+      const key = `${head.serviceName}\0${head.rootName}`;
+      let kind = kinds.get(key);
+      if (!kind) {
+        const rootName = head.rootName ? await this.history.rootName(head.serviceName, head.rootName) : null;
+        const service = await this.history.service(head.serviceName);
+        kind = { serviceName: head.serviceName, rootName: head.rootName, histories: { rootName, service }, baseline: chooseBaseline(rootName, service, settings) };
+        kinds.set(key, kind);
+      }
+      baselines.push(kind.baseline);
+    }
+    this.streamJudgements?.noteHistories(kinds.values());
     const judgements = await this.judgeLoaded(heads, baselines, streamed, settings);
     // At once, not at the tick's end: a tick working off a backlog can take seconds, and until the workers have
     // a kind's baseline every tree of it is read back from storage.

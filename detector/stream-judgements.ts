@@ -17,10 +17,12 @@ export interface TreeStream {
   judgeTrees(context: StreamContext | null, listener: ((trees: StreamTree[]) => void) | null): void;
 }
 
-/** A kind of tree, as the detector's batch knows it. */
-interface Kind {
+/** A kind of tree, as the detector's batch knows it, with the histories it looked up for it. */
+export interface Kind {
   serviceName: string;
+  /** '' for a running tree (its root, and so its kind, not known yet): only its service's history applies. */
   rootName: string;
+  histories: { rootName: RootBaseline | null; service: RootBaseline | null };
 }
 
 export class StreamJudgements {
@@ -133,12 +135,11 @@ export class StreamJudgements {
   }
 
   /** The histories a batch was judged against, for the workers: each kind's and service's, trusted or not. */
-  noteHistories(kinds: readonly Kind[], histories: readonly { rootName: RootBaseline | null; service: RootBaseline | null }[]): void {
+  noteHistories(kinds: Iterable<Kind>): void {
     const settings = this.deps.settings();
-    for (let i = 0; i < kinds.length; i++) {
-      const { serviceName, rootName } = kinds[i];
-      if (rootName) this.note(historyKey(serviceName, rootName), histories[i].rootName, settings);
-      this.note(historyKey(serviceName, null), histories[i].service, settings);
+    for (const { serviceName, rootName, histories } of kinds) {
+      if (rootName) this.note(historyKey(serviceName, rootName), histories.rootName, settings);
+      this.note(historyKey(serviceName, null), histories.service, settings);
     }
   }
 
