@@ -120,7 +120,11 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
   for (let p = 0; p < n; p++) if (kidsAt[p + 1] - kidsAt[p] > 1) kids.subarray(kidsAt[p], kidsAt[p + 1]).sort(byStart);
 
   // Depth-first order with each node's parent position: every pass below is a linear scan of it.
-  const order: T[] = [];
+  // Filled by position and read by count, not grown by push and read by length: in one process out of four to
+  // eight, V8's optimised code for the passes below kept failing its shape check on this array (hundreds of
+  // deoptimisations, the build 4× slower for the rest of the process); none in 16 processes since.
+  const order: T[] = new Array(n);
+  let count = 0;
   const parents = new Int32Array(n);
   const depths = work.subarray(5 * n + 1, 6 * n + 1);
   const orphans = work.subarray(6 * n + 1, 7 * n + 1);
@@ -135,11 +139,11 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
   const push = (i: number, depth: number, parent: number, orphan: boolean) => {
     const at = slot[i];
     visited[at] = 1;
-    frameAt[height] = order.length;
+    frameAt[height] = count;
     frameNext[height] = kidsAt[at];
     frameEnd[height++] = kidsAt[at + 1];
-    const k = order.length;
-    order.push(spans[i]);
+    const k = count++;
+    order[k] = spans[i];
     depths[k] = depth;
     parents[k] = parent;
     orphans[k] = orphan ? 1 : 0;
@@ -160,11 +164,13 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
   // Spans caught in a parent cycle are reachable from no top: show each as an orphan root.
   for (let i = 0; i < n; i++) walk(i);
 
-  const parentOf = order.length === n ? parents : parents.slice(0, order.length);
+  // A re-sent span id is one node: fewer nodes than spans.
+  if (count < n) order.length = count;
+  const parentOf = count === n ? parents : parents.slice(0, count);
   const counting = spendCounting(order, parentOf);
-  const nodes: TreeNode<T>[] = new Array(order.length);
-  const totals: Rollup = { spanCount: order.length, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedSpans: 0 };
-  for (let i = 0; i < order.length; i++) {
+  const nodes: TreeNode<T>[] = new Array(count);
+  const totals: Rollup = { spanCount: count, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedSpans: 0 };
+  for (let i = 0; i < count; i++) {
     const span = order[i];
     const own = counting.counts[i];
     const elsewhere = counting.elsewhere[i];
@@ -190,7 +196,7 @@ export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
     }
   }
   // Children follow their parent in depth-first order: summing from the end rolls every subtree up.
-  for (let i = order.length - 1; i > 0; i--) {
+  for (let i = count - 1; i > 0; i--) {
     const p = parents[i];
     if (p < 0) continue;
     const r = nodes[p].rollup;
