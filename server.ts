@@ -47,8 +47,8 @@ async function main() {
     if (!config.detector) return undefined;
     // Imported here: it reads storage through lib/server/queries (server-only; see server-only-process.ts).
     const { startDetector } = await import('./detector/run');
-    // This process's ingest workers judge the trees an export carries whole (detector/stream-judge.ts); the
-    // detector uses such a judgement when storage holds no other span of the tree (another process's, say).
+    // This process's ingest workers judge the trees whose exports they prepared, once the root comes
+    // (detector/stream-judge.ts); the detector uses such a judgement when storage holds no other span of the tree.
     // The API tells it when the rule settings are saved; otherwise it reads them every few seconds.
     const running = await startDetector({
       config,

@@ -388,7 +388,23 @@ export class Detector {
       this.judged.set(id, ms);
     }
     const withAlerts = ids.filter((id) => this.alerted.has(id));
-    const streamed = this.streamJudgements ? await this.streamJudgements.standing(ids, settings) : new Map<string, StreamJudged>();
+    // Each kind's histories, looked up once for the batch (a batch holds hundreds of trees of a few kinds): by the
+    // check of the stream's judgements and by the judging below.
+    const kinds = new Map<string, KindHistory>();
+    const kindOf = async (serviceName: string, rootName: string): Promise<KindHistory> => {
+      const key = `${serviceName}\0${rootName}`;
+      let kind = kinds.get(key);
+      if (!kind) {
+        const own = rootName ? await this.history.rootName(serviceName, rootName) : null;
+        const service = await this.history.service(serviceName);
+        kind = { serviceName, rootName, histories: { rootName: own, service }, baseline: chooseBaseline(own, service, settings) };
+        kinds.set(key, kind);
+      }
+      return kind;
+    };
+    const streamed = this.streamJudgements
+      ? await this.streamJudgements.standing(ids, settings, async (serviceName, rootName) => (await kindOf(serviceName, rootName)).baseline)
+      : new Map<string, StreamJudged>();
     const toRead = streamed.size > 0 ? ids.filter((id) => !streamed.has(id)) : ids;
     const [bytes, stored] = await Promise.all([
       toRead.length > 0 ? spanRowsOfTrees(storage.client, toRead) : null,
@@ -411,20 +427,8 @@ export class Detector {
     heads.sort((a, b) => a.lastSpanMs - b.lastSpanMs);
     const budgetReads = this.opts.budgets ? this.readBudgets(ids, heads) : null;
     await this.history.prefetch(heads);
-    // Per kind, once: a batch holds hundreds of trees of a few kinds.
-    const kinds = new Map<string, KindHistory>();
     const baselines: (RootBaseline | null)[] = [];
-    for (const head of heads) {
-      const key = `${head.serviceName}\0${head.rootName}`;
-      let kind = kinds.get(key);
-      if (!kind) {
-        const rootName = head.rootName ? await this.history.rootName(head.serviceName, head.rootName) : null;
-        const service = await this.history.service(head.serviceName);
-        kind = { serviceName: head.serviceName, rootName: head.rootName, histories: { rootName, service }, baseline: chooseBaseline(rootName, service, settings) };
-        kinds.set(key, kind);
-      }
-      baselines.push(kind.baseline);
-    }
+    for (const head of heads) baselines.push((await kindOf(head.serviceName, head.rootName)).baseline);
     this.streamJudgements?.noteHistories(kinds.values());
     const judgements = await this.judgeLoaded(heads, baselines, streamed, settings);
     // At once, not at the tick's end: a tick working off a backlog can take seconds, and until the workers have

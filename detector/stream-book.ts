@@ -62,4 +62,3 @@ export class StreamBook {
     this.current = { fromMs: t, seen: new Map(), judged: new Map() };
   }
 }
-

@@ -150,7 +150,7 @@ export class StreamJudge {
     return trees;
   }
 
-  /** Each tree of the export, judged when the export holds all of it and its kind's history is known. */
+  /** Each tree of the export: judged when its root came, with every span of it held here, and its kind's history is known. */
   judge(trees: ExportTrees, nowMs: number): StreamTree[] {
     return trees.map(({ traceId, count, candidate }) => {
       let judged: StreamJudged | null = null;

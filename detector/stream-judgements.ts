@@ -1,13 +1,13 @@
 // The detector's link with the ingest workers that judge trees in the stream (stream-judge.ts): what it tells
 // them to judge with (the settings, versioned, and the histories it looked up, with content ids), and which of
-// their judgements it uses: a tree's, when the export it came from was the only one to carry the tree
-// (stream-book.ts), storage holds exactly those spans (one count read per tick), and the history it was judged
-// against is the one the detector would choose now (or the kind's own, trusted, while the detector trusts it too).
+// their judgements it uses: a tree's, when the exports it was made from are all those that carried the tree
+// lately (stream-book.ts), storage holds exactly those spans (one count read per tick), and the history it was
+// judged against is the one the detector would choose now (or the kind's own, trusted, while the detector trusts
+// it too).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { storedSpanCounts } from '../lib/server/queries/tree-spans';
 import type { RootBaseline } from './baseline';
 import type { StoredHistory } from './history';
-import { chooseBaseline } from './rule';
 import type { DetectorSettings } from './settings';
 import { StreamBook } from './stream-book';
 import { historyKey, trustedOwnHistory, type KnownHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
@@ -108,7 +108,11 @@ export class StreamJudgements {
    * judged by the detector (a kind whose history grew in between: the tree that ends a series is judged
    * against the series).
    */
-  async standing(ids: readonly string[], settings: DetectorSettings): Promise<Map<string, StreamJudged>> {
+  async standing(
+    ids: readonly string[],
+    settings: DetectorSettings,
+    baselineOf: (serviceName: string, rootName: string) => Promise<RootBaseline | null>,
+  ): Promise<Map<string, StreamJudged>> {
     const out = new Map<string, StreamJudged>();
     for (const id of ids) {
       const judged = this.verified.get(id);
@@ -117,17 +121,9 @@ export class StreamJudgements {
       out.set(id, judged);
     }
     if (out.size === 0) return out;
-    const { history } = this.deps;
-    await history.prefetch([...out.values()]);
-    // Per kind, once: a batch holds many trees of a few kinds.
-    const chosen = new Map<string, RootBaseline | null>();
+    await this.deps.history.prefetch([...out.values()]);
     for (const [id, j] of out) {
-      const key = historyKey(j.serviceName, j.rootName);
-      let current = chosen.get(key);
-      if (current === undefined) {
-        current = chooseBaseline(await history.rootName(j.serviceName, j.rootName), await history.service(j.serviceName), settings);
-        chosen.set(key, current);
-      }
+      const current = await baselineOf(j.serviceName, j.rootName);
       const stands = j.ownTrusted ? trustedOwnHistory(current, settings) : this.historyId(current) === j.baselineId;
       if (!stands) out.delete(id);
     }

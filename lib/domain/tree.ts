@@ -64,12 +64,6 @@ export interface Tree<T extends TreeInput> {
 }
 
 /**
- * Builds the request tree from spans in any order: depth from the nearest root, orphans (parent never
- * arrived, or a parent cycle) start their own subtree at depth 0, and each node's rollup sums its whole
- * subtree, counting each model call once (`spendCounting`). Iterative, so a 100,000-deep chain cannot
- * overflow the stack. Returns nodes in depth-first order, children by start time.
- */
-/**
  * A buffer of at least `size` Int32s, shared by every build on this thread (builds are synchronous). Trees are
  * built by the thousand per second in the ingest stream: a dozen typed arrays per tree, each with its own
  * backing store, cost more than the build's work on trees of a few dozen spans (and kept the GC threads busy).
@@ -82,6 +76,12 @@ function scratch(size: number): Int32Array {
   return shared;
 }
 
+/**
+ * Builds the request tree from spans in any order: depth from the nearest root, orphans (parent never
+ * arrived, or a parent cycle) start their own subtree at depth 0, and each node's rollup sums its whole
+ * subtree, counting each model call once (`spendCounting`). Iterative, so a 100,000-deep chain cannot
+ * overflow the stack. Returns nodes in depth-first order, children by start time.
+ */
 export function buildTree<T extends TreeInput>(spans: readonly T[]): Tree<T> {
   // Positions, not objects: a 100,000-span tree is ordered in typed arrays (a Map and Set of span objects per
   // span took ~0.3 s of a first-rows read). A span id's slot is its last span's position (a re-sent span
