@@ -1,4 +1,5 @@
 import '../lib/server/server-only-process';
+import '../lib/server/v8-tuning';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, ConfigError } from '../lib/server/config';
