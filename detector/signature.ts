@@ -13,8 +13,18 @@ const emptyCache = new Map<string, Map<string, Map<string, Map<string, string>>>
 let cached = 0;
 const MAX_CACHE = 10_000;
 
+/** The last lookup: an export's calls come in runs of one model or tool (compared by value, without hashing). */
+let last = { category: '', name: '', model: '', toolName: '', signature: '' };
+
 /** The signature ingest gives a call of this tool / model / name that recorded no arguments or input. */
 export function emptyCallSignature(category: SpanCategory, name: string, model: string, toolName: string, agentName: string): string {
+  if (name === last.name && model === last.model && toolName === last.toolName && category === last.category) return last.signature;
+  const signature = lookUpEmpty(category, name, model, toolName, agentName);
+  last = { category, name, model, toolName, signature };
+  return signature;
+}
+
+function lookUpEmpty(category: SpanCategory, name: string, model: string, toolName: string, agentName: string): string {
   let byName = emptyCache.get(category);
   if (!byName) emptyCache.set(category, (byName = new Map()));
   let byModel = byName.get(name);

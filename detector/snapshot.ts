@@ -2,8 +2,9 @@
 // the shared builder (lib/domain/tree.ts: order, depth, which model calls count toward spend, totals) plus
 // the indexes the rules need (parent, children in start order, pre-order subtree ranges, the true root).
 // Building it is O(n log n) (sorting siblings); every rule after that is linear in the tree.
-import { buildTree, notReceivedName, type Rollup, type SpanCategory, type SpanStatus, type TreeNode } from '../lib/domain';
+import { buildTree, notReceivedName, spanPositions, type Rollup, type SpanCategory, type SpanStatus, type TreeNode } from '../lib/domain';
 import { comparableSignature } from './signature';
+import { CALL_CONTENT } from '../ingest/types';
 
 /** One span of the tree, in the detector's terms. Times are µs since the epoch, as the shared tree takes them. */
 export interface DetectorSpan {
@@ -67,6 +68,8 @@ export interface StoredSpanFields {
   attributes?: Record<string, string>;
   /** canopy.budget.usd of the span or its resource (ingest/normalise/budget.ts). */
   budget_usd?: number | null;
+  /** On a row ingest just made: whether the call recorded its arguments or input (absent on a stored row). */
+  [CALL_CONTENT]?: boolean;
 }
 
 /** A stored span row → the detector's span (decides whether its call signature is comparable). */
@@ -86,7 +89,7 @@ export function detectorSpan(row: StoredSpanFields): DetectorSpan {
     agentName: row.agent_name || null,
     toolName,
     model,
-    callSignature: comparableSignature(row.call_signature, category, row.name, row.model, row.tool_name, row.agent_name),
+    callSignature: comparable(row, category),
     status: row.status,
     errorType: row.error_type || null,
     httpStatus: httpStatus !== null && Number.isFinite(httpStatus) ? httpStatus : null,
@@ -101,13 +104,24 @@ export function detectorSpan(row: StoredSpanFields): DetectorSpan {
   };
 }
 
-/** 19-digit unix nanoseconds → µs (split so the µs part stays exact: a double holds ~15.9 digits). */
+/** The row's call signature when it says anything about sameness (what ingest knew, else worked out again). */
+function comparable(row: StoredSpanFields, category: SpanCategory): string | null {
+  const content = row[CALL_CONTENT];
+  if (content === undefined) return comparableSignature(row.call_signature, category, row.name, row.model, row.tool_name, row.agent_name);
+  return content && row.call_signature !== '' && (category === 'tool' || category === 'llm' || category === 'embedding') ? row.call_signature : null;
+}
+
+/**
+ * 19-digit unix nanoseconds → µs, exact to the µs (a double holds ~15.9 digits: the whole µs, 16 digits, stay
+ * below 2^53). Read digit by digit: no substring to allocate and parse, twice per span.
+ */
 export function nanosToMicros(ns: string): number {
-  const n = ns.length;
-  if (n <= 3) return Number(ns) / 1e3;
-  // The last three digits read as char codes: one slice per time instead of two (this runs twice per span).
-  const sub = (ns.charCodeAt(n - 3) - 48) * 100 + (ns.charCodeAt(n - 2) - 48) * 10 + (ns.charCodeAt(n - 1) - 48);
-  return Number(ns.slice(0, n - 3)) + sub / 1e3;
+  const whole = ns.length - 3;
+  let us = 0;
+  for (let i = 0; i < whole; i++) us = us * 10 + (ns.charCodeAt(i) - 48);
+  let sub = 0;
+  for (let i = Math.max(0, whole); i < ns.length; i++) sub = sub * 10 + (ns.charCodeAt(i) - 48);
+  return us + sub / 1e3;
 }
 
 export interface SnapshotOptions {
@@ -219,20 +233,24 @@ export function isCall(s: DetectorSpan): boolean {
  * will have: a rule judging that branch reports the same span id before and after the parent arrives.
  */
 export function buildSnapshot(spans: readonly DetectorSpan[], opts: SnapshotOptions): TreeSnapshot {
-  const present = new Set<string>();
-  for (const s of spans) present.add(s.spanId);
+  // One index of span ids, for finding missing parents and for the build (which would otherwise make its own).
+  const positions = spanPositions(spans);
   const missing = new Map<string, DetectorSpan>();
   for (const s of spans) {
     const p = s.parentSpanId;
-    if (p === null || p === s.spanId || present.has(p)) continue;
+    if (p === null || p === s.spanId || positions.has(p)) continue;
     const holder = missing.get(p);
     if (holder) {
       if (s.start < holder.start) holder.start = s.start;
       if (s.end > holder.end) holder.end = s.end;
     } else missing.set(p, placeholderSpan(p, s));
   }
-  const input = missing.size > 0 ? [...spans, ...missing.values()] : spans;
-  const built = buildTree(input);
+  let input = spans;
+  if (missing.size > 0) {
+    input = [...spans, ...missing.values()];
+    for (let i = spans.length; i < input.length; i++) positions.set(input[i].spanId, i);
+  }
+  const built = buildTree(input, positions);
   const nodes = built.nodes;
   const n = nodes.length;
   const placeholder = new Uint8Array(n);

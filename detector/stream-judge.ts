@@ -132,10 +132,18 @@ export class StreamJudge {
   take(rows: readonly SpanRow[]): ExportTrees {
     this.rotate();
     const byTrace = new Map<string, SpanRow[]>();
+    // Exporters send a tree's spans mostly together: a run of one trace is looked up once.
+    let run: SpanRow[] | null = null;
+    let runTrace = '';
     for (const r of rows) {
-      const list = byTrace.get(r.trace_id);
-      if (list) list.push(r);
-      else byTrace.set(r.trace_id, [r]);
+      if (run !== null && r.trace_id === runTrace) {
+        run.push(r);
+        continue;
+      }
+      runTrace = r.trace_id;
+      run = byTrace.get(runTrace) ?? null;
+      if (run) run.push(r);
+      else byTrace.set(runTrace, (run = [r]));
     }
     const trees: ExportTree[] = [];
     for (const [traceId, spans] of byTrace) {

@@ -48,6 +48,14 @@ export interface DecodedRequest {
 }
 
 /**
+ * On a row made by ingest: whether its tool or model call recorded what it was called with (arguments or input),
+ * i.e. whether its call signature says anything about sameness. Not a column (a symbol key, which JSON.stringify
+ * skips): the detector judging in the ingest stream reads it instead of recomputing the signature such an empty
+ * call gets (detector/signature.ts, which rows read from storage still go through).
+ */
+export const CALL_CONTENT: unique symbol = Symbol('canopy.callContent');
+
+/**
  * One row of the `spans` table (migrations/001_spans.sql), shaped so that JSON.stringify(row) is a
  * valid JSONEachRow line for it.
  */
@@ -83,6 +91,7 @@ export interface SpanRow {
   retention_days: number;
   /** The tree budget this span (or its resource) sets with canopy.budget.usd; null when none or not a valid amount. */
   budget_usd: number | null;
+  [CALL_CONTENT]?: boolean;
 }
 
 /** One row of the `resources` table (migrations/003_resources.sql). */

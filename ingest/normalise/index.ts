@@ -1,14 +1,14 @@
 // Decoded OTLP spans → rows of the `spans` table, one convention-independent shape for every span.
 import type { PriceBook } from '../../lib/server/prices';
 import { createHash } from 'node:crypto';
-import type { Attributes, DecodedRequest, DecodedSpan, ResourceRow, SpanRow } from '../types';
+import { CALL_CONTENT, type Attributes, type DecodedRequest, type DecodedSpan, type ResourceRow, type SpanRow } from '../types';
 import { flattenAttributes, valueText } from './attributes';
 import { MAX_COST_USD, MAX_NAME_CHARS, MAX_VALUE_CHARS, capText } from './limits';
 import { categorise, countsUsage } from './category';
 import { readErrorInfo } from './errors';
 import { readAgentName, readSessionId, readToolName, readUserId } from './identity';
 import { readModel, readProvider } from './model';
-import { callSignature } from './signature';
+import { callContent, signatureOf } from './signature';
 import { nanosToMillis, storageNanos } from './time';
 import { readExplicitCost, readUsage } from './usage';
 import { readBudget } from './budget';
@@ -81,6 +81,7 @@ export function normaliseSpan(span: DecodedSpan, origin: SpanOrigin, ctx: Normal
     if (cost !== null && !(cost <= MAX_COST_USD)) cost = null;
   }
 
+  const content = callContent(category, a);
   const attributes = flattenAttributes(a);
   if (err.exception) {
     // Events are not stored; keep the exception's details on the row unless the span has its own.
@@ -114,13 +115,14 @@ export function normaliseSpan(span: DecodedSpan, origin: SpanOrigin, ctx: Normal
     tool_name: capText(toolName, MAX_NAME_CHARS),
     session_id: capText(readSessionId(a), MAX_NAME_CHARS),
     user_id: capText(readUserId(a), MAX_NAME_CHARS),
-    call_signature: callSignature(category, a, model, name, toolName, agentName),
+    call_signature: signatureOf(category, content, model, name, toolName, agentName),
     error_type: capText(err.errorType, MAX_NAME_CHARS),
     attributes,
     resource_id: origin.resourceId,
     scope_name: origin.scopeName,
     retention_days: ctx.retentionDays,
     budget_usd: readBudget(a) ?? origin.budgetUsd,
+    [CALL_CONTENT]: content !== '',
   };
 }
 

@@ -44,16 +44,35 @@ export function callSignature(
   toolName: string,
   agentName: string,
 ): string {
+  return signatureOf(category, callContent(category, a), model, name, toolName, agentName);
+}
+
+/**
+ * What a tool or model call was called with, as the signature hashes it: the canonical arguments, or the
+ * recorded input; '' when the call recorded none (and for spans that are not such calls).
+ */
+export function callContent(category: SpanCategory, a: Attributes): string {
   switch (category) {
     case 'tool': {
       const args = firstPresent(a, TOOL_ARG_KEYS);
-      return digest(`tool\0${toolName || name}\0${args === undefined ? '' : canonicalArgs(args)}`);
+      return args === undefined ? '' : canonicalArgs(args);
     }
     case 'llm':
-    case 'embedding': {
-      const input = inputText(a);
-      return digest(input === '' ? `model\0${model}\0name\0${name}` : `model\0${model}\0${input}`);
-    }
+    case 'embedding':
+      return inputText(a);
+    default:
+      return '';
+  }
+}
+
+/** The signature of a call with this content (`callContent`): with none, the tool's or model's name alone. */
+export function signatureOf(category: SpanCategory, content: string, model: string, name: string, toolName: string, agentName: string): string {
+  switch (category) {
+    case 'tool':
+      return digest(`tool\0${toolName || name}\0${content}`);
+    case 'llm':
+    case 'embedding':
+      return digest(content === '' ? `model\0${model}\0name\0${name}` : `model\0${model}\0${content}`);
     case 'agent':
       return agentName ? digest(`agent\0${agentName}`) : '';
     default:

@@ -6,8 +6,9 @@ import type { AlertRule, DetectorRule, Finding } from '../../lib/domain';
 import { chooseBaseline, evaluateTree, RULES, withSettings, DEFAULT_SETTINGS, type DetectorSettings, type RootBaseline, type TreeSnapshot } from '../../detector';
 import { baselineKey, summariseHistory, treeStats, type TreeStats } from '../../detector/baseline';
 import { costSpikeRule, serviceSpendAnomaly } from '../../detector/rules/cost-spike';
-import { buildSnapshot } from '../../detector/snapshot';
-import { planSnapshot, planSpans } from '../../detector/testing/from-plan';
+import { buildSnapshot, detectorSpan } from '../../detector/snapshot';
+import { CALL_CONTENT } from '../../ingest/types';
+import { planRows, planSnapshot, planSpans } from '../../detector/testing/from-plan';
 import { agentCalls, handoffs, scenarioCtx, scenarioPlan } from '../../detector/testing/plans';
 import type { TreePlan } from '../../sim/plan';
 import { treeRng } from '../../sim/random';
@@ -167,6 +168,25 @@ describe('detector rules: what counts and what does not', () => {
     expect(run('loop', agentCalls(Array.from({ length: 12 }, () => ({ tool: 'list_files', args: { dir: '.' } }))).plan)).toHaveLength(1);
     const same = run('loop', agentCalls(Array.from({ length: 4 }, () => ({ prompt: 'Summarise the ticket' }))).plan);
     expect(same.map((f) => f.title)).toEqual(['gpt-4o-2024-08-06 called 4× with an identical prompt in a row under Worker']);
+  });
+
+  it('a call is judged the same whether its row comes from ingest (which knows what it recorded) or from storage', () => {
+    const plans = [
+      agentCalls(Array.from({ length: 4 }, () => ({ tool: 'list_files', args: null }))).plan,
+      agentCalls(Array.from({ length: 4 }, () => ({ tool: 'list_files', args: { dir: '.' } }))).plan,
+      agentCalls(Array.from({ length: 4 }, () => ({ prompt: null }))).plan,
+      agentCalls(Array.from({ length: 4 }, () => ({ prompt: 'Summarise the ticket' }))).plan,
+      planNormal(treeRng(7, 'normal', 'signatures', 0)),
+    ];
+    let comparable = 0;
+    for (const plan of plans) {
+      const rows = planRows(plan);
+      // A stored row has the columns only: its signature is checked against the one an empty call gets.
+      const stored = rows.map((r) => detectorSpan({ ...r, [CALL_CONTENT]: undefined }).callSignature);
+      expect(rows.map((r) => detectorSpan(r).callSignature)).toEqual(stored);
+      comparable += stored.filter((s) => s !== null).length;
+    }
+    expect(comparable).toBeGreaterThan(8);
   });
 
   it('loop: 3 in a row warns, and parallel duplicates or different arguments do not count', () => {
