@@ -37,6 +37,8 @@ export interface DiffContext {
 const higher = (a: AlertSeverity, b: AlertSeverity): AlertSeverity => (severityRank(a) >= severityRank(b) ? a : b);
 
 export function diffAlerts(findings: readonly Finding[], stored: readonly StoredAlert[], ctx: DiffContext): AlertDiff {
+  // Nothing found and nothing stored, as for most trees: nothing to write.
+  if (findings.length === 0 && stored.length === 0) return { writes: [], notices: [] };
   const byKey = new Map(stored.map((a) => [`${a.rule}/${a.branch}`, a]));
   const seen = new Set<string>();
   const writes: StoredAlert[] = [];

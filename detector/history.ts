@@ -104,19 +104,12 @@ export class StoredHistory {
       const mine = this.added.get(key) ?? this.added.set(key, new Map()).get(key)!;
       mine.delete(traceId);
       mine.set(traceId, { at: now, stats });
-      // More than a baseline's worth is never read: the oldest go first.
-      for (const id of mine.keys()) {
-        if (mine.size <= HISTORY_TREES) break;
-        mine.delete(id);
-      }
+      dropOldest(mine);
       const entry = this.cache.get(key);
       if (!entry) continue;
       entry.trees.delete(traceId);
       entry.trees.set(traceId, stats);
-      for (const id of entry.trees.keys()) {
-        if (entry.trees.size <= HISTORY_TREES) break;
-        entry.trees.delete(id);
-      }
+      dropOldest(entry.trees);
       if (entry.trees.size < 2 * this.minTrees()) entry.baseline = undefined;
       else entry.changed = true;
     }
@@ -133,5 +126,18 @@ export class StoredHistory {
       entry.changed = false;
     }
     return entry.baseline;
+  }
+}
+
+/**
+ * More than a baseline's worth of trees is never read (the newest HISTORY_TREES are): past twice that, the oldest
+ * go, in one pass. Dropping one per tree added walked, each time, past every entry deleted before it (a Map
+ * keeps them until it is rebuilt): ~10 µs per finished tree.
+ */
+function dropOldest(trees: Map<string, unknown>): void {
+  if (trees.size <= 2 * HISTORY_TREES) return;
+  for (const id of trees.keys()) {
+    if (trees.size <= HISTORY_TREES) break;
+    trees.delete(id);
   }
 }

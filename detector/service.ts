@@ -390,20 +390,21 @@ export class Detector {
     const withAlerts = ids.filter((id) => this.alerted.has(id));
     // Each kind's histories, looked up once for the batch (a batch holds hundreds of trees of a few kinds): by the
     // check of the stream's judgements and by the judging below.
+    // Looked up (awaited) once per kind, then read without awaiting: an await per tree cost more than the rest of
+    // checking a tree judged in the stream.
     const kinds = new Map<string, KindHistory>();
-    const kindOf = async (serviceName: string, rootName: string): Promise<KindHistory> => {
-      const key = `${serviceName}\0${rootName}`;
-      let kind = kinds.get(key);
-      if (!kind) {
+    const lookUpKinds = async (trees: Iterable<{ serviceName: string; rootName: string }>): Promise<void> => {
+      for (const { serviceName, rootName } of trees) {
+        const key = `${serviceName}\0${rootName}`;
+        if (kinds.has(key)) continue;
         const own = rootName ? await this.history.rootName(serviceName, rootName) : null;
         const service = await this.history.service(serviceName);
-        kind = { serviceName, rootName, histories: { rootName: own, service }, baseline: chooseBaseline(own, service, settings) };
-        kinds.set(key, kind);
+        kinds.set(key, { serviceName, rootName, histories: { rootName: own, service }, baseline: chooseBaseline(own, service, settings) });
       }
-      return kind;
     };
+    const kindOf = (serviceName: string, rootName: string): KindHistory => kinds.get(`${serviceName}\0${rootName}`)!;
     const streamed = this.streamJudgements
-      ? await this.streamJudgements.standing(ids, settings, async (serviceName, rootName) => (await kindOf(serviceName, rootName)).baseline)
+      ? await this.streamJudgements.standing(ids, settings, lookUpKinds, (serviceName, rootName) => kindOf(serviceName, rootName).baseline)
       : new Map<string, StreamJudged>();
     const toRead = streamed.size > 0 ? ids.filter((id) => !streamed.has(id)) : ids;
     const [bytes, stored] = await Promise.all([
@@ -427,8 +428,8 @@ export class Detector {
     heads.sort((a, b) => a.lastSpanMs - b.lastSpanMs);
     const budgetReads = this.opts.budgets ? this.readBudgets(ids, heads) : null;
     await this.history.prefetch(heads);
-    const baselines: (RootBaseline | null)[] = [];
-    for (const head of heads) baselines.push((await kindOf(head.serviceName, head.rootName)).baseline);
+    await lookUpKinds(heads);
+    const baselines = heads.map((head) => kindOf(head.serviceName, head.rootName).baseline);
     this.streamJudgements?.noteHistories(kinds.values());
     const judgements = await this.judgeLoaded(heads, baselines, streamed, settings);
     // At once, not at the tick's end: a tick working off a backlog can take seconds, and until the workers have

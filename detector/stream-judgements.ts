@@ -106,12 +106,14 @@ export class StreamJudgements {
    * Of a batch, the trees whose checked judgement stands: made against the history the detector would choose
    * now, or the kind's own trusted history while the detector trusts the kind's own too. The others are read and
    * judged by the detector (a kind whose history grew in between: the tree that ends a series is judged
-   * against the series).
+   * against the series). `lookUp` looks up the histories of the kinds given, once per kind; `baselineOf` then
+   * tells which of a kind's the detector would choose.
    */
   async standing(
     ids: readonly string[],
     settings: DetectorSettings,
-    baselineOf: (serviceName: string, rootName: string) => Promise<RootBaseline | null>,
+    lookUp: (kinds: Iterable<{ serviceName: string; rootName: string }>) => Promise<void>,
+    baselineOf: (serviceName: string, rootName: string) => RootBaseline | null,
   ): Promise<Map<string, StreamJudged>> {
     const out = new Map<string, StreamJudged>();
     for (const id of ids) {
@@ -122,8 +124,9 @@ export class StreamJudgements {
     }
     if (out.size === 0) return out;
     await this.deps.history.prefetch([...out.values()]);
+    await lookUp(out.values());
     for (const [id, j] of out) {
-      const current = await baselineOf(j.serviceName, j.rootName);
+      const current = baselineOf(j.serviceName, j.rootName);
       const stands = j.ownTrusted ? trustedOwnHistory(current, settings) : this.historyId(current) === j.baselineId;
       if (!stands) out.delete(id);
     }

@@ -41,12 +41,16 @@ export interface FinishedTree {
 
 export async function recordFinishedTrees(storage: Storage, trees: readonly FinishedTree[], retentionDays: number): Promise<void> {
   if (trees.length === 0) return;
+  // Trees judged in one batch finished at the same moment: its text is made once.
+  let lastMs = NaN;
+  let lastText = '';
+  const finishedAt = (ms: number) => (ms === lastMs ? lastText : ((lastMs = ms), (lastText = utcNow(ms))));
   const lines = trees.map(({ traceId, finishedMs, stats: s, runaway }) =>
     JSON.stringify({
       service_name: s.serviceName,
       root_name: s.rootName,
       trace_id: traceId,
-      finished_at: utcNow(finishedMs),
+      finished_at: finishedAt(finishedMs),
       cost_usd: s.costUsd,
       tokens: s.tokens,
       duration_ms: s.durationMs,
