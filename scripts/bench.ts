@@ -787,10 +787,11 @@ function killRows(p6: PhaseKill): string[] {
 }
 
 /**
- * The detector in the ingest stream: a fresh Canopy's first 5 s then 20 s more (600,000 spans) at 30,000 spans/s, on vs
- * off, alternating, four times. Four pairs, because what one Canopy process costs varies from process to process:
- * ingest alone, at the same rate, cost 40–46 µs/span in one run's three processes (one pair then says little of
- * a detector worth ~10% of it).
+ * The detector in the ingest stream: a fresh Canopy's first 5 s then 20 s more (600,000 spans) at 30,000 spans/s,
+ * on vs off, four pairs (on first in one, off first in the next, so a machine slowing down over the runs does not
+ * count against one side). Four, because what one Canopy process costs varies from process to process: ingest
+ * alone, at the same rate, cost 42–46 µs/span over one run's four processes (one pair says little of a detector
+ * worth a few percent of it).
  */
 function detectorStream(work: Awaited<ReturnType<typeof buildWorkload>>): Promise<DetectorStream> {
   const rate = QUICK ? 20_000 : 30_000;

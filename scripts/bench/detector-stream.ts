@@ -1,8 +1,8 @@
 // The detector's CPU per span in the ingest stream, where it runs by default: a Canopy takes the same bodies at
 // a fixed rate (most of phase 1's full speed, so ingest's own CPU per span varies little between runs) with the
-// detector on and with it off, alternating; each step is timed from the first body sent until the detector has
-// judged every tree (the off run for as long as the on run before it). The difference of Canopy's CPU is what
-// judging those spans cost: the ingest workers' judging of whole trees, its reads (activity, counts, spans,
+// detector on and with it off (on first in one pair, off first in the next); each step is timed from the first
+// body sent until the detector has judged every tree (the off run as long as the latest on run). The difference
+// of Canopy's CPU is what judging those spans cost: the ingest workers' judging of whole trees, its reads (activity, counts, spans,
 // alerts, history), its judge thread and its writes, beside ingest's inserts and merges. Two steps per Canopy:
 // its first seconds (fresh: no history, so trees are read back from storage until their kind has some) and the
 // seconds after (warm: the detector as it runs in a Canopy in use). The detector-alone row (detector-replay.ts)
@@ -46,7 +46,7 @@ export interface DetectorStream {
 /**
  * Each run: a fresh Canopy takes `freshSeconds` of traffic (measured: the fresh phase), is left until the
  * detector has judged it, then takes `seconds` more of other bodies (measured: the warm phase). The detector-off
- * runs wait as long as the on run before them did at each step.
+ * runs wait as long as the latest on run did at each step.
  */
 export async function measureDetectorStream(
   bodies: Body[],
@@ -63,17 +63,36 @@ export async function measureDetectorStream(
   const firstCount = Math.ceil(((freshSeconds + 2) * spansPerSecond) / perBody);
   const first = bodies.slice(0, firstCount);
   const rest = bodies.slice(firstCount);
+  // On then off, then off then on, and so on: a machine that slows down (or speeds up) over the runs would
+  // otherwise count against the same side of every pair.
+  let last: { fresh: number; warm: number } | null = null;
   for (let pair = 0; pair < pairs; pair++) {
-    const on = await start({});
-    const onFresh = await feed(on, first, spansPerSecond, freshSeconds, null);
-    const onWarm = await feed(on, rest, spansPerSecond, seconds, null);
-    await stop(on);
-    const off = await start({ CANOPY_DETECTOR: 'off' });
-    const offFresh = await feed(off, first, spansPerSecond, freshSeconds, onFresh.seconds);
-    const offWarm = await feed(off, rest, spansPerSecond, seconds, onWarm.seconds);
-    await stop(off);
-    fresh.push(run(onFresh, offFresh));
-    warm.push(run(onWarm, offWarm));
+    const runOn = async () => {
+      const on = await start({});
+      const onFresh = await feed(on, first, spansPerSecond, freshSeconds, null);
+      const onWarm = await feed(on, rest, spansPerSecond, seconds, null);
+      await stop(on);
+      last = { fresh: onFresh.seconds, warm: onWarm.seconds };
+      return { onFresh, onWarm };
+    };
+    const runOff = async (times: { fresh: number; warm: number }) => {
+      const off = await start({ CANOPY_DETECTOR: 'off' });
+      const offFresh = await feed(off, first, spansPerSecond, freshSeconds, times.fresh);
+      const offWarm = await feed(off, rest, spansPerSecond, seconds, times.warm);
+      await stop(off);
+      return { offFresh, offWarm };
+    };
+    let onRuns: Awaited<ReturnType<typeof runOn>>;
+    let offRuns: Awaited<ReturnType<typeof runOff>>;
+    if (pair % 2 === 0 || !last) {
+      onRuns = await runOn();
+      offRuns = await runOff(last!);
+    } else {
+      offRuns = await runOff(last); // as long as the latest on run
+      onRuns = await runOn();
+    }
+    fresh.push(run(onRuns.onFresh, offRuns.offFresh));
+    warm.push(run(onRuns.onWarm, offRuns.offWarm));
   }
   return { spansPerSecond, fresh: phase(fresh), warm: phase(warm) };
 }
