@@ -2,11 +2,11 @@
 // a fixed rate (most of phase 1's full speed, so ingest's own CPU per span varies little between runs) with the
 // detector on and with it off (on first in one pair, off first in the next); each step is timed from the first
 // body sent until the detector has judged every tree (the off run as long as the latest on run). The difference
-// of Canopy's CPU is what judging those spans cost: the ingest workers' judging of whole trees, its reads (activity, counts, spans,
-// alerts, history), its judge thread and its writes, beside ingest's inserts and merges. Two steps per Canopy:
-// its first seconds (fresh: no history, so trees are read back from storage until their kind has some) and the
-// seconds after (warm: the detector as it runs in a Canopy in use). The detector-alone row (detector-replay.ts)
-// measures judging stored trees read back, with ingest idle.
+// of Canopy's CPU is what judging those spans cost: the ingest workers' judging of whole trees, its reads
+// (activity, counts, spans, alerts, history), its judge thread and its writes, beside ingest's inserts and
+// merges. Two steps per Canopy: its first seconds (fresh: no history, so trees are read back from storage until
+// their kind has some) and the seconds after (warm: the detector as it runs in a Canopy in use). The
+// detector-alone row (detector-replay.ts) measures judging stored trees read back, with ingest idle.
 
 import type { RunningCanopy } from '../../tests/helpers/canopy';
 import type { Body } from './workload';
