@@ -131,8 +131,8 @@ export class StoredHistory {
 
 /**
  * More than a baseline's worth of trees is never read (the newest HISTORY_TREES are): past twice that, the oldest
- * go, in one pass. Dropping one per tree added walked, each time, past every entry deleted before it (a Map
- * keeps them until it is rebuilt): ~10 µs per finished tree.
+ * go, in one pass, instead of one per tree added (each such trim began a walk from the Map's first slot, past the
+ * entries deleted before it, which a Map keeps until it is rebuilt).
  */
 function dropOldest(trees: Map<string, unknown>): void {
   if (trees.size <= 2 * HISTORY_TREES) return;

@@ -162,7 +162,7 @@ export class Detector {
     this.settings = new DetectorSettingsStore(opts.storage, opts.settingsPollMs ?? 0);
     this.history = new StoredHistory(opts.storage.client, () => this.settings.current.baseline.minTrees, this.now);
     this.streamJudgements = opts.stream
-      ? new StreamJudgements(opts.stream, { client: opts.storage.client, history: this.history, settings: () => this.settings.current, now: this.now })
+      ? new StreamJudgements(opts.stream, { client: opts.storage.client, settings: () => this.settings.current, now: this.now })
       : null;
   }
 
@@ -388,15 +388,20 @@ export class Detector {
       this.judged.set(id, ms);
     }
     const withAlerts = ids.filter((id) => this.alerted.has(id));
-    // Each kind's histories, looked up once for the batch (a batch holds hundreds of trees of a few kinds): by the
-    // check of the stream's judgements and by the judging below.
-    // Looked up (awaited) once per kind, then read without awaiting: an await per tree cost more than the rest of
-    // checking a tree judged in the stream.
+    // Each kind's histories, looked up once for the batch (a batch holds hundreds of trees of a few kinds), by the
+    // check of the stream's judgements and by the judging below: the kinds not looked up yet are read from storage
+    // in one go, then each tree reads its kind's without awaiting (an await per tree cost more than the rest of
+    // checking a tree judged in the stream).
     const kinds = new Map<string, KindHistory>();
     const lookUpKinds = async (trees: Iterable<{ serviceName: string; rootName: string }>): Promise<void> => {
+      const fresh = new Map<string, { serviceName: string; rootName: string }>();
       for (const { serviceName, rootName } of trees) {
         const key = `${serviceName}\0${rootName}`;
-        if (kinds.has(key)) continue;
+        if (!kinds.has(key) && !fresh.has(key)) fresh.set(key, { serviceName, rootName });
+      }
+      if (fresh.size === 0) return;
+      await this.history.prefetch([...fresh.values()]);
+      for (const [key, { serviceName, rootName }] of fresh) {
         const own = rootName ? await this.history.rootName(serviceName, rootName) : null;
         const service = await this.history.service(serviceName);
         kinds.set(key, { serviceName, rootName, histories: { rootName: own, service }, baseline: chooseBaseline(own, service, settings) });
@@ -427,7 +432,6 @@ export class Detector {
     // In the order they ended: a tree is judged against the trees of its kind that finished before it.
     heads.sort((a, b) => a.lastSpanMs - b.lastSpanMs);
     const budgetReads = this.opts.budgets ? this.readBudgets(ids, heads) : null;
-    await this.history.prefetch(heads);
     await lookUpKinds(heads);
     const baselines = heads.map((head) => kindOf(head.serviceName, head.rootName).baseline);
     this.streamJudgements?.noteHistories(kinds.values());

@@ -13,18 +13,8 @@ const emptyCache = new Map<string, Map<string, Map<string, Map<string, string>>>
 let cached = 0;
 const MAX_CACHE = 10_000;
 
-/** The last lookup: an export's calls come in runs of one model or tool (compared by value, without hashing). */
-let last = { category: '', name: '', model: '', toolName: '', signature: '' };
-
 /** The signature ingest gives a call of this tool / model / name that recorded no arguments or input. */
 export function emptyCallSignature(category: SpanCategory, name: string, model: string, toolName: string, agentName: string): string {
-  if (name === last.name && model === last.model && toolName === last.toolName && category === last.category) return last.signature;
-  const signature = lookUpEmpty(category, name, model, toolName, agentName);
-  last = { category, name, model, toolName, signature };
-  return signature;
-}
-
-function lookUpEmpty(category: SpanCategory, name: string, model: string, toolName: string, agentName: string): string {
   let byName = emptyCache.get(category);
   if (!byName) emptyCache.set(category, (byName = new Map()));
   let byModel = byName.get(name);
@@ -46,6 +36,8 @@ function lookUpEmpty(category: SpanCategory, name: string, model: string, toolNa
 /**
  * The signature when it identifies what was called with what; null for spans that are not tool or model
  * calls (agents are compared by name, by the ping-pong rule) and for calls that recorded no content.
+ * `recorded`: whether the call recorded its content, when known (ingest knows it for the rows it just made,
+ * ingest/types.ts `CALL_CONTENT`); otherwise the signature is compared with the one an empty call gets.
  */
 export function comparableSignature(
   signature: string,
@@ -54,8 +46,10 @@ export function comparableSignature(
   model: string,
   toolName: string,
   agentName: string,
+  recorded?: boolean,
 ): string | null {
   if (signature === '') return null;
   if (category !== 'tool' && category !== 'llm' && category !== 'embedding') return null;
+  if (recorded !== undefined) return recorded ? signature : null;
   return signature === emptyCallSignature(category, name, model, toolName, agentName) ? null : signature;
 }

@@ -89,7 +89,7 @@ export function detectorSpan(row: StoredSpanFields): DetectorSpan {
     agentName: row.agent_name || null,
     toolName,
     model,
-    callSignature: comparable(row, category),
+    callSignature: comparableSignature(row.call_signature, category, row.name, row.model, row.tool_name, row.agent_name, row[CALL_CONTENT]),
     status: row.status,
     errorType: row.error_type || null,
     httpStatus: httpStatus !== null && Number.isFinite(httpStatus) ? httpStatus : null,
@@ -102,13 +102,6 @@ export function detectorSpan(row: StoredSpanFields): DetectorSpan {
     countsUsage: row.counts_usage === true || row.counts_usage === 1,
     scope: row.scope_name,
   };
-}
-
-/** The row's call signature when it says anything about sameness (what ingest knew, else worked out again). */
-function comparable(row: StoredSpanFields, category: SpanCategory): string | null {
-  const content = row[CALL_CONTENT];
-  if (content === undefined) return comparableSignature(row.call_signature, category, row.name, row.model, row.tool_name, row.agent_name);
-  return content && row.call_signature !== '' && (category === 'tool' || category === 'llm' || category === 'embedding') ? row.call_signature : null;
 }
 
 /**

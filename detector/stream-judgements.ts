@@ -7,7 +7,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { storedSpanCounts } from '../lib/server/queries/tree-spans';
 import type { RootBaseline } from './baseline';
-import type { StoredHistory } from './history';
 import type { DetectorSettings } from './settings';
 import { StreamBook } from './stream-book';
 import { historyKey, trustedOwnHistory, type KnownHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
@@ -42,7 +41,7 @@ export class StreamJudgements {
 
   constructor(
     private readonly stream: TreeStream,
-    private readonly deps: { client: ClickHouseClient; history: StoredHistory; settings: () => DetectorSettings; now: () => number },
+    private readonly deps: { client: ClickHouseClient; settings: () => DetectorSettings; now: () => number },
   ) {
     this.book = new StreamBook(deps.now);
   }
@@ -123,7 +122,6 @@ export class StreamJudgements {
       out.set(id, judged);
     }
     if (out.size === 0) return out;
-    await this.deps.history.prefetch([...out.values()]);
     await lookUp(out.values());
     for (const [id, j] of out) {
       const current = baselineOf(j.serviceName, j.rootName);

@@ -80,8 +80,8 @@ function scratch(size: number): Int32Array {
  * Builds the request tree from spans in any order: depth from the nearest root, orphans (parent never
  * arrived, or a parent cycle) start their own subtree at depth 0, and each node's rollup sums its whole
  * subtree, counting each model call once (`spendCounting`). Iterative, so a 100,000-deep chain cannot
- * overflow the stack. Returns nodes in depth-first order, children by start time. `positions`: `spanPositions(spans)`,
- * when the caller has it already.
+ * overflow the stack. Returns nodes in depth-first order, children by start time. `positions`:
+ * `spanPositions(spans)`, when the caller has it already.
  */
 export function buildTree<T extends TreeInput>(spans: readonly T[], positions?: ReadonlyMap<string, number>): Tree<T> {
   // Positions, not objects: a 100,000-span tree is ordered in typed arrays (a Map and Set of span objects per

@@ -7,5 +7,5 @@ import v8 from 'node:v8';
 // The detector's spans and tree nodes live while their export is prepared and judged, so in some processes the
 // count crossed the ratio: every young string and number then stored into them took the write barrier's slow
 // path, and judging in the ingest stream cost 1.5–3× as much for the rest of the process (2–3 processes in 10,
-// measured on the bench's exports; 9 in 10 ran at the usual speed with this off, the tenth at 1.5×).
+// measured on the bench's exports; with this off, 9 in 10 then 12 in 12 ran at the usual speed, one at 1.5×).
 v8.setFlagsFromString('--no-allocation-site-pretenuring');
