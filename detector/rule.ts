@@ -62,7 +62,7 @@ export function evidence(
   e: Omit<AlertEvidence, 'spanIds' | 'spanCount' | 'baseline' | 'details'> & Partial<Pick<AlertEvidence, 'baseline' | 'details'>>,
 ): AlertEvidence {
   const spanIds: string[] = [];
-  for (let i = 0; i < indexes.length && spanIds.length < EVIDENCE_MAX_SPAN_IDS; i++) spanIds.push(tree.nodes[indexes[i]].span.spanId);
+  for (let i = 0; i < indexes.length && spanIds.length < EVIDENCE_MAX_SPAN_IDS; i++) spanIds.push(tree.spans[indexes[i]].spanId);
   return {
     spanIds,
     spanCount: indexes.length,
@@ -78,12 +78,12 @@ export function evidence(
 
 /** "CodingAgent" for a branch root: its agent name, tool name, else span name. */
 export function branchName(tree: TreeSnapshot, index: number): string {
-  return index >= 0 ? displayName(tree.nodes[index].span) : tree.rootName || 'the tree';
+  return index >= 0 ? displayName(tree.spans[index]) : tree.rootName || 'the tree';
 }
 
 /** The span id of a branch root; a top whose parent never arrived is its own branch root. */
 export function branchId(tree: TreeSnapshot, index: number): string {
-  return index >= 0 ? tree.nodes[index].span.spanId : tree.rootSpanId;
+  return index >= 0 ? tree.spans[index].spanId : tree.rootSpanId;
 }
 
 export function usd(x: number): string {
@@ -105,18 +105,18 @@ export function minutes(ms: number): string {
 
 /** What a call calls, for titles: the tool's name, or the model's. */
 export function callLabel(tree: TreeSnapshot, index: number): string {
-  const s = tree.nodes[index].span;
+  const s = tree.spans[index];
   if (s.category === 'tool') return s.toolName ?? s.name;
   return s.model ?? s.name;
 }
 
 /** The nearest agent span at or above each node (index, or -1), computed once per snapshot in pre-order. */
 export function nearestAgents(tree: TreeSnapshot): Int32Array {
-  const n = tree.nodes.length;
+  const n = tree.spans.length;
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     // A placeholder (a parent not received yet, typically the running agent) stands for its own agent.
-    if (tree.nodes[i].span.category === 'agent' || tree.placeholder[i]) out[i] = i;
+    if (tree.spans[i].category === 'agent' || tree.placeholder[i]) out[i] = i;
     else out[i] = tree.parent[i] >= 0 ? out[tree.parent[i]] : -1;
   }
   return out;

@@ -2,7 +2,7 @@
 // the shared builder (lib/domain/tree.ts: order, depth, which model calls count toward spend, totals) plus
 // the indexes the rules need (parent, children in start order, pre-order subtree ranges, the true root).
 // Building it is O(n log n) (sorting siblings); every rule after that is linear in the tree.
-import { buildTree, notReceivedName, spanPositions, type Rollup, type SpanCategory, type SpanStatus, type TreeNode } from '../lib/domain';
+import { notReceivedName, orderTree, roundUsd, spanPositions, spendCounting, type SpanCategory, type SpanStatus } from '../lib/domain';
 import { comparableSignature } from './signature';
 import { CALL_CONTENT } from '../ingest/types';
 
@@ -132,13 +132,21 @@ export interface TreeSnapshot {
   traceId: string;
   now: number;
   lastSeenMs: number;
-  /** Tree order (depth-first, children by start time), as buildTree returns them. */
-  nodes: TreeNode<DetectorSpan>[];
-  /** Index (into `nodes`) of each node's parent; -1 for a top (the root, a placeholder, or a span caught in a parent cycle). */
+  /**
+   * The spans in tree order (depth-first, children by start time), as the shared tree orders them; every index
+   * below is into this. No object per node: the rules read these arrays (trees are judged by the thousand per
+   * second in the ingest stream, and a node and a rollup per span were a fifth of what judging allocated).
+   */
+  spans: DetectorSpan[];
+  /** Each span's depth (a top: 0). */
+  depth: Int32Array;
+  /** Whether a model call's own tokens and cost count toward spend (a call two instrumentations reported counts once). */
+  countsSpend: readonly boolean[];
+  /** Index (into `spans`) of each span's parent; -1 for a top (the root, a placeholder, or a span caught in a parent cycle). */
   parent: Int32Array;
   /** Children of each node in start order (a shared empty array for leaves). */
   children: readonly (readonly number[])[];
-  /** Pre-order: the subtree of node i is nodes[i .. subtreeEnd[i]). */
+  /** Pre-order: the subtree of span i is spans[i .. subtreeEnd[i]). */
   subtreeEnd: Int32Array;
   /** 1 for a placeholder: a parent that has not arrived (still running, or lost), holding its children together. */
   placeholder: Uint8Array;
@@ -205,10 +213,10 @@ function placeholderSpan(spanId: string, child: DetectorSpan): DetectorSpan {
   };
 }
 
-function firstService(nodes: readonly TreeNode<DetectorSpan>[], root: number): string {
-  if (root >= 0) return nodes[root].span.serviceName;
+function firstService(spans: readonly DetectorSpan[], root: number): string {
+  if (root >= 0) return spans[root].serviceName;
   let best: DetectorSpan | null = null;
-  for (const node of nodes) if (!best || node.span.start < best.start) best = node.span;
+  for (let i = 0; i < spans.length; i++) if (!best || spans[i].start < best.start) best = spans[i];
   return best ? best.serviceName : '';
 }
 
@@ -243,15 +251,17 @@ export function buildSnapshot(spans: readonly DetectorSpan[], opts: SnapshotOpti
     input = [...spans, ...missing.values()];
     for (let i = spans.length; i < input.length; i++) positions.set(input[i].spanId, i);
   }
-  const built = buildTree(input, positions);
-  const nodes = built.nodes;
+  const ordered = orderTree(input, positions);
+  const nodes = ordered.order;
+  const depth = ordered.depths;
   const n = nodes.length;
+  const countsSpend = spendCounting(nodes, ordered.parents).counts;
   const placeholder = new Uint8Array(n);
 
-  const parent = built.parents;
+  const parent = ordered.parents;
   const childCount = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    if (missing.size > 0 && missing.get(nodes[i].span.spanId) === nodes[i].span) placeholder[i] = 1;
+    if (missing.size > 0 && missing.get(nodes[i].spanId) === nodes[i]) placeholder[i] = 1;
     if (parent[i] >= 0) childCount[parent[i]]++;
   }
   const children: (readonly number[])[] = new Array(n);
@@ -270,49 +280,48 @@ export function buildSnapshot(spans: readonly DetectorSpan[], opts: SnapshotOpti
   let startUs = Infinity;
   let lastUs = -Infinity;
   let maxDepth = 0;
-  const t: Rollup = built.totals;
-  const totals: TreeTotals = {
-    spans: n - missing.size,
-    modelCalls: 0,
-    calls: 0,
-    inputTokens: t.inputTokens,
-    outputTokens: t.outputTokens,
-    costUsd: t.costUsd,
-    unpricedCalls: t.unpricedSpans,
-    errors: 0,
-  };
+  // Each model call counted once, as the shared tree's totals count them (its rounding included).
+  const totals: TreeTotals = { spans: n - missing.size, modelCalls: 0, calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedCalls: 0, errors: 0 };
   for (let i = 0; i < n; i++) {
-    const node = nodes[i];
-    const s = node.span;
+    const s = nodes[i];
+    if (countsSpend[i]) {
+      totals.inputTokens += s.inputTokens;
+      totals.outputTokens += s.outputTokens;
+      totals.costUsd += s.costUsd ?? 0;
+      if (s.costUsd === null) totals.unpricedCalls++;
+    }
     if (parent[i] < 0) {
-      if (s.parentSpanId === null && !placeholder[i] && (root < 0 || s.start < nodes[root].span.start)) root = i;
-      if (earliestTop < 0 || s.start < nodes[earliestTop].span.start) earliestTop = i;
+      if (s.parentSpanId === null && !placeholder[i] && (root < 0 || s.start < nodes[root].start)) root = i;
+      if (earliestTop < 0 || s.start < nodes[earliestTop].start) earliestTop = i;
     }
     if (placeholder[i]) continue;
     // Depth counts real spans: a placeholder on top of a branch adds a level that may not be there.
-    if (node.depth + 1 > maxDepth) maxDepth = node.depth + 1;
+    if (depth[i] + 1 > maxDepth) maxDepth = depth[i] + 1;
     if (s.start < startUs) startUs = s.start;
     const last = Math.max(s.start, s.end);
     if (last > lastUs) lastUs = last;
     if (isCall(s)) totals.calls++;
     if (s.status === 'error') totals.errors++;
-    if (node.countsSpend) totals.modelCalls++;
+    if (countsSpend[i]) totals.modelCalls++;
   }
-  const top = root >= 0 ? nodes[root].span : earliestTop >= 0 ? nodes[earliestTop].span : null;
+  totals.costUsd = roundUsd(totals.costUsd);
+  const top = root >= 0 ? nodes[root] : earliestTop >= 0 ? nodes[earliestTop] : null;
   const startMs = n > 0 ? startUs / 1000 : opts.now;
   const lastSpanMs = n > 0 ? lastUs / 1000 : opts.now;
   return {
     traceId: opts.traceId,
     now: opts.now,
     lastSeenMs: opts.lastSeenMs ?? lastSpanMs,
-    nodes,
+    spans: nodes,
+    depth,
+    countsSpend,
     parent,
     children,
     subtreeEnd,
     placeholder,
     root,
     rootSpanId: top ? (root >= 0 || placeholder[earliestTop] ? top.spanId : (top.parentSpanId ?? top.spanId)) : '',
-    rootName: root >= 0 ? nodes[root].span.name : '',
+    rootName: root >= 0 ? nodes[root].name : '',
     serviceName: firstService(nodes, root),
     maxDepth,
     startMs,
@@ -349,7 +358,7 @@ export function concurrentChildren(tree: TreeSnapshot, i: number): number {
   let lastEnd = -Infinity;
   let oneAtATime = true;
   for (const k of kids) {
-    const s = tree.nodes[k].span;
+    const s = tree.spans[k];
     if (s.start < lastEnd) {
       oneAtATime = false;
       break;
@@ -360,7 +369,7 @@ export function concurrentChildren(tree: TreeSnapshot, i: number): number {
   const starts = new Float64Array(kids.length);
   const ends = new Float64Array(kids.length);
   for (let k = 0; k < kids.length; k++) {
-    const s = tree.nodes[kids[k]].span;
+    const s = tree.spans[kids[k]];
     starts[k] = s.start;
     ends[k] = Math.max(s.end, s.start);
   }

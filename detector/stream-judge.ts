@@ -233,7 +233,7 @@ export class StreamJudge {
     const baselineId = baseline === null ? 0 : baseline === own.baseline ? own.id : service.id;
     const tree = buildSnapshot(c.spans, { traceId, now: nowMs });
     // Whole: one top (the root), no parent missing. Otherwise part of it came, or comes, in another export.
-    if (tree.running || tree.nodes.length !== c.spans.length) return null;
+    if (tree.running || tree.spans.length !== c.spans.length) return null;
     for (let i = 0; i < tree.parent.length; i++) if (tree.parent[i] < 0 && i !== tree.root) return null;
     return {
       settingsVersion: this.ctx.settingsVersion,

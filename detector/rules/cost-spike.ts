@@ -35,7 +35,7 @@ function judged(m: Omit<Measured, 'z'>, cfg: DetectorSettings['cost_spike']): Me
 
 export const costSpikeRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.cost_spike;
-  if (!cfg.enabled || tree.nodes.length === 0 || !tree.rootSpanId) return [];
+  if (!cfg.enabled || tree.spans.length === 0 || !tree.rootSpanId) return [];
   const out = new FindingSet('cost_spike');
   const cost = tree.totals.costUsd;
   const tokensUsed = tree.totals.inputTokens + tree.totals.outputTokens;
@@ -123,7 +123,10 @@ export const costSpikeRule: Rule = (tree, ctx) => {
 /** Tokens of the model calls with no known price (counted once). */
 function unpricedTokens(tree: TreeSnapshot): number {
   let sum = 0;
-  for (const node of tree.nodes) if (node.countsSpend && node.span.costUsd === null) sum += node.span.inputTokens + node.span.outputTokens;
+  for (let i = 0; i < tree.spans.length; i++) {
+    const s = tree.spans[i];
+    if (tree.countsSpend[i] && s.costUsd === null) sum += s.inputTokens + s.outputTokens;
+  }
   return sum;
 }
 

@@ -7,13 +7,13 @@ import { concurrentChildren, type TreeSnapshot } from '../snapshot';
 
 export const fanoutRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.fanout;
-  if (!cfg.enabled || tree.nodes.length === 0) return [];
+  if (!cfg.enabled || tree.spans.length === 0) return [];
   const base = trusted(ctx.baseline, ctx);
   const out = new FindingSet('fanout');
 
   // Width: children running at once.
   const childLimit = Math.max(cfg.minChildren, base ? cfg.childrenFactor * base.maxChildrenP99 : 0);
-  for (let i = 0; i < tree.nodes.length; i++) {
+  for (let i = 0; i < tree.spans.length; i++) {
     const kids = tree.children[i];
     if (kids.length <= childLimit) continue;
     const width = concurrentChildren(tree, i);
@@ -21,7 +21,7 @@ export const fanoutRule: Rule = (tree, ctx) => {
     if (!severity) continue;
     const names = topNames(tree, kids);
     out.add(
-      tree.nodes[i].span.spanId,
+      tree.spans[i].spanId,
       severity,
       `${branchName(tree, i)} ran ${width} children at once (${names.map(([n, c]) => `${c} ${n}`).join(', ')}), limit ${childLimit}`,
       evidence(tree, kids, {
@@ -44,15 +44,15 @@ export const fanoutRule: Rule = (tree, ctx) => {
     // The branch that crossed first: the earliest span one level past the limit. Stable as the tree grows.
     let cross = -1;
     let deepestIdx = -1;
-    for (let i = 0; i < tree.nodes.length; i++) {
-      const d = tree.nodes[i].depth;
-      if (d === depthLimit + 1 && (cross < 0 || tree.nodes[i].span.start < tree.nodes[cross].span.start)) cross = i;
+    for (let i = 0; i < tree.spans.length; i++) {
+      const d = tree.depth[i];
+      if (d === depthLimit + 1 && (cross < 0 || tree.spans[i].start < tree.spans[cross].start)) cross = i;
       if (d === deepest && deepestIdx < 0) deepestIdx = i;
     }
     const path = pathTo(tree, deepestIdx);
     const names = topNames(tree, path);
     out.add(
-      tree.nodes[cross].span.spanId,
+      tree.spans[cross].spanId,
       depthSeverity,
       `${tree.rootName ? stripVerb(tree.rootName) : 'the tree'} nested ${deepest} levels deep (${names.map(([n, c]) => `${c}× ${n}`).join(', ')}), limit ${depthLimit}`,
       evidence(tree, path.slice(depthLimit), {
@@ -62,7 +62,7 @@ export const fanoutRule: Rule = (tree, ctx) => {
         criticalAt: Math.ceil(cfg.criticalFactor * depthLimit) + 1,
         names: names.map(([n]) => n),
         baseline: base ? evidenceBaseline(base, undefined, base.maxDepthP99) : null,
-        details: { depth: deepest, deepestSpanId: tree.nodes[deepestIdx].span.spanId },
+        details: { depth: deepest, deepestSpanId: tree.spans[deepestIdx].spanId },
       }),
     );
   }
@@ -103,7 +103,7 @@ function pathTo(tree: TreeSnapshot, i: number): number[] {
 function topNames(tree: TreeSnapshot, indexes: readonly number[]): [string, number][] {
   const counts = new Map<string, number>();
   for (const i of indexes) {
-    const s = tree.nodes[i].span;
+    const s = tree.spans[i];
     const n = s.agentName ?? s.toolName ?? s.name;
     counts.set(n, (counts.get(n) ?? 0) + 1);
   }

@@ -23,7 +23,7 @@ const OVERLAP_TOLERANCE_US = 1_000; // span times are µs
 
 export const loopRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.loop;
-  if (!cfg.enabled || tree.nodes.length === 0) return [];
+  if (!cfg.enabled || tree.spans.length === 0) return [];
   const candidates = new Map<string, Candidate>();
   const candidate = (branch: number, signature: string, indexes: number[]): Candidate => {
     const key = `${branch}\0${signature}`;
@@ -45,8 +45,8 @@ export const loopRule: Rule = (tree, ctx) => {
   // A signature seen once holds its index; an array only from its second occurrence (most occur once).
   const bySignature = new Map<string, number | number[]>();
   const failing = new Map<string, number[]>();
-  for (let i = 0; i < tree.nodes.length; i++) {
-    const s = tree.nodes[i].span;
+  for (let i = 0; i < tree.spans.length; i++) {
+    const s = tree.spans[i];
     if (s.callSignature === null) continue;
     const seen = bySignature.get(s.callSignature);
     if (seen === undefined) bySignature.set(s.callSignature, i);
@@ -62,7 +62,7 @@ export const loopRule: Rule = (tree, ctx) => {
     const groups = new Map<string, number[]>();
     for (const i of list) {
       const a = agentOf[i];
-      push(groups, a >= 0 ? (tree.nodes[a].span.agentName ?? tree.nodes[a].span.name) : '', i);
+      push(groups, a >= 0 ? (tree.spans[a].agentName ?? tree.spans[a].name) : '', i);
     }
     for (const group of groups.values()) byAgent.push(group);
   }
@@ -70,14 +70,14 @@ export const loopRule: Rule = (tree, ctx) => {
     if (list.length < cfg.anywhere) continue;
     const seq = sequentialCalls(tree, list);
     if (seq.length < cfg.anywhere) continue;
-    const c = candidate(commonAncestor(tree, seq), tree.nodes[seq[0]].span.callSignature as string, seq);
+    const c = candidate(commonAncestor(tree, seq), tree.spans[seq[0]].callSignature as string, seq);
     c.byAgent = Math.max(c.byAgent, seq.length);
   }
   for (const list of failing.values()) {
     if (list.length < cfg.sameFailure) continue;
-    const c = candidate(commonAncestor(tree, list), tree.nodes[list[0]].span.callSignature as string, list);
+    const c = candidate(commonAncestor(tree, list), tree.spans[list[0]].callSignature as string, list);
     c.failures = Math.max(c.failures, list.length);
-    c.errorType = tree.nodes[list[0]].span.errorType;
+    c.errorType = tree.spans[list[0]].errorType;
   }
 
   const out = new FindingSet('loop');
@@ -93,7 +93,7 @@ export const loopRule: Rule = (tree, ctx) => {
       if (!best || (l.sev === 'critical' && best.sev !== 'critical') || (l.sev === best.sev && l.value / l.warningAt > best.value / best.warningAt)) best = l;
     }
     if (!best || !best.sev) continue;
-    const first = tree.nodes[c.indexes[0]].span;
+    const first = tree.spans[c.indexes[0]];
     const label = callLabel(tree, c.indexes[0]);
     const under = branchName(tree, c.branch);
     const what = first.category === 'tool' ? 'with identical arguments' : 'with an identical prompt';
@@ -132,55 +132,56 @@ export const loopRule: Rule = (tree, ctx) => {
  * of at least `min` once it ends.
  */
 function consecutiveRuns(tree: TreeSnapshot, min: number, report: (branch: number, signature: string, run: number[]) => void): void {
-  // Each run's calls are gathered in one reused array per kind, copied only for a run long enough to report.
-  const runs: { sig: string | null; idx: number[]; lastEnd: number }[] = [
-    { sig: null, idx: [], lastEnd: -Infinity },
-    { sig: null, idx: [], lastEnd: -Infinity },
-  ];
+  // Each kind's current run is kept in one array per tree, with its own count: the array is never truncated
+  // (truncating an array drops its storage, and the next push allocated it again: most of this rule's garbage).
+  const sig: (string | null)[] = [null, null];
+  const count = [0, 0];
+  const lastEnd = [-Infinity, -Infinity];
+  const idx: number[][] = [[], []];
   let p = 0;
-  const flush = (r: (typeof runs)[number]) => {
-    if (r.sig !== null && r.idx.length >= min) report(p, r.sig, r.idx.slice());
+  const flush = (r: number) => {
+    const run = sig[r];
+    if (run !== null && count[r] >= min) report(p, run, idx[r].slice(0, count[r]));
   };
-  for (; p < tree.nodes.length; p++) {
+  for (; p < tree.spans.length; p++) {
     const kids = tree.children[p];
     if (kids.length < min) continue;
-    for (const r of runs) {
-      r.sig = null;
-      r.idx.length = 0;
-    }
-    for (const c of kids) {
-      const s = tree.nodes[c].span;
-      const kind = s.category === 'tool' ? 0 : s.category === 'llm' || s.category === 'embedding' ? 1 : -1;
-      if (kind < 0) continue;
-      const r = runs[kind];
-      if (s.callSignature !== null && s.callSignature === r.sig) {
-        if (s.start + OVERLAP_TOLERANCE_US >= r.lastEnd) r.idx.push(c);
-        r.lastEnd = Math.max(r.lastEnd, s.end);
+    sig[0] = sig[1] = null;
+    count[0] = count[1] = 0;
+    for (let k = 0; k < kids.length; k++) {
+      const c = kids[k];
+      const s = tree.spans[c];
+      const r = s.category === 'tool' ? 0 : s.category === 'llm' || s.category === 'embedding' ? 1 : -1;
+      if (r < 0) continue;
+      if (s.callSignature !== null && s.callSignature === sig[r]) {
+        if (s.start + OVERLAP_TOLERANCE_US >= lastEnd[r]) idx[r][count[r]++] = c;
+        lastEnd[r] = Math.max(lastEnd[r], s.end);
         continue;
       }
       flush(r);
-      r.sig = s.callSignature;
-      r.idx.length = 0;
-      if (s.callSignature !== null) r.idx.push(c);
-      r.lastEnd = s.end;
+      sig[r] = s.callSignature;
+      count[r] = 0;
+      if (s.callSignature !== null) idx[r][count[r]++] = c;
+      lastEnd[r] = s.end;
     }
-    for (const r of runs) flush(r);
+    flush(0);
+    flush(1);
   }
 }
 
 /** The most occurrences that ran one after another (greedy interval scheduling, by end time). */
 export function sequentialCalls(tree: TreeSnapshot, list: readonly number[]): number[] {
-  const byEnd = [...list].sort((a, b) => tree.nodes[a].span.end - tree.nodes[b].span.end);
+  const byEnd = [...list].sort((a, b) => tree.spans[a].end - tree.spans[b].end);
   const out: number[] = [];
   let lastEnd = -Infinity;
   for (const i of byEnd) {
-    const s = tree.nodes[i].span;
+    const s = tree.spans[i];
     if (s.start + OVERLAP_TOLERANCE_US >= lastEnd) {
       out.push(i);
       lastEnd = s.end;
     }
   }
-  return out.sort((a, b) => tree.nodes[a].span.start - tree.nodes[b].span.start);
+  return out.sort((a, b) => tree.spans[a].start - tree.spans[b].start);
 }
 
 function push(m: Map<string, number[]>, key: string, i: number): void {

@@ -55,7 +55,7 @@ function advance<K>(t: CycleTracker, prev: CycleTracker | null, k: number, seq: 
 
 export const pingpongRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.pingpong;
-  if (!cfg.enabled || tree.nodes.length === 0) return [];
+  if (!cfg.enabled || tree.spans.length === 0) return [];
   const out = new FindingSet('pingpong');
   const report = (branch: number, turns: number[], cycle: Cycle, kind: string, label: (i: number) => string) => {
     const severity = severityOf(cycle.repeats, cfg.repeats, cfg.critical);
@@ -80,61 +80,64 @@ export const pingpongRule: Rule = (tree, ctx) => {
       }),
     );
   };
-  const agentLabel = (i: number) => tree.nodes[i].span.agentName ?? tree.nodes[i].span.name;
+  const agentLabel = (i: number) => tree.spans[i].agentName ?? tree.spans[i].name;
   const t = new CycleTracker(cfg.maxCycle);
+  // One sequence (and its keys) for every branch, with its own count: the arrays are reused, never truncated
+  // (an array per branch and kind was most of what this rule allocated). advance reads keys[0 .. n) only.
+  const seq: number[] = [];
+  const keys: (string | number)[] = [];
+  let n = 0;
+  const turns = (best: { cycle: Cycle; end: number }) => seq.slice(best.end - best.cycle.window + 1, best.end + 1);
+  const callLabel = (i: number) => tree.spans[i].toolName ?? tree.spans[i].model ?? tree.spans[i].name;
 
-  for (let p = 0; p < tree.nodes.length; p++) {
+  for (let p = 0; p < tree.spans.length; p++) {
     const kids = tree.children[p];
     if (kids.length < 2 * cfg.minCycle) continue;
 
     if (cfg.agents) {
       // Sibling agents taking turns, one after another.
-      const seq: number[] = [];
-      const keys: string[] = [];
       let best: { cycle: Cycle; end: number } | null = null;
+      n = 0;
       t.reset();
       let lastEnd = -Infinity;
-      for (const c of kids) {
-        const s = tree.nodes[c].span;
+      for (let k = 0; k < kids.length; k++) {
+        const c = kids[k];
+        const s = tree.spans[c];
         if (s.category !== 'agent') continue;
         if (s.start + OVERLAP_TOLERANCE_US < lastEnd) {
           // Overlaps the previous turn: parallel work, not a hand-off. Start over from here.
-          if (best) report(p, seq.slice(best.end - best.cycle.window + 1, best.end + 1), best.cycle, 'sibling agents', agentLabel);
+          if (best) report(p, turns(best), best.cycle, 'sibling agents', agentLabel);
           best = null;
-          seq.length = 0;
-          keys.length = 0;
+          n = 0;
           t.reset();
         }
         lastEnd = Math.max(lastEnd, s.end);
-        seq.push(c);
-        keys.push(agentLabel(c));
-        const cycle = advance(t, null, keys.length - 1, keys, cfg.minCycle);
-        if (cycle && (!best || cycle.repeats >= best.cycle.repeats)) best = { cycle, end: seq.length - 1 };
+        seq[n] = c;
+        keys[n++] = agentLabel(c);
+        const cycle = advance(t, null, n - 1, keys, cfg.minCycle);
+        if (cycle && (!best || cycle.repeats >= best.cycle.repeats)) best = { cycle, end: n - 1 };
       }
-      if (best) report(p, seq.slice(best.end - best.cycle.window + 1, best.end + 1), best.cycle, 'sibling agents', agentLabel);
+      if (best) report(p, turns(best), best.cycle, 'sibling agents', agentLabel);
     }
 
     if (cfg.signatures) {
       // One branch's tool calls, and separately its model calls, cycling through the same signatures.
-      for (const kind of ['tool', 'model'] as const) {
-        const seq: number[] = [];
-        const keys: (string | number)[] = [];
+      for (let kind = 0; kind < 2; kind++) {
         let best: { cycle: Cycle; end: number } | null = null;
+        n = 0;
         t.reset();
-        for (const c of kids) {
-          const s = tree.nodes[c].span;
-          const isKind = kind === 'tool' ? s.category === 'tool' : s.category === 'llm' || s.category === 'embedding';
+        for (let k = 0; k < kids.length; k++) {
+          const c = kids[k];
+          const s = tree.spans[c];
+          const isKind = kind === 0 ? s.category === 'tool' : s.category === 'llm' || s.category === 'embedding';
           if (!isKind) continue;
-          seq.push(c);
+          seq[n] = c;
           // A call with no comparable signature equals nothing: it breaks every cycle through it.
-          keys.push(s.callSignature ?? -c - 1);
-          const cycle = advance(t, null, keys.length - 1, keys, cfg.minCycle);
-          if (cycle && (!best || cycle.repeats > best.cycle.repeats)) best = { cycle, end: seq.length - 1 };
+          keys[n++] = s.callSignature ?? -c - 1;
+          const cycle = advance(t, null, n - 1, keys, cfg.minCycle);
+          if (cycle && (!best || cycle.repeats > best.cycle.repeats)) best = { cycle, end: n - 1 };
         }
-        if (best) {
-          const label = (i: number) => tree.nodes[i].span.toolName ?? tree.nodes[i].span.model ?? tree.nodes[i].span.name;
-          report(p, seq.slice(best.end - best.cycle.window + 1, best.end + 1), best.cycle, 'call signatures', label);
-        }
+        if (best) report(p, turns(best), best.cycle, 'call signatures', callLabel);
       }
     }
   }
@@ -161,8 +164,8 @@ function nestedAgents(
   const agentAbove = new Map<number, number>();
   // The best cycle per chain start, reported once at the end (the deepest point of each chain wins).
   const best = new Map<number, { end: number; cycle: Cycle }>();
-  for (let i = 0; i < tree.nodes.length; i++) {
-    const s = tree.nodes[i].span;
+  for (let i = 0; i < tree.spans.length; i++) {
+    const s = tree.spans[i];
     if (s.category !== 'agent') continue;
     while (stack.length > 0 && i >= tree.subtreeEnd[stack[stack.length - 1].idx]) {
       pool.push(stack.pop()!.t);

@@ -17,19 +17,19 @@ const CLASS_WORDS: Record<ErrorClass, string> = {
 
 export const retryStormRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.retry_storm;
-  if (!cfg.enabled || tree.nodes.length === 0) return [];
+  if (!cfg.enabled || tree.spans.length === 0) return [];
   const counted = new Set<ErrorClass>(cfg.errorClasses);
   const out = new FindingSet('retry_storm');
   const retried: number[] = [];
   const retryKeys = new Map<string, number>();
 
-  for (let p = 0; p < tree.nodes.length; p++) {
+  for (let p = 0; p < tree.spans.length; p++) {
     const kids = tree.children[p];
     if (kids.length < 2 || !anyCallFailed(tree, kids)) continue;
     const failures = new Map<ErrorClass, number[]>();
     const lastFailed = new Map<string, boolean>();
     for (const c of kids) {
-      const s = tree.nodes[c].span;
+      const s = tree.spans[c];
       if (!isCall(s)) continue;
       const target = callTarget(tree, c);
       if (lastFailed.get(target)) {
@@ -46,11 +46,11 @@ export const retryStormRule: Rule = (tree, ctx) => {
     for (const [cls, list] of failures) {
       const severity = severityOf(list.length, cfg.branchErrors, cfg.branchCritical);
       if (!severity) continue;
-      const first = tree.nodes[list[0]].span;
+      const first = tree.spans[list[0]];
       const targets = [...new Set(list.map((i) => callTarget(tree, i)))];
       const detail = first.errorType ? ` (${first.errorType}${first.httpStatus ? `, HTTP ${first.httpStatus}` : ''})` : first.httpStatus ? ` (HTTP ${first.httpStatus})` : '';
       out.add(
-        tree.nodes[p].span.spanId,
+        tree.spans[p].spanId,
         severity,
         `${targets.slice(0, 2).join(' and ')} failed ${list.length}× with ${CLASS_WORDS[cls]}${detail} under ${branchName(tree, p)}`,
         evidence(tree, list, {
@@ -90,8 +90,8 @@ export const retryStormRule: Rule = (tree, ctx) => {
 
 /** Whether any of these calls failed (a branch where none did has neither failures nor retries: most branches). */
 function anyCallFailed(tree: TreeSnapshot, kids: readonly number[]): boolean {
-  for (const c of kids) {
-    const s = tree.nodes[c].span;
+  for (let k = 0; k < kids.length; k++) {
+    const s = tree.spans[kids[k]];
     if (s.status === 'error' && isCall(s)) return true;
   }
   return false;
@@ -99,6 +99,6 @@ function anyCallFailed(tree: TreeSnapshot, kids: readonly number[]): boolean {
 
 /** What a call calls: the tool's name, else the model, else the span name. */
 function callTarget(tree: TreeSnapshot, i: number): string {
-  const s = tree.nodes[i].span;
+  const s = tree.spans[i];
   return s.category === 'tool' ? (s.toolName ?? s.name) : (s.model ?? s.name);
 }

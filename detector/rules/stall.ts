@@ -8,7 +8,7 @@ import { stripVerb } from './fanout';
 
 export const stallRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.stall;
-  if (!cfg.enabled || tree.nodes.length === 0 || !tree.running || !tree.rootSpanId) return [];
+  if (!cfg.enabled || tree.spans.length === 0 || !tree.running || !tree.rootSpanId) return [];
   // A running tree's root name is not known yet: the caller passes the service's history, or none.
   const base = trusted(ctx.baseline, ctx);
   const limit = Math.max(cfg.idleMinutes * 60_000, base ? cfg.durationFactor * base.durationP99Ms : 0);

@@ -207,8 +207,8 @@ function updateMargins(m: Margins, tree: TreeSnapshot, ctx: RuleContext, probe: 
     m.overrun = Math.max(m.overrun, age / base.durationP99Ms);
   }
   const bySignature = new Map<string, number[]>();
-  for (let i = 0; i < tree.nodes.length; i++) {
-    const sig = tree.nodes[i].span.callSignature;
+  for (let i = 0; i < tree.spans.length; i++) {
+    const sig = tree.spans[i].callSignature;
     if (sig === null) continue;
     const l = bySignature.get(sig);
     if (l) l.push(i);
@@ -238,7 +238,7 @@ export function judgePlan(plan: TreePlan, history: History, settings: DetectorSe
   for (const f of liveAt) {
     const at = plan.durationMs * f;
     const snap = planSnapshot(plan, { anchorMs: anchor, endedBy: at, now: anchor + at });
-    if (snap.nodes.length === 0) {
+    if (snap.spans.length === 0) {
       live.push([]);
       continue;
     }

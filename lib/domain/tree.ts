@@ -84,6 +84,69 @@ function scratch(size: number): Int32Array {
  * `spanPositions(spans)`, when the caller has it already.
  */
 export function buildTree<T extends TreeInput>(spans: readonly T[], positions?: ReadonlyMap<string, number>): Tree<T> {
+  const { order, parents: parentOf, depths, orphans, maxDepth } = orderTree(spans, positions);
+  const count = order.length;
+  const counting = spendCounting(order, parentOf);
+  const nodes: TreeNode<T>[] = new Array(count);
+  const totals: Rollup = { spanCount: count, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedSpans: 0 };
+  for (let i = 0; i < count; i++) {
+    const span = order[i];
+    const own = counting.counts[i];
+    const elsewhere = counting.elsewhere[i];
+    nodes[i] = {
+      span,
+      depth: depths[i],
+      orphan: orphans[i] === 1,
+      rollup: {
+        spanCount: 1,
+        inputTokens: own ? span.inputTokens : 0,
+        outputTokens: own ? span.outputTokens : 0,
+        costUsd: own ? (span.costUsd ?? 0) : 0,
+        unpricedSpans: own && span.costUsd === null ? 1 : 0,
+      },
+      countsSpend: own,
+      spendCountedElsewhere: elsewhere ? { reason: elsewhere.reason, on: order[elsewhere.on] } : null,
+    };
+    if (own) {
+      totals.inputTokens += span.inputTokens;
+      totals.outputTokens += span.outputTokens;
+      totals.costUsd += span.costUsd ?? 0;
+      if (span.costUsd === null) totals.unpricedSpans++;
+    }
+  }
+  // Children follow their parent in depth-first order: summing from the end rolls every subtree up.
+  for (let i = count - 1; i > 0; i--) {
+    const p = parentOf[i];
+    if (p < 0) continue;
+    const r = nodes[p].rollup;
+    const c = nodes[i].rollup;
+    r.spanCount += c.spanCount;
+    r.inputTokens += c.inputTokens;
+    r.outputTokens += c.outputTokens;
+    r.costUsd += c.costUsd;
+    r.unpricedSpans += c.unpricedSpans;
+  }
+  for (const n of nodes) n.rollup.costUsd = roundUsd(n.rollup.costUsd);
+  totals.costUsd = roundUsd(totals.costUsd);
+  return { nodes, maxDepth, parents: parentOf, totals };
+}
+
+/** The tree's shape without an object per node: what `buildTree` makes its nodes of, and what the detector judges over. */
+export interface TreeOrder<T extends TreeInput> {
+  /** Depth-first, children by start time; rooted trees and orphan subtrees in order of their start (a re-sent span id once). */
+  order: T[];
+  /** Index in `order` of each node's parent; −1 for a top (a root, or an orphan). */
+  parents: Int32Array;
+  /** Each node's depth (a top: 0). */
+  depths: Int32Array;
+  /** 1 for a top whose parent never arrived (or a span caught in a parent cycle). */
+  orphans: Int32Array;
+  /** Levels of the deepest branch (a lone root = 1). */
+  maxDepth: number;
+}
+
+/** Orders spans as `buildTree` does (see there), returning positions instead of nodes. */
+export function orderTree<T extends TreeInput>(spans: readonly T[], positions?: ReadonlyMap<string, number>): TreeOrder<T> {
   // Positions, not objects: a 100,000-span tree is ordered in typed arrays (a Map and Set of span objects per
   // span took ~0.3 s of a first-rows read). A span id's slot is its last span's position (a re-sent span
   // id is one span to its children); each slot is walked once.
@@ -166,50 +229,8 @@ export function buildTree<T extends TreeInput>(spans: readonly T[], positions?: 
 
   // A re-sent span id is one node: fewer nodes than spans.
   if (count < n) order.length = count;
-  const parentOf = count === n ? parents : parents.slice(0, count);
-  const counting = spendCounting(order, parentOf);
-  const nodes: TreeNode<T>[] = new Array(count);
-  const totals: Rollup = { spanCount: count, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedSpans: 0 };
-  for (let i = 0; i < count; i++) {
-    const span = order[i];
-    const own = counting.counts[i];
-    const elsewhere = counting.elsewhere[i];
-    nodes[i] = {
-      span,
-      depth: depths[i],
-      orphan: orphans[i] === 1,
-      rollup: {
-        spanCount: 1,
-        inputTokens: own ? span.inputTokens : 0,
-        outputTokens: own ? span.outputTokens : 0,
-        costUsd: own ? (span.costUsd ?? 0) : 0,
-        unpricedSpans: own && span.costUsd === null ? 1 : 0,
-      },
-      countsSpend: own,
-      spendCountedElsewhere: elsewhere ? { reason: elsewhere.reason, on: order[elsewhere.on] } : null,
-    };
-    if (own) {
-      totals.inputTokens += span.inputTokens;
-      totals.outputTokens += span.outputTokens;
-      totals.costUsd += span.costUsd ?? 0;
-      if (span.costUsd === null) totals.unpricedSpans++;
-    }
-  }
-  // Children follow their parent in depth-first order: summing from the end rolls every subtree up.
-  for (let i = count - 1; i > 0; i--) {
-    const p = parents[i];
-    if (p < 0) continue;
-    const r = nodes[p].rollup;
-    const c = nodes[i].rollup;
-    r.spanCount += c.spanCount;
-    r.inputTokens += c.inputTokens;
-    r.outputTokens += c.outputTokens;
-    r.costUsd += c.costUsd;
-    r.unpricedSpans += c.unpricedSpans;
-  }
-  for (const n of nodes) n.rollup.costUsd = roundUsd(n.rollup.costUsd);
-  totals.costUsd = roundUsd(totals.costUsd);
-  return { nodes, maxDepth, parents: parentOf, totals };
+  // The depths and orphans were worked out in the shared buffer: the caller gets its own copies.
+  return { order, parents: count === n ? parents : parents.slice(0, count), depths: depths.slice(0, count), orphans: orphans.slice(0, count), maxDepth };
 }
 
 /** Each span id's position in `spans` (its last, for a re-sent id): what `buildTree` takes when a caller built it already. */

@@ -79,7 +79,7 @@ describe('detector rules on the simulator scenarios', () => {
     const plan = scenarioPlan('pingpong', 1);
     const { tree, findings } = judge(plan);
     expect(rulesOf(findings)).toEqual(['pingpong']);
-    expect(findings[0].spanId).toBe(tree.nodes[tree.root].span.spanId);
+    expect(findings[0].spanId).toBe(tree.spans[tree.root].spanId);
     expect(findings[0].severity).toBe('critical');
     expect(findings[0].evidence.names).toEqual(['Writer', 'Reviewer']);
     expect(findings[0].evidence.details.cycleLength).toBe(2);
@@ -90,7 +90,7 @@ describe('detector rules on the simulator scenarios', () => {
     const { tree, findings } = judge(plan);
     const f = only(findings, 'fanout');
     expect(f).toHaveLength(1);
-    expect(f[0].spanId).toBe(tree.nodes[tree.root].span.spanId);
+    expect(f[0].spanId).toBe(tree.spans[tree.root].spanId);
     expect(f[0].evidence.value).toBeGreaterThanOrEqual(47);
     expect(f[0].title).toMatch(/^DeepResearch ran \d+ children at once \(\d+ SubQuestionWorker/);
   });
@@ -100,8 +100,8 @@ describe('detector rules on the simulator scenarios', () => {
     const { tree, findings } = judge(plan);
     const f = only(findings, 'fanout');
     expect(f).toHaveLength(1);
-    const at = tree.nodes.find((n) => n.span.spanId === f[0].spanId)!;
-    expect(at.depth).toBe(17);
+    const at = tree.spans.findIndex((s) => s.spanId === f[0].spanId);
+    expect(tree.depth[at]).toBe(17);
     expect(f[0].evidence.value).toBe(tree.maxDepth - 1);
   });
 

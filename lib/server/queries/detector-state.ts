@@ -41,28 +41,38 @@ export interface FinishedTree {
 
 export async function recordFinishedTrees(storage: Storage, trees: readonly FinishedTree[], retentionDays: number): Promise<void> {
   if (trees.length === 0) return;
-  // Trees judged in one batch finished at the same moment: its text is made once.
+  await storage.insertRaw('tree_history', Buffer.from(historyLines(trees, retentionDays)));
+}
+
+/**
+ * The rows as JSONEachRow, written field by field: a flush holds thousands of trees of a few kinds, so each name is
+ * quoted once per flush and a batch's time text made once (an object and a JSON.stringify per row cost ~1.5× as much).
+ */
+export function historyLines(trees: readonly FinishedTree[], retentionDays: number): string {
+  const quoted = new Map<string, string>();
+  const quote = (text: string) => {
+    let q = quoted.get(text);
+    if (q === undefined) quoted.set(text, (q = JSON.stringify(text)));
+    return q;
+  };
   let lastMs = NaN;
   let lastText = '';
-  const finishedAt = (ms: number) => (ms === lastMs ? lastText : ((lastMs = ms), (lastText = utcNow(ms))));
-  const lines = trees.map(({ traceId, finishedMs, stats: s, runaway }) =>
-    JSON.stringify({
-      service_name: s.serviceName,
-      root_name: s.rootName,
-      trace_id: traceId,
-      finished_at: finishedAt(finishedMs),
-      cost_usd: s.costUsd,
-      tokens: s.tokens,
-      duration_ms: s.durationMs,
-      spans: s.spans,
-      max_children: s.maxChildren,
-      max_depth: s.maxDepth,
-      max_call_input_tokens: s.maxCallInputTokens,
-      runaway: runaway ? 1 : 0,
-      retention_days: retentionDays,
-    }),
-  );
-  await storage.insertRaw('tree_history', Buffer.from(lines.join('\n') + '\n'));
+  const lines: string[] = new Array(trees.length + 1);
+  let i = 0;
+  for (const { traceId, finishedMs, stats: s, runaway } of trees) {
+    if (finishedMs !== lastMs) lastText = quote(utcNow((lastMs = finishedMs)));
+    lines[i++] =
+      `{"service_name":${quote(s.serviceName)},"root_name":${quote(s.rootName)},"trace_id":${JSON.stringify(traceId)},"finished_at":${lastText},` +
+      `"cost_usd":${num(s.costUsd)},"tokens":${num(s.tokens)},"duration_ms":${num(s.durationMs)},"spans":${num(s.spans)},"max_children":${num(s.maxChildren)},` +
+      `"max_depth":${num(s.maxDepth)},"max_call_input_tokens":${num(s.maxCallInputTokens)},"runaway":${runaway ? 1 : 0},"retention_days":${num(retentionDays)}}`;
+  }
+  lines[i] = '';
+  return lines.join('\n');
+}
+
+/** A number as JSON writes it (a non-finite one as null). */
+function num(x: number): string {
+  return Number.isFinite(x) ? String(x) : 'null';
 }
 
 interface HistoryRow {
