@@ -118,6 +118,8 @@ const STOP_WAIT_MS = 2_000;
 
 export type { TreeStream } from './stream-judgements';
 
+const NONE_STORED: readonly StoredAlert[] = Object.freeze([]);
+
 /** A kind of tree in a batch (service and root name), with its histories and the one it is judged against. */
 interface KindHistory extends Kind {
   baseline: RootBaseline | null;
@@ -433,14 +435,15 @@ export class Detector {
     heads.sort((a, b) => a.lastSpanMs - b.lastSpanMs);
     const budgetReads = this.opts.budgets ? this.readBudgets(ids, heads) : null;
     await lookUpKinds(heads);
-    const baselines = heads.map((head) => kindOf(head.serviceName, head.rootName).baseline);
+    const headKinds = heads.map((head) => kindOf(head.serviceName, head.rootName));
+    const baselines = headKinds.map((kind) => kind.baseline);
     this.streamJudgements?.noteHistories(kinds.values());
     const judgements = await this.judgeLoaded(heads, baselines, streamed, settings);
     // At once, not at the tick's end: a tick working off a backlog can take seconds, and until the workers have
     // a kind's baseline every tree of it is read back from storage.
     if (!this.stopped) this.streamJudgements?.publish(now);
     const [apiBudgets, startedBudgets] = budgetReads ? await budgetReads : [new Map<string, StoredBudget>(), new Map<string, number>()];
-    const grew = new Set<string>();
+    const grew = new Set<KindHistory>();
     for (let i = 0; i < heads.length; i++) {
       const head = heads[i];
       const judged = judgements[i];
@@ -449,10 +452,15 @@ export class Detector {
       if (streamed.has(traceId)) streamedSpans += head.spans;
       if (!judged) continue;
       const { stats } = judged;
-      const findings: Finding[] = [...judged.findings, ...this.checkBudget(traceId, judged.spend, apiBudgets.get(traceId), startedBudgets.get(traceId))];
-      const diff = diffAlerts(findings, storedBy.get(traceId) ?? [], { traceId, nowMs: now, version: () => nextAlertVersion(now), id: alertId });
-      writes.push(...diff.writes);
-      notices.push(...diff.notices);
+      const overBudget = this.checkBudget(traceId, judged.spend, apiBudgets.get(traceId), startedBudgets.get(traceId));
+      const findings: readonly Finding[] = overBudget.length === 0 ? judged.findings : [...judged.findings, ...overBudget];
+      const storedOfTree = storedBy.get(traceId) ?? NONE_STORED;
+      // Most trees: no finding, no alert stored, nothing to write.
+      if (findings.length > 0 || storedOfTree.length > 0) {
+        const diff = diffAlerts(findings, storedOfTree, { traceId, nowMs: now, version: () => nextAlertVersion(now), id: alertId });
+        writes.push(...diff.writes);
+        notices.push(...diff.notices);
+      }
       this.size.set(traceId, head.spans);
       if (head.spans > BIG_TREE_SPANS_PER_S) this.notBefore.set(traceId, now + (head.spans / BIG_TREE_SPANS_PER_S) * 1000);
       else this.notBefore.delete(traceId);
@@ -466,11 +474,11 @@ export class Detector {
         // A tree any rule flagged stays out of the baselines: runaways that raised only a warning would
         // otherwise lift the usual p99s (depth, duration, spend) until the next runaway of their kind passes
         // unseen (the live evaluation showed it with 2% of trees runaways).
-        const flagged = findings.length > 0 || (storedBy.get(traceId) ?? []).length > 0;
+        const flagged = findings.length > 0 || storedOfTree.length > 0;
         finished.push({ traceId, finishedMs: now, stats, runaway: flagged });
         if (!flagged) {
           this.history.add(traceId, stats);
-          grew.add(`${stats.serviceName}\0${stats.rootName}`);
+          grew.add(headKinds[i]);
         }
       }
     }
@@ -484,7 +492,7 @@ export class Detector {
       const head = heads[i];
       const base = baselines[i];
       if (head.running || !head.rootName || (base?.scope === 'rootName') || this.rejudged.has(head.traceId)) continue;
-      if (!grew.has(`${head.serviceName}\0${head.rootName}`)) continue;
+      if (!grew.has(headKinds[i])) continue;
       const own = await this.history.rootName(head.serviceName, head.rootName);
       if (!own || own.trees < settings.baseline.minTrees) continue;
       this.rejudged.add(head.traceId);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { historyLines, type FinishedTree } from '../../lib/server/queries/detector-state';
+import { HISTORY_COLUMNS, historyLines, type FinishedTree } from '../../lib/server/queries/detector-state';
 
-// The history of finished trees is written as hand-built JSONEachRow (one per tree, thousands per flush): it must
-// read back exactly as the rows JSON.stringify would have made, whatever the names hold.
+// The history of finished trees is written as hand-built JSONCompactEachRow (one per tree, thousands per flush): it
+// must read back, column by column, exactly as the rows JSON.stringify would have made, whatever the names hold.
 describe('tree history rows', () => {
   const tree = (traceId: string, serviceName: string, rootName: string, finishedMs: number, costUsd: number, runaway = false): FinishedTree => ({
     traceId,
@@ -11,7 +11,7 @@ describe('tree history rows', () => {
     stats: { serviceName, rootName, costUsd, tokens: 1234, durationMs: 81964.25, spans: 18, maxChildren: 3, maxDepth: 2, maxCallInputTokens: 10542 },
   });
 
-  it('writes one JSON row per tree, names with quotes, backslashes, control characters and non-ASCII intact', () => {
+  it('writes one JSON array per tree, in the columns\' order, names with quotes, backslashes, control characters and non-ASCII intact', () => {
     const trees = [
       tree('a'.repeat(32), 'svc "quoted"', 'invoke_agent Orchestrator', 1764600000000, 0.0392522),
       tree('b'.repeat(32), 'svc "quoted"', 'back\\slash\nnewline\u0001 ✓ 日本', 1764600000000, 1e-7, true),
@@ -19,7 +19,7 @@ describe('tree history rows', () => {
     ];
     const lines = historyLines(trees, 30).split('\n');
     expect(lines.at(-1)).toBe('');
-    const rows = lines.slice(0, -1).map((l) => JSON.parse(l));
+    const rows = lines.slice(0, -1).map((l) => Object.fromEntries((JSON.parse(l) as unknown[]).map((v, i) => [HISTORY_COLUMNS[i], v])));
     expect(rows).toHaveLength(3);
     expect(rows[1]).toEqual({
       service_name: 'svc "quoted"',
