@@ -256,10 +256,13 @@ export function buildSnapshot(spans: readonly DetectorSpan[], opts: SnapshotOpti
   const depth = ordered.depths;
   const n = nodes.length;
   const countsSpend = spendCounting(nodes, ordered.parents).counts;
-  const placeholder = new Uint8Array(n);
+  // The snapshot's own arrays in one allocation (see orderTree): subtree ends, then child counts, then placeholder flags.
+  const own = new ArrayBuffer(8 * n + n);
+  const subtreeEnd = new Int32Array(own, 0, n);
+  const childCount = new Int32Array(own, 4 * n, n);
+  const placeholder = new Uint8Array(own, 8 * n, n);
 
   const parent = ordered.parents;
-  const childCount = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     if (missing.size > 0 && missing.get(nodes[i].spanId) === nodes[i]) placeholder[i] = 1;
     if (parent[i] >= 0) childCount[parent[i]]++;
@@ -269,7 +272,6 @@ export function buildSnapshot(spans: readonly DetectorSpan[], opts: SnapshotOpti
   // Pre-order visits children in start order, so pushing in node order keeps them sorted.
   for (let i = 0; i < n; i++) if (parent[i] >= 0) (children[parent[i]] as number[]).push(i);
 
-  const subtreeEnd = new Int32Array(n);
   for (let i = n - 1; i >= 0; i--) {
     const kids = children[i];
     subtreeEnd[i] = kids.length > 0 ? subtreeEnd[kids[kids.length - 1]] : i + 1;

@@ -188,9 +188,12 @@ export function orderTree<T extends TreeInput>(spans: readonly T[], positions?: 
   // deoptimisations, the build 4× slower for the rest of the process); none in 16 processes since.
   const order: T[] = new Array(n);
   let count = 0;
-  const parents = new Int32Array(n);
-  const depths = work.subarray(5 * n + 1, 6 * n + 1);
-  const orphans = work.subarray(6 * n + 1, 7 * n + 1);
+  // What the caller keeps, in one allocation (views of it): an array of a tree of a few dozen spans is too big to
+  // live on V8's heap, and each backing store of its own is an allocation and a release outside it.
+  const kept = new Int32Array(3 * n);
+  const parents = kept.subarray(0, n);
+  const depths = kept.subarray(n, 2 * n);
+  const orphans = kept.subarray(2 * n, 3 * n);
   const visited = work.subarray(7 * n + 1, 8 * n + 1).fill(0);
   let maxDepth = 0;
   // The walk's stack (iterative, so a 100,000-deep chain cannot overflow): per frame its position in `order`
@@ -229,8 +232,7 @@ export function orderTree<T extends TreeInput>(spans: readonly T[], positions?: 
 
   // A re-sent span id is one node: fewer nodes than spans.
   if (count < n) order.length = count;
-  // The depths and orphans were worked out in the shared buffer: the caller gets its own copies.
-  return { order, parents: count === n ? parents : parents.slice(0, count), depths: depths.slice(0, count), orphans: orphans.slice(0, count), maxDepth };
+  return { order, parents: parents.subarray(0, count), depths: depths.subarray(0, count), orphans: orphans.subarray(0, count), maxDepth };
 }
 
 /** Each span id's position in `spans` (its last, for a re-sent id): what `buildTree` takes when a caller built it already. */
