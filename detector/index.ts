@@ -21,10 +21,15 @@ export const RULES: Readonly<Record<DetectorRule, Rule>> = {
   stall: stallRule,
 };
 
+const RULE_LIST: readonly Rule[] = Object.values(RULES);
+
 /** Every enabled rule over one tree: at most one finding per (rule, branch). */
 export function evaluateTree(tree: TreeSnapshot, ctx: RuleContext): RuleFinding[] {
   const out: RuleFinding[] = [];
-  for (const rule of Object.values(RULES)) for (const f of rule(tree, ctx)) out.push(f);
+  for (let r = 0; r < RULE_LIST.length; r++) {
+    const found = RULE_LIST[r](tree, ctx);
+    for (let f = 0; f < found.length; f++) out.push(found[f]);
+  }
   return out;
 }
 

@@ -40,19 +40,21 @@ export function severityOf(value: number, warningAt: number, criticalAt: number)
 
 /** Collects findings so that each branch keeps only its strongest (severity first, then how far past its threshold). */
 export class FindingSet {
-  private readonly byBranch = new Map<string, { finding: RuleFinding; score: number }>();
+  // Made at the first finding: every rule makes a set for every tree, and most trees have none.
+  private byBranch: Map<string, { finding: RuleFinding; score: number }> | null = null;
 
   constructor(private readonly rule: DetectorRule) {}
 
   add(spanId: string, severity: AlertSeverity, title: string, evidence: AlertEvidence): void {
     const score = severityRank(severity) * 1e6 + Math.min(evidence.value / Math.max(evidence.warningAt, 1e-9), 999_999);
+    this.byBranch ??= new Map();
     const prev = this.byBranch.get(spanId);
     if (prev && prev.score >= score) return;
     this.byBranch.set(spanId, { finding: { rule: this.rule, severity, spanId, title, evidence }, score });
   }
 
   list(): RuleFinding[] {
-    return [...this.byBranch.values()].map((e) => e.finding);
+    return this.byBranch ? [...this.byBranch.values()].map((e) => e.finding) : [];
   }
 }
 

@@ -187,6 +187,8 @@ export interface TreeTotals {
 }
 
 const NO_CHILDREN: readonly number[] = Object.freeze([]);
+/** Never written: a tree with no missing parent shares it. */
+const NONE_MISSING: Map<string, DetectorSpan> = new Map();
 
 function placeholderSpan(spanId: string, child: DetectorSpan): DetectorSpan {
   return {
@@ -236,7 +238,8 @@ export function isCall(s: DetectorSpan): boolean {
 export function buildSnapshot(spans: readonly DetectorSpan[], opts: SnapshotOptions): TreeSnapshot {
   // One index of span ids, for finding missing parents and for the build (which would otherwise make its own).
   const positions = spanPositions(spans);
-  const missing = new Map<string, DetectorSpan>();
+  // Made only for a tree with a parent missing (a whole tree, the common case, has none).
+  let missing = NONE_MISSING;
   for (const s of spans) {
     const p = s.parentSpanId;
     if (p === null || p === s.spanId || positions.has(p)) continue;
@@ -244,7 +247,10 @@ export function buildSnapshot(spans: readonly DetectorSpan[], opts: SnapshotOpti
     if (holder) {
       if (s.start < holder.start) holder.start = s.start;
       if (s.end > holder.end) holder.end = s.end;
-    } else missing.set(p, placeholderSpan(p, s));
+    } else {
+      if (missing === NONE_MISSING) missing = new Map();
+      missing.set(p, placeholderSpan(p, s));
+    }
   }
   let input = spans;
   if (missing.size > 0) {

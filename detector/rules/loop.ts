@@ -24,9 +24,11 @@ const OVERLAP_TOLERANCE_US = 1_000; // span times are µs
 export const loopRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.loop;
   if (!cfg.enabled || tree.spans.length === 0) return [];
-  const candidates = new Map<string, Candidate>();
+  // The maps below are made when first needed: most trees repeat nothing and fail nothing.
+  let candidates: Map<string, Candidate> | null = null;
   const candidate = (branch: number, signature: string, indexes: number[]): Candidate => {
     const key = `${branch}\0${signature}`;
+    candidates ??= new Map();
     let c = candidates.get(key);
     if (!c) candidates.set(key, (c = { branch, signature, indexes, inARow: 0, byAgent: 0, failures: 0, errorType: null }));
     else if (indexes.length > c.indexes.length) c.indexes = indexes;
@@ -44,7 +46,7 @@ export const loopRule: Rule = (tree, ctx) => {
   // agent (a key of agent and signature for every call cost more than the rest of the rule).
   // A signature seen once holds its index; an array only from its second occurrence (most occur once).
   const bySignature = new Map<string, number | number[]>();
-  const failing = new Map<string, number[]>();
+  let failing: Map<string, number[]> | null = null;
   for (let i = 0; i < tree.spans.length; i++) {
     const s = tree.spans[i];
     if (s.callSignature === null) continue;
@@ -52,7 +54,7 @@ export const loopRule: Rule = (tree, ctx) => {
     if (seen === undefined) bySignature.set(s.callSignature, i);
     else if (typeof seen === 'number') bySignature.set(s.callSignature, [seen, i]);
     else seen.push(i);
-    if (s.status === 'error' && s.errorType !== 'killed') push(failing, `${s.errorType ?? s.statusMessage}\0${s.callSignature}`, i);
+    if (s.status === 'error' && s.errorType !== 'killed') push((failing ??= new Map()), `${s.errorType ?? s.statusMessage}\0${s.callSignature}`, i);
   }
   const byAgent: number[][] = [];
   let agentOf: Int32Array | null = null;
@@ -73,15 +75,18 @@ export const loopRule: Rule = (tree, ctx) => {
     const c = candidate(commonAncestor(tree, seq), tree.spans[seq[0]].callSignature as string, seq);
     c.byAgent = Math.max(c.byAgent, seq.length);
   }
-  for (const list of failing.values()) {
+  for (const list of failing?.values() ?? []) {
     if (list.length < cfg.sameFailure) continue;
     const c = candidate(commonAncestor(tree, list), tree.spans[list[0]].callSignature as string, list);
     c.failures = Math.max(c.failures, list.length);
     c.errorType = tree.spans[list[0]].errorType;
   }
 
+  // Assigned in `candidate`, where TypeScript's narrowing does not follow.
+  const found = candidates as Map<string, Candidate> | null;
+  if (!found) return [];
   const out = new FindingSet('loop');
-  for (const c of candidates.values()) {
+  for (const c of found.values()) {
     const levels: { sev: AlertSeverity | null; value: number; warningAt: number; metric: string }[] = [
       { sev: severityOf(c.inARow, cfg.consecutive, cfg.critical), value: c.inARow, warningAt: cfg.consecutive, metric: 'identical calls in a row on one branch' },
       { sev: severityOf(c.byAgent, cfg.anywhere, cfg.critical), value: c.byAgent, warningAt: cfg.anywhere, metric: 'identical calls by one agent in the tree' },

@@ -157,6 +157,11 @@ function nestedAgents(
   minRepeats: number,
   report: (turns: number[], cycle: Cycle) => void,
 ): void {
+  // A cycle repeated minRepeats times takes at least minRepeats × minCycle agents on one path: most trees have fewer
+  // agents in all, and are done without the walk's arrays and maps.
+  let agents = 0;
+  for (let i = 0; i < tree.spans.length; i++) if (tree.spans[i].category === 'agent') agents++;
+  if (agents < minRepeats * minCycle) return;
   const stack: { idx: number; t: CycleTracker }[] = [];
   // The agents' names along the path, beside the stack (what the cycles are over).
   const keys: string[] = [];

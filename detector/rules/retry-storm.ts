@@ -18,10 +18,11 @@ const CLASS_WORDS: Record<ErrorClass, string> = {
 export const retryStormRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.retry_storm;
   if (!cfg.enabled || tree.spans.length === 0) return [];
-  const counted = new Set<ErrorClass>(cfg.errorClasses);
+  // Made at the first branch with a failed call (most trees have none), as is the count of retries by target.
+  let counted: Set<ErrorClass> | null = null;
   const out = new FindingSet('retry_storm');
   const retried: number[] = [];
-  const retryKeys = new Map<string, number>();
+  let retryKeys: Map<string, number> | null = null;
 
   for (let p = 0; p < tree.spans.length; p++) {
     const kids = tree.children[p];
@@ -34,10 +35,12 @@ export const retryStormRule: Rule = (tree, ctx) => {
       const target = callTarget(tree, c);
       if (lastFailed.get(target)) {
         retried.push(c);
+        retryKeys ??= new Map();
         retryKeys.set(target, (retryKeys.get(target) ?? 0) + 1);
       }
       const cls = classifyError(s);
       lastFailed.set(target, cls !== null);
+      counted ??= new Set(cfg.errorClasses);
       if (cls === null || !counted.has(cls)) continue;
       const list = failures.get(cls);
       if (list) list.push(c);
@@ -70,7 +73,7 @@ export const retryStormRule: Rule = (tree, ctx) => {
   const retries = retried.length;
   if (calls > 0 && retries >= cfg.minRetries && retries > cfg.retryBudget * calls && tree.rootSpanId) {
     const severity = retries >= cfg.treeCritical ? 'critical' : 'warning';
-    const top = [...retryKeys].sort((a, b) => b[1] - a[1]).slice(0, 3);
+    const top = [...(retryKeys ?? [])].sort((a, b) => b[1] - a[1]).slice(0, 3);
     out.add(
       tree.rootSpanId,
       severity,

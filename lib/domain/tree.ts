@@ -232,6 +232,7 @@ export function orderTree<T extends TreeInput>(spans: readonly T[], positions?: 
 
   // A re-sent span id is one node: fewer nodes than spans.
   if (count < n) order.length = count;
+  if (count === n) return { order, parents, depths, orphans, maxDepth };
   return { order, parents: parents.subarray(0, count), depths: depths.subarray(0, count), orphans: orphans.subarray(0, count), maxDepth };
 }
 
