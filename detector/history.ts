@@ -20,9 +20,9 @@ const FRESH_SHORT_MS = 1_000;
 const ADDED_KEEP_MS = 60_000;
 /**
  * A trusted history's summary is recomputed at most this often as trees are added: summarising 500 trees
- * sorts every measure (~0.3 ms; ~1.4 ms before it sorted typed arrays), and at full ingest every key gained trees in every batch, which held the event
- * loop for 100–200 ms per batch; every 5 s it was still the main thread's largest part of judging in the
- * stream (a profile at 30,000 spans/s: ~15 ms per second). One tree more or less moves a 500-tree p99 little;
+ * sorts every measure (~0.3 ms now, in typed arrays; ~5 ms when this was set), and at full ingest every key
+ * gained trees in every batch, which held the event loop for 100–200 ms per batch; every 5 s it was still the
+ * main thread's largest part of judging in the stream (a profile at 30,000 spans/s: ~15 ms per second). One tree more or less moves a 500-tree p99 little;
  * a short history (still growing towards trust) is summarised again at once, so the tree that completes it is
  * judged against it.
  */
