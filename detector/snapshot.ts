@@ -2,7 +2,7 @@
 // the shared builder (lib/domain/tree.ts: order, depth, which model calls count toward spend, totals) plus
 // the indexes the rules need (parent, children in start order, pre-order subtree ranges, the true root).
 // Building it is O(n log n) (sorting siblings); every rule after that is linear in the tree.
-import { notReceivedName, orderTree, roundUsd, spanPositions, spendCounting, type SpanCategory, type SpanStatus } from '../lib/domain';
+import { countedTotals, notReceivedName, orderTree, spanPositions, spendCounting, type SpanCategory, type SpanStatus } from '../lib/domain';
 import { comparableSignature } from './signature';
 import { CALL_CONTENT } from '../ingest/types';
 
@@ -135,7 +135,7 @@ export interface TreeSnapshot {
   /**
    * The spans in tree order (depth-first, children by start time), as the shared tree orders them; every index
    * below is into this. No object per node: the rules read these arrays (trees are judged by the thousand per
-   * second in the ingest stream, and a node and a rollup per span were a fifth of what judging allocated).
+   * second in the ingest stream, and a node and a rollup per span were ~150 of the ~1,300 bytes judging allocated).
    */
   spans: DetectorSpan[];
   /** Each span's depth (a top: 0). */
@@ -288,16 +288,20 @@ export function buildSnapshot(spans: readonly DetectorSpan[], opts: SnapshotOpti
   let startUs = Infinity;
   let lastUs = -Infinity;
   let maxDepth = 0;
-  // Each model call counted once, as the shared tree's totals count them (its rounding included).
-  const totals: TreeTotals = { spans: n - missing.size, modelCalls: 0, calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedCalls: 0, errors: 0 };
+  // Each model call counted once, as the shared tree's totals count them.
+  const spend = countedTotals(nodes, countsSpend);
+  const totals: TreeTotals = {
+    spans: n - missing.size,
+    modelCalls: 0,
+    calls: 0,
+    inputTokens: spend.inputTokens,
+    outputTokens: spend.outputTokens,
+    costUsd: spend.costUsd,
+    unpricedCalls: spend.unpricedSpans,
+    errors: 0,
+  };
   for (let i = 0; i < n; i++) {
     const s = nodes[i];
-    if (countsSpend[i]) {
-      totals.inputTokens += s.inputTokens;
-      totals.outputTokens += s.outputTokens;
-      totals.costUsd += s.costUsd ?? 0;
-      if (s.costUsd === null) totals.unpricedCalls++;
-    }
     if (parent[i] < 0) {
       if (s.parentSpanId === null && !placeholder[i] && (root < 0 || s.start < nodes[root].start)) root = i;
       if (earliestTop < 0 || s.start < nodes[earliestTop].start) earliestTop = i;
@@ -312,7 +316,6 @@ export function buildSnapshot(spans: readonly DetectorSpan[], opts: SnapshotOpti
     if (s.status === 'error') totals.errors++;
     if (countsSpend[i]) totals.modelCalls++;
   }
-  totals.costUsd = roundUsd(totals.costUsd);
   const top = root >= 0 ? nodes[root] : earliestTop >= 0 ? nodes[earliestTop] : null;
   const startMs = n > 0 ? startUs / 1000 : opts.now;
   const lastSpanMs = n > 0 ? lastUs / 1000 : opts.now;

@@ -88,7 +88,6 @@ export function buildTree<T extends TreeInput>(spans: readonly T[], positions?: 
   const count = order.length;
   const counting = spendCounting(order, parentOf);
   const nodes: TreeNode<T>[] = new Array(count);
-  const totals: Rollup = { spanCount: count, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedSpans: 0 };
   for (let i = 0; i < count; i++) {
     const span = order[i];
     const own = counting.counts[i];
@@ -107,12 +106,6 @@ export function buildTree<T extends TreeInput>(spans: readonly T[], positions?: 
       countsSpend: own,
       spendCountedElsewhere: elsewhere ? { reason: elsewhere.reason, on: order[elsewhere.on] } : null,
     };
-    if (own) {
-      totals.inputTokens += span.inputTokens;
-      totals.outputTokens += span.outputTokens;
-      totals.costUsd += span.costUsd ?? 0;
-      if (span.costUsd === null) totals.unpricedSpans++;
-    }
   }
   // Children follow their parent in depth-first order: summing from the end rolls every subtree up.
   for (let i = count - 1; i > 0; i--) {
@@ -127,8 +120,22 @@ export function buildTree<T extends TreeInput>(spans: readonly T[], positions?: 
     r.unpricedSpans += c.unpricedSpans;
   }
   for (const n of nodes) n.rollup.costUsd = roundUsd(n.rollup.costUsd);
+  return { nodes, maxDepth, parents: parentOf, totals: countedTotals(order, counting.counts) };
+}
+
+/** The whole tree's spend: every span, and the tokens and cost of the model calls that count (`spendCounting`). */
+export function countedTotals(spans: readonly TreeInput[], counts: readonly boolean[]): Rollup {
+  const totals: Rollup = { spanCount: spans.length, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedSpans: 0 };
+  for (let i = 0; i < spans.length; i++) {
+    if (!counts[i]) continue;
+    const s = spans[i];
+    totals.inputTokens += s.inputTokens;
+    totals.outputTokens += s.outputTokens;
+    totals.costUsd += s.costUsd ?? 0;
+    if (s.costUsd === null) totals.unpricedSpans++;
+  }
   totals.costUsd = roundUsd(totals.costUsd);
-  return { nodes, maxDepth, parents: parentOf, totals };
+  return totals;
 }
 
 /** The tree's shape without an object per node: what `buildTree` makes its nodes of, and what the detector judges over. */
