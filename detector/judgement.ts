@@ -4,6 +4,9 @@
 import type { RuleFinding } from '../lib/domain';
 import { treeStats, type RootBaseline, type TreeStats } from './baseline';
 import { evaluateTree } from './index';
+import { contextBloatQuiet } from './rules/context-bloat';
+import { costSpikeQuiet } from './rules/cost-spike';
+import { fanoutQuiet } from './rules/fanout';
 import type { DetectorSettings } from './settings';
 import type { TreeSnapshot } from './snapshot';
 
@@ -30,6 +33,19 @@ export function judgeTree(tree: TreeSnapshot, attributeBudgetUsd: number | null,
     stats: tree.running ? null : treeStats(tree),
     spend: { costUsd: tree.totals.costUsd, attributeBudgetUsd, rootSpanId: tree.rootSpanId, modelCalls: tree.totals.modelCalls },
   };
+}
+
+/**
+ * Whether a finished tree judged against one history, and found clean, is clean against `baseline` (the trusted
+ * history the detector chooses now, or null) too, without judging it again. Of the rules, only fanout,
+ * context_bloat, cost_spike and stall read a history, and each compares numbers its history keeps per tree
+ * (TreeStats) with limits the history sets; stall judges running trees only. So the answer is exact where it
+ * says clean: the tree need not be read back because its kind's history moved on (a fresh Canopy's kinds gain
+ * trust within seconds, and each change made every tree judged in the stream before it be read back).
+ */
+export function cleanUnder(j: Judgement, baseline: RootBaseline | null, settings: DetectorSettings): boolean {
+  if (j.findings.length > 0 || !j.stats) return false;
+  return fanoutQuiet(j.stats, baseline, settings) && contextBloatQuiet(j.stats, baseline, settings) && costSpikeQuiet(j.stats, baseline, settings);
 }
 
 /** The root span's canopy.budget.usd, else the smallest a span carries (set on its resource). */

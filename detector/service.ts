@@ -21,6 +21,7 @@ import type { Judgement, TreeHead, TreeSpend } from './judge-worker';
 import type { RootBaseline } from './baseline';
 import type { DetectorSettings } from './settings';
 import type { StreamJudged } from './stream-judge';
+import { EventLoopSlices } from '../lib/server/event-loop-slices';
 import { StreamJudgements, type Kind, type TreeStream } from './stream-judgements';
 import { judgeServiceSpend } from './service-spend';
 
@@ -437,14 +438,16 @@ export class Detector {
     await lookUpKinds(heads);
     const headKinds = heads.map((head) => kindOf(head.serviceName, head.rootName));
     const baselines = headKinds.map((kind) => kind.baseline);
+    // Told at once, before judging, not at the tick's end: a tick working off a backlog can take seconds, and
+    // until the workers judge against the history the detector chooses every tree of that kind is read back.
     this.streamJudgements?.noteHistories(kinds.values());
-    const judgements = await this.judgeLoaded(heads, baselines, streamed, settings);
-    // At once, not at the tick's end: a tick working off a backlog can take seconds, and until the workers have
-    // a kind's baseline every tree of it is read back from storage.
     if (!this.stopped) this.streamJudgements?.publish(now);
+    const judgements = await this.judgeLoaded(heads, baselines, streamed, settings);
     const [apiBudgets, startedBudgets] = budgetReads ? await budgetReads : [new Map<string, StoredBudget>(), new Map<string, number>()];
     const grew = new Set<KindHistory>();
+    const slices = new EventLoopSlices();
     for (let i = 0; i < heads.length; i++) {
+      if (slices.due()) await slices.pause();
       const head = heads[i];
       const judged = judgements[i];
       const { traceId } = head;
@@ -499,6 +502,7 @@ export class Detector {
       this.judged.delete(head.traceId);
       this.due.set(head.traceId, lastSeen[head.traceId]);
     }
+    await this.tellGrownHistories(grew, now);
     await applyAutoKill(writes, settings, this.opts.killer, now, this.opts.log);
     await this.writeAlerts(writes);
     // History rows are written with the watermark, every few seconds: one small insert per batch would make
@@ -507,6 +511,24 @@ export class Detector {
     if (this.finishedToWrite.length >= 10_000) await this.flushHistory();
     for (const n of notices) this.deliver(n.alert, n.change);
     return { evaluated: batch.length, spans: spanCount, streamedSpans, alertsWritten: writes.length, notices: notices.length };
+  }
+
+  /**
+   * The kinds whose history grew in this batch, as they stand now, told to the workers: the next batch chooses
+   * these. Told only as the batch began, a kind that gained trust in it (a fresh Canopy's first batch holds
+   * dozens of trees of each kind) had every tree judged in the stream until the next batch against the history
+   * it was short of, none standing. A trusted kind's summary is recomputed every 15 s at most: mostly the same.
+   */
+  private async tellGrownHistories(grew: ReadonlySet<KindHistory>, now: number): Promise<void> {
+    if (!this.streamJudgements || grew.size === 0 || this.stopped) return;
+    await this.history.prefetch([...grew]);
+    const kinds: Kind[] = [];
+    for (const { serviceName, rootName } of grew) {
+      const own = rootName ? await this.history.rootName(serviceName, rootName) : null;
+      kinds.push({ serviceName, rootName, histories: { rootName: own, service: await this.history.service(serviceName) } });
+    }
+    this.streamJudgements.noteHistories(kinds);
+    this.streamJudgements.publish(now);
   }
 
   /** The stream's judgements as they are; the rest judged on the judge thread. */

@@ -21,8 +21,11 @@ export interface StreamContext {
   settings: DetectorSettings;
   /**
    * The histories the detector looked up (historyKey: a kind's, and a service's), each with an id, null when it
-   * has none: a tree is judged here once both its kind's and its service's are known, against the one the
-   * detector chooses (`chooseBaseline`), and the judgement names it by id.
+   * has none: a tree is judged against the one the detector chooses (`chooseBaseline`), and the judgement names
+   * it by id. A kind or service not looked up yet is judged as having none (NO_HISTORY): in a fresh Canopy that
+   * is what the detector finds too, so its first trees are not all read back from storage while the detector
+   * looks their kinds up (at full ingest that took three ticks, ~170,000 spans). Where the detector does find a
+   * history, the judgement names another than it would choose, and it reads the tree instead.
    */
   baselines: [string, KnownHistory][];
 }
@@ -31,6 +34,9 @@ export interface KnownHistory {
   id: number;
   baseline: RootBaseline | null;
 }
+
+/** A kind the detector has not told of: judged as one with no history (id 0, as the detector names none). */
+const NO_HISTORY: KnownHistory = { id: 0, baseline: null };
 
 /**
  * Whether a history is its kind's own, trusted (at least `minTrees` finished trees). A judgement against such a
@@ -158,7 +164,7 @@ export class StreamJudge {
     return trees;
   }
 
-  /** Each tree of the export: judged when its root came, with every span of it held here, and its kind's history is known. */
+  /** Each tree of the export: judged when its root came, with every span of it held here. */
   judge(trees: ExportTrees, nowMs: number): StreamTree[] {
     return trees.map(({ traceId, count, candidate }) => {
       let judged: StreamJudged | null = null;
@@ -172,7 +178,7 @@ export class StreamJudge {
   }
 
   /**
-   * The root decides whether a tree is worth building: present (the request ended), one, of a known kind. A tree
+   * The root decides whether a tree is worth building: present (the request ended), and one. A tree
    * whose root has not come is held, with what was held of it before, until an export brings the root.
    */
   private candidate(traceId: string, rows: readonly SpanRow[]): Candidate | null {
@@ -190,9 +196,8 @@ export class StreamJudge {
       return null;
     }
     if (roots > 1 || !root) return null; // two roots: not one request's tree
-    const own = this.baselines.get(historyKey(root.service_name, root.name));
-    const service = this.baselines.get(historyKey(root.service_name, null));
-    if (!own || !service) return null;
+    const own = this.baselines.get(historyKey(root.service_name, root.name)) ?? NO_HISTORY;
+    const service = this.baselines.get(historyKey(root.service_name, null)) ?? NO_HISTORY;
     const spans = rows.map(detectorSpan);
     const budgetUsd = attributeBudget(rows);
     if (!held) return { spans, exports: 1, budgetUsd, own, service };

@@ -3,10 +3,11 @@
 // their judgements it uses: a tree's, when the exports it was made from are all those that carried the tree
 // lately (stream-book.ts), storage holds exactly those spans (one count read per tick), and the history it was
 // judged against is the one the detector would choose now (or the kind's own, trusted, while the detector trusts
-// it too).
+// it too), or the tree is clean against that one as well (judgement.ts, cleanUnder).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { storedSpanCounts } from '../lib/server/queries/tree-spans';
 import type { RootBaseline } from './baseline';
+import { cleanUnder } from './judgement';
 import type { DetectorSettings } from './settings';
 import { StreamBook } from './stream-book';
 import { historyKey, trustedOwnHistory, type KnownHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
@@ -103,10 +104,11 @@ export class StreamJudgements {
 
   /**
    * Of a batch, the trees whose checked judgement stands: made against the history the detector would choose
-   * now, or the kind's own trusted history while the detector trusts the kind's own too. The others are read and
-   * judged by the detector (a kind whose history grew in between: the tree that ends a series is judged
-   * against the series). `lookUp` looks up the histories of the kinds given, once per kind; `baselineOf` then
-   * tells which of a kind's the detector would choose.
+   * now, or the kind's own trusted history while the detector trusts the kind's own too, or clean and clean
+   * against the history the detector chooses as well. The others are read and judged by the detector (a tree
+   * flagged, or one the kind's grown history would flag: the tree that ends a series is judged against the
+   * series). `lookUp` looks up the histories of the kinds given, once per kind; `baselineOf` then tells which of
+   * a kind's the detector would choose.
    */
   async standing(
     ids: readonly string[],
@@ -125,7 +127,7 @@ export class StreamJudgements {
     await lookUp(out.values());
     for (const [id, j] of out) {
       const current = baselineOf(j.serviceName, j.rootName);
-      const stands = j.ownTrusted ? trustedOwnHistory(current, settings) : this.historyId(current) === j.baselineId;
+      const stands = (j.ownTrusted ? trustedOwnHistory(current, settings) : this.historyId(current) === j.baselineId) || cleanUnder(j.judgement, current, settings);
       if (!stands) out.delete(id);
     }
     return out;
@@ -149,9 +151,11 @@ export class StreamJudgements {
     if (known && (known.baseline === b || known.id === this.historyId(b))) return;
     if (this.histories.size >= 10_000) this.histories.clear();
     this.histories.set(key, { id: this.historyId(b), baseline: b });
-    // A history the workers do not have, or one not trusted as its kind's own (a judgement against it stands only
-    // while it is unchanged), is told at once. A trusted summary recomputed (every 15 s per kind) waits for the next word.
-    if (!known || !trustedOwnHistory(b, settings)) this.changed = true;
+    // A history the workers do not have, one not trusted as its kind's own (a judgement against it stands only
+    // while it is unchanged), or one trusted just now (the workers judged the kind against its service's until
+    // then: such a judgement stands only where the tree is clean against the kind's own too) is told at once. A
+    // trusted summary recomputed (every 15 s per kind) waits for the next word.
+    if (!known || !trustedOwnHistory(b, settings) || !trustedOwnHistory(known.baseline, settings)) this.changed = true;
     else this.stale = true;
   }
 

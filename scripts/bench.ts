@@ -49,6 +49,8 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const WRITE = !QUICK || argv.includes('--write');
+// --canopy-node-arg=FLAG (repeatable): node flags for every Canopy the bench starts, e.g. --cpu-prof.
+const CANOPY_NODE_ARGS = argv.filter((a) => a.startsWith('--canopy-node-arg=')).map((a) => a.slice('--canopy-node-arg='.length));
 // --canopy-env=KEY=VALUE (repeatable): run Canopy with a different setting, e.g. CANOPY_BATCH_MAX_ROWS=20000.
 const CANOPY_ENV = Object.fromEntries(
   argv.filter((a) => a.startsWith('--canopy-env=')).map((a) => {
@@ -118,7 +120,7 @@ async function settle(phase: string) {
 async function start(dataDir: string, env: Record<string, string> = {}): Promise<RunningCanopy> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const c = await startCanopy({ dataDir, env: { ...CANOPY_ENV, ...env } });
+      const c = await startCanopy({ dataDir, env: { ...CANOPY_ENV, ...env }, nodeArgs: CANOPY_NODE_ARGS });
       running.add(c);
       return c;
     } catch (err) {
@@ -191,6 +193,9 @@ interface Phase1 {
   stored: number;
   exitCode: number | null;
   sentIdx: number[];
+  /** Spans the detector judged within the timed window, and of those the ones judged in the stream. */
+  detectorSpans: number;
+  detectorStreamedSpans: number;
 }
 
 async function phase1(work: Workload, transport: 'http' | 'grpc' = 'http', env: Record<string, string> = {}): Promise<Phase1> {
@@ -261,6 +266,8 @@ async function phase1(work: Workload, transport: 'http' | 'grpc' = 'http', env: 
     stored,
     exitCode,
     sentIdx: [...Array(CFG.p1Warmup).keys(), ...run.sent.map((i) => i + CFG.p1Warmup)],
+    detectorSpans: (after!.get('canopy_detector_spans_judged_total') ?? 0) - (before!.get('canopy_detector_spans_judged_total') ?? 0),
+    detectorStreamedSpans: (after!.get('canopy_detector_spans_judged_in_stream_total') ?? 0) - (before!.get('canopy_detector_spans_judged_in_stream_total') ?? 0),
   };
 }
 
@@ -877,8 +884,8 @@ async function main() {
     for (let i = 0; i < 2; i++) {
       for (const env of [{}, { CANOPY_DETECTOR: 'off' }] as Record<string, string>[]) {
         await settle('phase 1');
-        const { spansPerS, serverCpuUsPerSpan } = await phase1(work, 'http', env);
-        runs.push({ detector: 'CANOPY_DETECTOR' in env ? 'off' : 'on', spansPerS, serverCpuUsPerSpan });
+        const r = await phase1(work, 'http', env);
+        runs.push({ detector: 'CANOPY_DETECTOR' in env ? 'off' : 'on', spansPerS: r.spansPerS, spans: r.spans, serverCpuUsPerSpan: r.serverCpuUsPerSpan, lagP99Ms: r.lagP99Ms, lagMaxMs: r.lagMaxMs, detectorSpans: r.detectorSpans, detectorStreamedSpans: r.detectorStreamedSpans });
       }
     }
     process.stdout.write(JSON.stringify(runs, null, 1) + '\n');

@@ -33,8 +33,8 @@ async function loopAlert(canopy: RunningCanopy, traceId: string): Promise<Alert>
  * are the lint calls' arguments, in order; `exportAfter` lists after which calls the spans ended so far are
  * exported (the rest, with both agents, go in the last export). Returns the trace id.
  */
-async function review(out: Exporter, files: string[], exportAfter: number[] = []): Promise<string> {
-  const rec = recordingTracer(SERVICE);
+async function review(out: Exporter, files: string[], exportAfter: number[] = [], service = SERVICE): Promise<string> {
+  const rec = recordingTracer(service);
   const root = startSpan(rec.tracer, 'invoke_agent Reviewer', { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'Reviewer' });
   const fixer = startSpan(rec.tracer, 'invoke_agent Fixer', { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'Fixer' }, root);
   for (let i = 0; i < files.length; i++) {
@@ -64,8 +64,8 @@ async function normalReviews(out: Exporter, count: number): Promise<void> {
 }
 
 /**
- * Sends normal reviews until the ingest workers judge them: they judge a kind of tree once the detector has
- * judged one of that kind and told them its history (here, a history long enough to be trusted).
+ * Sends normal reviews until the detector has a trusted history of them and uses the ingest workers' judgements
+ * (made against that history once the detector has told them it).
  */
 async function untilJudgedInStream(canopy: RunningCanopy, out: Exporter): Promise<void> {
   await normalReviews(out, 45);
@@ -109,6 +109,16 @@ describe('the detector judging trees in the ingest stream', () => {
     expect(alert.evidence.spanCount).toBe(4);
     expect(alert.severity).toBe('warning');
     // All 6 spans of it judged where they arrived, none read back.
+    await idle(canopy);
+    expect((await inStream(canopy)) - before).toBe(6);
+  });
+
+  it('judges the first tree of a kind it has never seen where it arrived, against no history, as the detector would', { timeout: 60_000 }, async () => {
+    const before = await inStream(canopy);
+    const traceId = await review(out, ['n.ts', 'n.ts', 'n.ts', 'n.ts'], [], 'first-of-its-kind-svc');
+    const alert = await loopAlert(canopy, traceId);
+    expect(alert.title).toBe('lint called 4× with identical arguments in a row under Fixer');
+    expect(alert.evidence.baseline ?? null).toBeNull();
     await idle(canopy);
     expect((await inStream(canopy)) - before).toBe(6);
   });

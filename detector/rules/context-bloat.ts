@@ -1,18 +1,33 @@
 // context_bloat: a conversation that keeps growing. Input tokens rising on consecutive model calls of one
 // branch (each call carries the last one's context plus more: tool output appended every turn), or one call
 // far above what its root name's calls usually carry (absolute default 100k tokens).
-import { evidenceBaseline } from '../baseline';
+import { evidenceBaseline, type RootBaseline, type TreeStats } from '../baseline';
 import { branchName, evidence, FindingSet, severityOf, tokens, trusted, type Rule } from '../rule';
+import type { DetectorSettings } from '../settings';
 
 /** Calls are consecutive turns only when one starts after the previous ended: parallel calls share no context. */
 const OVERLAP_TOLERANCE_US = 1_000; // span times are µs
+
+/** Input tokens past which one model call is flagged (a trusted history's p99 raises the floor). */
+function callLimitOf(cfg: DetectorSettings['context_bloat'], base: RootBaseline | null): number {
+  return Math.max(cfg.callTokens, base ? cfg.callFactor * base.maxCallInputTokensP99 : 0);
+}
+
+/**
+ * Whether no model call of a finished tree with these history numbers passes the one-call limit against `base`
+ * (a trusted history or null). Rising input does not depend on the history.
+ */
+export function contextBloatQuiet(stats: TreeStats, base: RootBaseline | null, settings: DetectorSettings): boolean {
+  const cfg = settings.context_bloat;
+  return !cfg.enabled || stats.maxCallInputTokens <= callLimitOf(cfg, base);
+}
 
 export const contextBloatRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.context_bloat;
   if (!cfg.enabled || tree.spans.length === 0) return [];
   const base = trusted(ctx.baseline, ctx);
   const out = new FindingSet('context_bloat');
-  const callLimit = Math.max(cfg.callTokens, base ? cfg.callFactor * base.maxCallInputTokensP99 : 0);
+  const callLimit = callLimitOf(cfg, base);
   const criticalRun = Math.ceil(cfg.criticalFactor * cfg.risingCalls);
 
   // One array for every branch's model calls (with its own count): most branches have none, and an array each

@@ -3,7 +3,7 @@
 // > 3.5, by default on the log scale, with a MAD floor, once there are 20+ finished trees); or a tree that
 // keeps spending past its usual duration (the slow burn). Trees that spent less than $0.25 never page.
 // Also the service-level spend-rate chart (EWMA), a pure function the storage side feeds with spend buckets.
-import { evidenceBaseline, rateMinutes, round, type RobustStats } from '../baseline';
+import { evidenceBaseline, rateMinutes, round, type RobustStats, type RootBaseline, type TreeStats } from '../baseline';
 import { evidence, FindingSet, minutes, severityOf, tokens, trusted, usd, type Rule } from '../rule';
 import type { DetectorSettings } from '../settings';
 import type { TreeSnapshot } from '../snapshot';
@@ -31,6 +31,24 @@ interface Measured {
 function judged(m: Omit<Measured, 'z'>, cfg: DetectorSettings['cost_spike']): Measured {
   const z = robustZ(m.value, m.stats, cfg);
   return { ...m, z: m.value > cfg.p99Factor * m.stats.p99 ? z : Math.min(z, 0) };
+}
+
+/**
+ * Whether a finished tree with these history numbers stays under this rule's thresholds against `base` (a
+ * trusted history or null). Its tokens stand in for the unpriced calls' share (the rule counts tokens/min only
+ * when unpriced calls alone pass the token floor, or the tree is priced): more trees are measured here than by
+ * the rule, never fewer, so a quiet answer is the rule's.
+ */
+export function costSpikeQuiet(stats: TreeStats, base: RootBaseline | null, settings: DetectorSettings): boolean {
+  const cfg = settings.cost_spike;
+  if (!cfg.enabled || !base) return true;
+  const mins = rateMinutes(stats.durationMs);
+  const priced = stats.costUsd >= cfg.minCostUsd;
+  if (base.scope === 'rootName') {
+    if (priced && (judged({ metric: 'cost', label: '', value: stats.costUsd, stats: base.cost }, cfg).z >= cfg.zThreshold || judged({ metric: 'costRate', label: '', value: stats.costUsd / mins, stats: base.costRate }, cfg).z >= cfg.zThreshold)) return false;
+    if (stats.tokens >= cfg.minTokens && judged({ metric: 'tokenRate', label: '', value: stats.tokens / mins, stats: base.tokenRate }, cfg).z >= cfg.zThreshold) return false;
+  }
+  return !(priced && base.durationP99Ms > 0 && stats.durationMs >= cfg.overrunFactor * base.durationP99Ms);
 }
 
 export const costSpikeRule: Rule = (tree, ctx) => {

@@ -1,9 +1,38 @@
 // fanout: a request that spreads out of all proportion. A span running more children at once than
 // max(20, 2 × its root name's usual p99); a tree deeper than max(16, 2 × the usual p99); a tree whose span
 // count grows far faster than its root name's usually do (history only).
-import { evidenceBaseline, rateMinutes, round } from '../baseline';
+import { evidenceBaseline, rateMinutes, round, type RootBaseline, type TreeStats } from '../baseline';
 import { branchName, evidence, FindingSet, severityOf, trusted, type Rule } from '../rule';
+import type { DetectorSettings } from '../settings';
 import { concurrentChildren, type TreeSnapshot } from '../snapshot';
+
+type Fanout = DetectorSettings['fanout'];
+
+/** Children running at once past which a span is flagged (a trusted history's p99 raises the floor). */
+function widthLimit(cfg: Fanout, base: RootBaseline | null): number {
+  return Math.max(cfg.minChildren, base ? cfg.childrenFactor * base.maxChildrenP99 : 0);
+}
+
+function depthLimit(cfg: Fanout, base: RootBaseline | null): number {
+  return Math.max(cfg.maxDepth, base ? Math.ceil(cfg.depthFactor * base.maxDepthP99) : 0);
+}
+
+/** Spans per minute past which a tree grows too fast: only against a history, for trees of growthMinSpans. */
+function growthLimit(cfg: Fanout, base: RootBaseline | null, spans: number): number | null {
+  return base && spans >= cfg.growthMinSpans && base.spanRateP99 > 0 ? cfg.growthFactor * base.spanRateP99 : null;
+}
+
+/**
+ * Whether a finished tree with these history numbers stays inside every limit of this rule against `base` (a
+ * trusted history or null): its widest span, its depth and its growth are what the rule compares.
+ */
+export function fanoutQuiet(stats: TreeStats, base: RootBaseline | null, settings: DetectorSettings): boolean {
+  const cfg = settings.fanout;
+  if (!cfg.enabled) return true;
+  if (stats.maxChildren > widthLimit(cfg, base) || stats.maxDepth > depthLimit(cfg, base)) return false;
+  const growth = growthLimit(cfg, base, stats.spans);
+  return growth === null || stats.spans / rateMinutes(stats.durationMs) < growth;
+}
 
 export const fanoutRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.fanout;
@@ -12,7 +41,7 @@ export const fanoutRule: Rule = (tree, ctx) => {
   const out = new FindingSet('fanout');
 
   // Width: children running at once.
-  const childLimit = Math.max(cfg.minChildren, base ? cfg.childrenFactor * base.maxChildrenP99 : 0);
+  const childLimit = widthLimit(cfg, base);
   for (let i = 0; i < tree.spans.length; i++) {
     const kids = tree.children[i];
     if (kids.length <= childLimit) continue;
@@ -38,15 +67,15 @@ export const fanoutRule: Rule = (tree, ctx) => {
 
   // Depth: edges from the root to the deepest span.
   const deepest = tree.maxDepth - 1;
-  const depthLimit = Math.max(cfg.maxDepth, base ? Math.ceil(cfg.depthFactor * base.maxDepthP99) : 0);
-  const depthSeverity = severityOf(deepest, depthLimit + 1, Math.ceil(cfg.criticalFactor * depthLimit) + 1);
+  const deepLimit = depthLimit(cfg, base);
+  const depthSeverity = severityOf(deepest, deepLimit + 1, Math.ceil(cfg.criticalFactor * deepLimit) + 1);
   if (depthSeverity) {
     // The branch that crossed first: the earliest span one level past the limit. Stable as the tree grows.
     let cross = -1;
     let deepestIdx = -1;
     for (let i = 0; i < tree.spans.length; i++) {
       const d = tree.depth[i];
-      if (d === depthLimit + 1 && (cross < 0 || tree.spans[i].start < tree.spans[cross].start)) cross = i;
+      if (d === deepLimit + 1 && (cross < 0 || tree.spans[i].start < tree.spans[cross].start)) cross = i;
       if (d === deepest && deepestIdx < 0) deepestIdx = i;
     }
     const path = pathTo(tree, deepestIdx);
@@ -54,12 +83,12 @@ export const fanoutRule: Rule = (tree, ctx) => {
     out.add(
       tree.spans[cross].spanId,
       depthSeverity,
-      `${tree.rootName ? stripVerb(tree.rootName) : 'the tree'} nested ${deepest} levels deep (${names.map(([n, c]) => `${c}× ${n}`).join(', ')}), limit ${depthLimit}`,
-      evidence(tree, path.slice(depthLimit), {
+      `${tree.rootName ? stripVerb(tree.rootName) : 'the tree'} nested ${deepest} levels deep (${names.map(([n, c]) => `${c}× ${n}`).join(', ')}), limit ${deepLimit}`,
+      evidence(tree, path.slice(deepLimit), {
         metric: 'depth (edges from the root)',
         value: deepest,
-        warningAt: depthLimit + 1,
-        criticalAt: Math.ceil(cfg.criticalFactor * depthLimit) + 1,
+        warningAt: deepLimit + 1,
+        criticalAt: Math.ceil(cfg.criticalFactor * deepLimit) + 1,
         names: names.map(([n]) => n),
         baseline: base ? evidenceBaseline(base, undefined, base.maxDepthP99) : null,
         details: { depth: deepest, deepestSpanId: tree.spans[deepestIdx].spanId },
@@ -68,10 +97,10 @@ export const fanoutRule: Rule = (tree, ctx) => {
   }
 
   // Growth: spans per minute of the tree's life so far, against its root name's history.
-  if (base && tree.totals.spans >= cfg.growthMinSpans && base.spanRateP99 > 0) {
+  const limit = growthLimit(cfg, base, tree.totals.spans);
+  if (base && limit !== null) {
     const ageMs = (tree.running ? tree.now : tree.lastSpanMs) - tree.startMs;
     const rate = tree.totals.spans / rateMinutes(ageMs);
-    const limit = cfg.growthFactor * base.spanRateP99;
     const severity = severityOf(rate, limit, cfg.criticalFactor * limit);
     if (severity && tree.rootSpanId) {
       out.add(
