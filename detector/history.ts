@@ -143,10 +143,25 @@ export class StoredHistory {
     this.recentFrom = from;
   }
 
+  /**
+   * A kind's and its service's histories as this detector holds them, without reading storage (undefined: not
+   * held): what the ingest workers are told after a batch added trees. The next batch looks them up as usual.
+   */
+  held(service: string, rootName: string): { rootName: RootBaseline | null | undefined; service: RootBaseline | null | undefined } {
+    const now = this.now();
+    const own = rootName ? this.cache.get(`r\0${service}\0${rootName}`) : undefined;
+    const svc = this.cache.get(`s\0${service}`);
+    return { rootName: own && this.summary(own, rootName, now), service: svc && this.summary(svc, null, now) };
+  }
+
   private async get(key: string, service: string, rootName: string | null): Promise<RootBaseline | null> {
     let entry = this.cache.get(key);
     const now = this.now();
     if (!entry || this.stale(key, now)) entry = this.fill(key, await recentHistory(this.client, service, rootName, HISTORY_TREES), service, rootName, now);
+    return this.summary(entry, rootName, now);
+  }
+
+  private summary(entry: Entry, rootName: string | null, now: number): RootBaseline | null {
     if (entry.baseline === undefined || (entry.changed && now - entry.summarisedAt >= RESUMMARISE_MS)) {
       const list = [...entry.trees.values()].slice(-HISTORY_TREES);
       entry.baseline = list.length > 0 ? summariseHistory(list, rootName === null ? 'service' : 'rootName') : null;

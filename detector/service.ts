@@ -502,7 +502,7 @@ export class Detector {
       this.judged.delete(head.traceId);
       this.due.set(head.traceId, lastSeen[head.traceId]);
     }
-    await this.tellGrownHistories(grew, now);
+    this.tellGrownHistories(grew, now);
     await applyAutoKill(writes, settings, this.opts.killer, now, this.opts.log);
     await this.writeAlerts(writes);
     // History rows are written with the watermark, every few seconds: one small insert per batch would make
@@ -518,14 +518,15 @@ export class Detector {
    * these. Told only as the batch began, a kind that gained trust in it (a fresh Canopy's first batch holds
    * dozens of trees of each kind) had every tree judged in the stream until the next batch against the history
    * it was short of, none standing. A trusted kind's summary is recomputed every 15 s at most: mostly the same.
+   * As held in memory (the trees were just added there): no storage read for it.
    */
-  private async tellGrownHistories(grew: ReadonlySet<KindHistory>, now: number): Promise<void> {
+  private tellGrownHistories(grew: ReadonlySet<KindHistory>, now: number): void {
     if (!this.streamJudgements || grew.size === 0 || this.stopped) return;
-    await this.history.prefetch([...grew]);
     const kinds: Kind[] = [];
     for (const { serviceName, rootName } of grew) {
-      const own = rootName ? await this.history.rootName(serviceName, rootName) : null;
-      kinds.push({ serviceName, rootName, histories: { rootName: own, service: await this.history.service(serviceName) } });
+      const held = this.history.held(serviceName, rootName);
+      if (held.service === undefined || (rootName && held.rootName === undefined)) continue;
+      kinds.push({ serviceName, rootName, histories: { rootName: held.rootName ?? null, service: held.service } });
     }
     this.streamJudgements.noteHistories(kinds);
     this.streamJudgements.publish(now);
