@@ -17,6 +17,7 @@ import { StoredHistory } from './history';
 import { chooseBaseline } from './rule';
 import { DetectorSettingsStore } from './settings-store';
 import { JudgeThread } from './judge-thread';
+import { cleanUnder } from './judgement';
 import type { Judgement, TreeHead, TreeSpend } from './judge-worker';
 import type { RootBaseline } from './baseline';
 import type { DetectorSettings } from './settings';
@@ -498,6 +499,10 @@ export class Detector {
       if (!grew.has(headKinds[i])) continue;
       const own = await this.history.rootName(head.serviceName, head.rootName);
       if (!own || own.trees < settings.baseline.minTrees) continue;
+      // A tree clean against the series too would be judged again for nothing (read back from storage, on a fresh
+      // Canopy hundreds of trees a tick while its kinds gained trust).
+      const judged = judgements[i];
+      if (judged && cleanUnder(judged, own, settings)) continue;
       this.rejudged.add(head.traceId);
       this.judged.delete(head.traceId);
       this.due.set(head.traceId, lastSeen[head.traceId]);
