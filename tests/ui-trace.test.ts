@@ -284,6 +284,9 @@ describe('trace list and trace page', () => {
     await flush(rec);
     const traceId = root.spanContext().traceId;
     await waitForTrace(canopy.url, traceId, 81);
+    // Its 80 calls at once are a fan-out: the page opens once the alert is there, so the header's alert line is
+    // in the first render and does not arrive with the held read, moving the rows this test scrolls to.
+    await eventually(async () => ((await getJson<{ alerts: Alert[] }>(`${canopy.url}/api/alerts?traceId=${traceId}`)).body.alerts.length > 0 ? true : undefined), 20_000, 'the fan-out alert');
 
     const { page, pageErrors } = await openPage();
     // The whole read is held back (the network, not our code): the page shows only the first rows of its HTML.
