@@ -6,7 +6,8 @@
 // is ever read back from storage. Reading each tree's spans from the engine, formatting and parsing them was
 // most of what the detector cost per span. Whether a judgement made here stands for the stored tree is decided
 // by the detector (stream-judgements.ts): only when the exports it was made from are all those that carried the
-// tree lately, storage holds no other span of it, and it was judged against the history the detector would choose.
+// tree lately, storage holds no other span of it, and it was judged against the history the detector would choose
+// (or it is clean against that one too: judgement.ts, cleanUnder).
 import type { SpanRow } from '../ingest/types';
 import { baselineKey, type RootBaseline } from './baseline';
 import { attributeBudget, judgeTree, type Judgement } from './judgement';
