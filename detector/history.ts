@@ -9,13 +9,14 @@ import { summariseHistory, type RootBaseline, type TreeStats } from './baseline'
 /** Finished trees a baseline is made of: recent enough to follow drift, enough for a stable p99. */
 export const HISTORY_TREES = 500;
 /**
- * A trusted history is read from storage again only this often: the trees this detector judges are added to it
- * as they finish, and it is the only writer of history (a read per kind every 30 s was, at full ingest, a query
- * every tick or two, ~17 ms of the engine's CPU each). Storage brings what memory cannot: rows gone by retention.
+ * A history is read from storage again only this often: the trees this detector judges are added to it as they
+ * finish, and it is the only writer of history (a read per kind every 30 s was, at full ingest, a query every
+ * tick or two, ~17 ms of the engine's CPU each). Storage brings what memory cannot: rows gone by retention. A
+ * history too short to be trusted was read again every second, for the trees that complete it, but those are
+ * the trees added here: at full ingest, a kind whose trees were mostly flagged (kept out of it) stayed short and
+ * was read 20–60 times in 25 s, up to 0.7 s of the engine's time, which ingest waits for.
  */
 const FRESH_MS = 5 * 60_000;
-// A history too short to be trusted yet is read again soon: the trees that complete it are arriving now.
-const FRESH_SHORT_MS = 1_000;
 /** How long a tree added here is kept beside what storage returns (until storage surely has it). */
 const ADDED_KEEP_MS = 60_000;
 /**
@@ -95,7 +96,7 @@ export class StoredHistory {
   private stale(key: string, now: number): boolean {
     const entry = this.cache.get(key);
     if (!entry) return true;
-    return now - entry.at >= (entry.trees.size >= this.minTrees() ? FRESH_MS : FRESH_SHORT_MS);
+    return now - entry.at >= FRESH_MS;
   }
 
   /** Caches a key's stored trees (newest first, as read) with the trees added here since. */

@@ -115,6 +115,12 @@ const STALL_SCAN_MS = 5_000;
 const STALL_RECHECK_MS = 60_000;
 const STALL_WATCH_MS = 24 * 3600_000;
 const MEMORY_MAX = 200_000;
+/**
+ * The watermark and the finished trees' history rows are saved this often (and on stop). A crash loses no alert
+ * (written at once) and no history (the trees after the saved watermark are judged again, and added again); each
+ * save is two small inserts, engine time that ingest waits for.
+ */
+const PERSIST_MS = 15_000;
 /** How long a stop waits for the tick in progress before abandoning it. */
 const STOP_WAIT_MS = 2_000;
 
@@ -510,7 +516,7 @@ export class Detector {
     this.tellGrownHistories(grew, now);
     await applyAutoKill(writes, settings, this.opts.killer, now, this.opts.log);
     await this.writeAlerts(writes);
-    // History rows are written with the watermark, every few seconds: one small insert per batch would make
+    // History rows are written with the watermark (PERSIST_MS): one small insert per batch would make
     // the engine write and merge a part for each.
     this.finishedToWrite.push(...finished);
     if (this.finishedToWrite.length >= 10_000) await this.flushHistory();
@@ -594,12 +600,12 @@ export class Detector {
   }
 
   /**
-   * Saves the watermark (at most every few seconds): no later than the oldest tree still waiting, so after a
-   * restart nothing received is left unjudged (judging a tree twice changes nothing stored).
+   * Saves the watermark (every PERSIST_MS): no later than the oldest tree still waiting, so after a restart nothing
+   * received is left unjudged (judging a tree twice changes nothing stored).
    */
   private async persist(force: boolean): Promise<void> {
     const now = this.now();
-    if (!this.watermark || (!force && now - this.persistedAt < 5_000)) return;
+    if (!this.watermark || (!force && now - this.persistedAt < PERSIST_MS)) return;
     let oldest = this.watermark.activity;
     for (const ms of this.due.values()) if (ms - 1 < oldest.lastSeenMs) oldest = { lastSeenMs: ms - 1, traceId: '' };
     await this.flushHistory();

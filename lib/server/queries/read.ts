@@ -22,3 +22,22 @@ export async function rows<T>(client: ClickHouseClient, opts: ReadOptions, query
   const result = await client.query({ query, query_params: params, format: 'JSONEachRow', abort_signal: opts.signal });
   return result.json<T>();
 }
+
+/**
+ * Rows of (id, integer), the SQL ending in `FORMAT TabSeparated` with hex ids: the detector's per-tick reads,
+ * thousands of rows each second at full ingest, where the engine's JSON output and the parse cost a third of the
+ * read (measured: 16 → 11 ms per 1,000 trees' span counts).
+ */
+export async function idNumbers(client: ClickHouseClient, opts: ReadOptions, query: string, params: Record<string, unknown>): Promise<[string, number][]> {
+  const text = (await queryBytes(client, opts, query, params)).toString('latin1');
+  const out: [string, number][] = [];
+  let pos = 0;
+  while (pos < text.length) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const tab = text.indexOf('\t', pos);
+    if (tab > pos && tab < end) out.push([text.slice(pos, tab), Number(text.slice(tab + 1, end))]);
+    pos = end + 1;
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { READ_TIME_LIMIT, rows, type ReadOptions } from './read';
+import { READ_TIME_LIMIT, idNumbers, rows, type ReadOptions } from './read';
 
 // Reads of the activity index `trace_activity` (migrations/005_trace_list_index.sql): one row per (trace,
 // insert that carried its spans), ORDER BY (last_seen, trace_id), last_seen being the server's ingest time.
@@ -30,15 +30,16 @@ export interface TouchedTraces {
 export async function tracesTouchedSince(client: ClickHouseClient, since: ActivityMark | null, limit: number, opts: ReadOptions = {}): Promise<TouchedTraces> {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`Not a limit: ${limit}`);
   const from = since ?? { lastSeenMs: 0, traceId: '' };
-  const found = await rows<{ trace_id: string; ms: string }>(client, opts, `
-    SELECT trace_id, toString(toUnixTimestamp64Milli(max(last_seen))) AS ms
+  const found = await idNumbers(client, opts, `
+    SELECT trace_id, toUnixTimestamp64Milli(max(last_seen))
     FROM trace_activity
     WHERE ${after('{w_ms:Int64}', '{w_id:String}')}
     GROUP BY trace_id
     ORDER BY max(last_seen), trace_id
     LIMIT {limit:UInt32}
-    SETTINGS ${READ_TIME_LIMIT}`, { w_ms: from.lastSeenMs, w_id: from.traceId, limit });
-  const traces = found.map((r) => ({ traceId: r.trace_id, lastSeenMs: Number(r.ms) }));
+    SETTINGS ${READ_TIME_LIMIT}
+    FORMAT TabSeparated`, { w_ms: from.lastSeenMs, w_id: from.traceId, limit });
+  const traces = found.map(([traceId, lastSeenMs]) => ({ traceId, lastSeenMs }));
   return { traces, watermark: traces.at(-1) ?? from };
 }
 

@@ -2,7 +2,7 @@ import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { StoredSpanFields } from '../../../detector/snapshot';
 import { parseSpanRows } from '../../../detector/span-rows';
-import { queryBytes, rows, type ReadOptions } from './read';
+import { idNumbers, queryBytes, rows, type ReadOptions } from './read';
 
 // The spans the detector judges a tree by (detector/snapshot.ts StoredSpanFields), for many trees in one read,
 // as TabSeparated (parsed by detector/span-rows.ts, in that column order). Not FINAL: FINAL would merge every
@@ -26,11 +26,11 @@ export async function spanRowsOfTrees(client: ClickHouseClient, traceIds: readon
 /** How many ended spans storage holds of each trace (the trace index's count; re-sent copies counted too). */
 export async function storedSpanCounts(client: ClickHouseClient, traceIds: readonly string[], opts: ReadOptions = {}): Promise<Map<string, number>> {
   if (traceIds.length === 0) return new Map();
-  const found = await rows<{ trace_id: string; spans: string }>(client, opts, `
-    SELECT trace_id, toString(sum(span_count)) AS spans FROM traces WHERE trace_id IN {ids:Array(FixedString(32))}
+  return new Map(await idNumbers(client, opts, `
+    SELECT trace_id, sum(span_count) FROM traces WHERE trace_id IN {ids:Array(FixedString(32))}
     GROUP BY trace_id
-    SETTINGS max_execution_time = 60`, { ids: traceIds });
-  return new Map(found.map((r) => [r.trace_id, Number(r.spans)]));
+    SETTINGS max_execution_time = 60
+    FORMAT TabSeparated`, { ids: traceIds }));
 }
 
 /** The spans of each trace, each span once; a trace with none stored is absent from the map. */
