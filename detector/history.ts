@@ -5,6 +5,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { recentHistory, recentHistoryMany } from '../lib/server/queries/detector-state';
 import { summariseHistory, type RootBaseline, type TreeStats } from './baseline';
+import { KindMap } from './kind-map';
 
 /** Finished trees a baseline is made of: recent enough to follow drift, enough for a stable p99. */
 export const HISTORY_TREES = 500;
@@ -59,6 +60,7 @@ export class StoredHistory {
    * than the cached histories themselves (~1.5 µs of ~3).
    */
   private recent: Added[] = [];
+  private readonly keys = new KindMap<{ rootKey: string; serviceKey: string }>();
   private recentFrom = 0;
 
   constructor(
@@ -118,8 +120,7 @@ export class StoredHistory {
   /** A tree finished (and is no runaway): part of its root name's and its service's history from now on. */
   add(traceId: string, stats: TreeStats): void {
     const now = this.now();
-    const rootKey = `r\0${stats.serviceName}\0${stats.rootName}`;
-    const serviceKey = `s\0${stats.serviceName}`;
+    const { rootKey, serviceKey } = this.keysOf(stats.serviceName, stats.rootName);
     this.remember({ rootKey, serviceKey, traceId, stats, at: now }, now);
     for (const key of [rootKey, serviceKey]) {
       const entry = this.cache.get(key);
@@ -130,6 +131,16 @@ export class StoredHistory {
       if (entry.trees.size < 2 * this.minTrees()) entry.baseline = undefined;
       else entry.changed = true;
     }
+  }
+
+  /** A kind's cache keys, made once per kind (not once per tree added). */
+  private keysOf(serviceName: string, rootName: string): { rootKey: string; serviceKey: string } {
+    let keys = this.keys.get(serviceName, rootName);
+    if (!keys) {
+      if (this.keys.size >= 10_000) this.keys.clear();
+      this.keys.set(serviceName, rootName, (keys = { rootKey: `r\0${serviceName}\0${rootName}`, serviceKey: `s\0${serviceName}` }));
+    }
+    return keys;
   }
 
   private remember(added: Added, now: number): void {

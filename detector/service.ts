@@ -25,6 +25,7 @@ import type { StreamJudged } from './stream-judge';
 import { EventLoopSlices } from '../lib/server/event-loop-slices';
 import { StreamJudgements, type Kind, type TreeStream } from './stream-judgements';
 import { judgeServiceSpend } from './service-spend';
+import { KindMap } from './kind-map';
 
 export type Log = (event: Record<string, unknown>) => void;
 
@@ -392,9 +393,9 @@ export class Detector {
     const { storage } = this.opts;
     const settings = this.settings.current;
     const ids = batch.map(([id]) => id);
-    const lastSeen: Record<string, number> = {};
+    const lastSeen = new Map<string, number>();
     for (const [id, ms] of batch) {
-      lastSeen[id] = ms;
+      lastSeen.set(id, ms);
       this.judged.set(id, ms);
     }
     const withAlerts = ids.filter((id) => this.alerted.has(id));
@@ -402,22 +403,21 @@ export class Detector {
     // check of the stream's judgements and by the judging below: the kinds not looked up yet are read from storage
     // in one go, then each tree reads its kind's without awaiting (an await per tree cost more than the rest of
     // checking a tree judged in the stream).
-    const kinds = new Map<string, KindHistory>();
+    const kinds = new KindMap<KindHistory>();
     const lookUpKinds = async (trees: Iterable<{ serviceName: string; rootName: string }>): Promise<void> => {
-      const fresh = new Map<string, { serviceName: string; rootName: string }>();
+      const fresh = new KindMap<{ serviceName: string; rootName: string }>();
       for (const { serviceName, rootName } of trees) {
-        const key = `${serviceName}\0${rootName}`;
-        if (!kinds.has(key) && !fresh.has(key)) fresh.set(key, { serviceName, rootName });
+        if (!kinds.get(serviceName, rootName) && !fresh.get(serviceName, rootName)) fresh.set(serviceName, rootName, { serviceName, rootName });
       }
       if (fresh.size === 0) return;
       await this.history.prefetch([...fresh.values()]);
-      for (const [key, { serviceName, rootName }] of fresh) {
+      for (const { serviceName, rootName } of fresh.values()) {
         const own = rootName ? await this.history.rootName(serviceName, rootName) : null;
         const service = await this.history.service(serviceName);
-        kinds.set(key, { serviceName, rootName, histories: { rootName: own, service }, baseline: chooseBaseline(own, service, settings) });
+        kinds.set(serviceName, rootName, { serviceName, rootName, histories: { rootName: own, service }, baseline: chooseBaseline(own, service, settings) });
       }
     };
-    const kindOf = (serviceName: string, rootName: string): KindHistory => kinds.get(`${serviceName}\0${rootName}`)!;
+    const kindOf = (serviceName: string, rootName: string): KindHistory => kinds.get(serviceName, rootName)!;
     const streamed = this.streamJudgements
       ? await this.streamJudgements.standing(ids, settings, lookUpKinds, (serviceName, rootName) => kindOf(serviceName, rootName).baseline)
       : new Map<string, StreamJudged>();
@@ -427,7 +427,8 @@ export class Detector {
       withAlerts.length > 0 ? storedAlertsOf(storage.client, withAlerts) : [],
     ]);
     // Trees absent here expired, or are not visible yet: their next activity brings them back.
-    const heads: TreeHead[] = bytes ? await this.thread.load(bytes, lastSeen, now) : [];
+    // The judge thread is sent the activity of the trees it reads only (most of a batch was judged in the stream).
+    const heads: TreeHead[] = bytes ? await this.thread.load(bytes, Object.fromEntries(toRead.map((id) => [id, lastSeen.get(id)!])), now) : [];
     for (const [traceId, j] of streamed) {
       heads.push({ traceId, serviceName: j.serviceName, rootName: j.rootName, running: false, lastSpanMs: j.lastSpanMs, spans: j.spans });
     }
@@ -477,7 +478,7 @@ export class Detector {
       if (!stats) {
         // Still running: a quiet one is looked at again, without new spans, for its stall to grow.
         const stallCritical = findings.some((f) => f.rule === 'stall' && f.severity === 'critical');
-        if (this.stallWatch.has(traceId) && !stallCritical) this.stallWatch.set(traceId, { at: now + STALL_RECHECK_MS, lastSeenMs: lastSeen[traceId] });
+        if (this.stallWatch.has(traceId) && !stallCritical) this.stallWatch.set(traceId, { at: now + STALL_RECHECK_MS, lastSeenMs: lastSeen.get(traceId)! });
         else if (stallCritical) this.stallWatch.delete(traceId);
       } else {
         this.stallWatch.delete(traceId);
@@ -511,7 +512,7 @@ export class Detector {
       if (judged && cleanUnder(judged, own, settings)) continue;
       this.rejudged.add(head.traceId);
       this.judged.delete(head.traceId);
-      this.due.set(head.traceId, lastSeen[head.traceId]);
+      this.due.set(head.traceId, lastSeen.get(head.traceId)!);
     }
     this.tellGrownHistories(grew, now);
     await applyAutoKill(writes, settings, this.opts.killer, now, this.opts.log);
