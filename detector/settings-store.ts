@@ -1,7 +1,8 @@
 // The rule settings in force: stored under `rules` in detector_state (PUT /api/detector/rules writes them),
 // read again on every tick so a change applies on the next one, in this process or another. Inside a Canopy
 // process the API says when it saved them (CanopyRuntime.ruleSettingsSaved), so they are read on the next tick
-// then, and otherwise every few seconds (for a save by another process on the same ClickHouse).
+// then, and otherwise every few seconds on a ClickHouse server (for a save by another process there); never on
+// the embedded store, which no other process opens (server.ts).
 import type { Storage } from '../lib/server/storage/storage';
 import { readStateStamped, writeState } from '../lib/server/queries/detector-state';
 import { DEFAULT_SETTINGS, parseSettings, type DetectorSettings } from './settings';

@@ -710,7 +710,12 @@ function streamRow(stream: DetectorStream): string {
   const pairs = (p: DetectorStream['warm']) => p.runs.map((r) => `${fmt1(r.detectorUsPerSpan)} µs, ${fmt(r.cpuOnS, 1)} vs ${fmt(r.cpuOffS, 1)} CPU-s`).join('; ');
   const share = (p: DetectorStream['warm']) => p.detectorUsPerSpan / p.ingestUsPerSpan;
   const streamed = warm.runs.reduce((n, r) => n + r.streamedSpans, 0) / Math.max(1, warm.runs.reduce((n, r) => n + r.judgedSpans, 0));
-  return `| Detector CPU per span in the ingest stream: ${fmt(warm.runs[0]?.spans ?? 0)} spans sent at ${fmt(stream.spansPerSecond)} spans/s to a Canopy whose detector has history (its first ${fmt(fresh.runs[0]?.spans ?? 0)} spans before, judged first), with the detector on and with it off (${warm.runs.length} pairs, on first in one, off first in the next); Canopy's CPU from the first span sent until the detector had judged them all (the off run as long), on minus off, per span (each pair: ${pairs(warm)}), against ingest's own ${fmt1(warm.ingestUsPerSpan)} µs/span at that rate; ${fmt(streamed * 100, 0)}% of the spans judged by the ingest workers as their export arrived. A fresh Canopy's first spans, before any history: ${fmt1(fresh.detectorUsPerSpan)} µs/span (+${fmt(share(fresh) * 100, 1)}%; ${pairs(fresh)}) | **${fmt1(warm.detectorUsPerSpan)} µs/span (+${fmt(share(warm) * 100, 1)}%)** | ≤ +10% | ${share(warm) <= 0.1 ? 'PASS' : '**FAIL**'} |`;
+  return `| Detector CPU per span in the ingest stream: ${fmt(warm.runs[0]?.spans ?? 0)} spans sent at ${fmt(stream.spansPerSecond)} spans/s to a Canopy whose detector has history (its first ${fmt(fresh.runs[0]?.spans ?? 0)} spans before, judged first), with the detector on and with it off (${warm.runs.length} pairs, on first in one, off first in the next); Canopy's CPU from the first span sent until the detector had judged them all (the off run as long), on minus off, per span (each pair: ${pairs(warm)}), against ingest's own ${fmt1(warm.ingestUsPerSpan)} µs/span at that rate; ${fmt(streamed * 100, 0)}% of the spans judged by the ingest workers as their export arrived. A fresh Canopy's first spans, before any history: ${fmt1(fresh.detectorUsPerSpan)} µs/span (${signedPct(share(fresh))}; ${pairs(fresh)}) | **${fmt1(warm.detectorUsPerSpan)} µs/span (${signedPct(share(warm))})** | ≤ +10% | ${share(warm) <= 0.1 ? 'PASS' : '**FAIL**'} |`;
+}
+
+/** A share as a signed percentage: +6.1%, −1.2% (noise can make the detector's cost read below zero). */
+function signedPct(x: number): string {
+  return `${x < 0 ? '−' : '+'}${fmt(Math.abs(x) * 100, 1)}%`;
 }
 
 /**
