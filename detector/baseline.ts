@@ -153,6 +153,14 @@ export function baselineKey(serviceName: string, rootName: string): string {
   return `${serviceName}\0${rootName}`;
 }
 
+/**
+ * A kind's history (its service and root name), or with a null root name its service's: how the detector's cache
+ * of histories (history.ts) and what it tells the ingest workers (stream-judge.ts) name them.
+ */
+export function historyKey(serviceName: string, rootName: string | null): string {
+  return rootName === null ? `s\0${serviceName}` : `r\0${baselineKey(serviceName, rootName)}`;
+}
+
 /** A baseline's numbers as an alert's evidence carries them. */
 export function evidenceBaseline(b: RootBaseline, stats?: RobustStats, p99?: number): AlertBaseline {
   const out: AlertBaseline = { trees: b.trees, scope: b.scope };

@@ -4,7 +4,7 @@
 // predecessors is judged against them.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { recentHistory, recentHistoryMany } from '../lib/server/queries/detector-state';
-import { summariseHistory, type RootBaseline, type TreeStats } from './baseline';
+import { baselineKey, historyKey, summariseHistory, type RootBaseline, type TreeStats } from './baseline';
 import { KindMap } from './kind-map';
 
 /** Finished trees a baseline is made of: recent enough to follow drift, enough for a stable p99. */
@@ -70,11 +70,11 @@ export class StoredHistory {
   ) {}
 
   rootName(service: string, rootName: string): Promise<RootBaseline | null> {
-    return this.get(`r\0${service}\0${rootName}`, service, rootName);
+    return this.get(this.keysOf(service, rootName).rootKey, service, rootName);
   }
 
   service(service: string): Promise<RootBaseline | null> {
-    return this.get(`s\0${service}`, service, null);
+    return this.get(historyKey(service, null), service, null);
   }
 
   /**
@@ -83,16 +83,17 @@ export class StoredHistory {
    */
   async prefetch(trees: readonly { serviceName: string; rootName: string }[]): Promise<void> {
     const now = this.now();
-    const pairs = new Map<string, [string, string]>();
+    const pairs = new KindMap<[string, string]>();
     const services = new Set<string>();
     for (const t of trees) {
-      if (t.rootName && this.stale(`r\0${t.serviceName}\0${t.rootName}`, now)) pairs.set(`${t.serviceName}\0${t.rootName}`, [t.serviceName, t.rootName]);
-      if (this.stale(`s\0${t.serviceName}`, now)) services.add(t.serviceName);
+      const { rootKey, serviceKey } = this.keysOf(t.serviceName, t.rootName);
+      if (t.rootName && this.stale(rootKey, now)) pairs.set(t.serviceName, t.rootName, [t.serviceName, t.rootName]);
+      if (this.stale(serviceKey, now)) services.add(t.serviceName);
     }
     if (pairs.size === 0 && services.size === 0) return;
     const { byPair, byService } = await recentHistoryMany(this.client, [...pairs.values()], [...services], HISTORY_TREES);
-    for (const [key, [service, rootName]] of pairs) this.fill(`r\0${key}`, byPair.get(key) ?? [], service, rootName, now);
-    for (const service of services) this.fill(`s\0${service}`, byService.get(service) ?? [], service, null, now);
+    for (const [service, rootName] of pairs.values()) this.fill(this.keysOf(service, rootName).rootKey, byPair.get(baselineKey(service, rootName)) ?? [], service, rootName, now);
+    for (const service of services) this.fill(historyKey(service, null), byService.get(service) ?? [], service, null, now);
   }
 
   private stale(key: string, now: number): boolean {
@@ -138,7 +139,7 @@ export class StoredHistory {
     let keys = this.keys.get(serviceName, rootName);
     if (!keys) {
       if (this.keys.size >= 10_000) this.keys.clear();
-      this.keys.set(serviceName, rootName, (keys = { rootKey: `r\0${serviceName}\0${rootName}`, serviceKey: `s\0${serviceName}` }));
+      this.keys.set(serviceName, rootName, (keys = { rootKey: historyKey(serviceName, rootName), serviceKey: historyKey(serviceName, null) }));
     }
     return keys;
   }
@@ -161,8 +162,9 @@ export class StoredHistory {
    */
   held(service: string, rootName: string): { rootName: RootBaseline | null | undefined; service: RootBaseline | null | undefined } {
     const now = this.now();
-    const own = rootName ? this.cache.get(`r\0${service}\0${rootName}`) : undefined;
-    const svc = this.cache.get(`s\0${service}`);
+    const { rootKey, serviceKey } = this.keysOf(service, rootName);
+    const own = rootName ? this.cache.get(rootKey) : undefined;
+    const svc = this.cache.get(serviceKey);
     return { rootName: own && this.summary(own, rootName, now), service: svc && this.summary(svc, null, now) };
   }
 

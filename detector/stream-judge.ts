@@ -9,7 +9,7 @@
 // tree lately, storage holds no other span of it, and it was judged against the history the detector would choose
 // (or it is clean against that one too: judgement.ts, cleanUnder).
 import type { SpanRow } from '../ingest/types';
-import { baselineKey, type RootBaseline } from './baseline';
+import { historyKey, type RootBaseline } from './baseline';
 import { attributeBudget, judgeTree, type Judgement } from './judgement';
 import type { DetectorSettings } from './settings';
 import { chooseBaseline } from './rule';
@@ -50,10 +50,6 @@ export function trustedOwnHistory(b: RootBaseline | null, settings: DetectorSett
   return b !== null && b.scope === 'rootName' && b.trees >= settings.baseline.minTrees;
 }
 
-/** A kind's history (its service and root name), or with a null root name its service's. */
-export function historyKey(serviceName: string, rootName: string | null): string {
-  return rootName === null ? `s\0${serviceName}` : `r\0${baselineKey(serviceName, rootName)}`;
-}
 
 /** One tree of an export: how many spans it had there, and its judgement when it was whole. */
 export interface StreamTree {

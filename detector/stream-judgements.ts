@@ -6,11 +6,11 @@
 // it too), or the tree is clean against that one as well (judgement.ts, cleanUnder).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { storedSpanCounts } from '../lib/server/queries/tree-spans';
-import type { RootBaseline } from './baseline';
+import { historyKey, type RootBaseline } from './baseline';
 import { cleanUnder } from './judgement';
 import type { DetectorSettings } from './settings';
 import { StreamBook } from './stream-book';
-import { historyKey, trustedOwnHistory, type KnownHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
+import { trustedOwnHistory, type KnownHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
 
 /** The ingest side's part in judging trees in the stream (ingest/prepare-pool.ts). */
 export interface TreeStream {

@@ -2,7 +2,7 @@ import 'server-only';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kill, KillSource } from '../../domain';
 import type { Storage } from '../storage/storage';
-import { READ_TIME_LIMIT, queryBytes, rows, type ReadOptions } from './read';
+import { READ_TIME_LIMIT, eachTabPair, queryBytes, rows, type ReadOptions } from './read';
 
 // The `kills` table (migrations/007_kills.sql): one row per (trace, span) once merged, every change (kill,
 // revive, kill again) a new row with a higher version. Every read takes each key's newest version with argMax,
@@ -121,13 +121,6 @@ export async function spanParents(client: ClickHouseClient, traceId: string, lim
     SETTINGS ${READ_TIME_LIMIT}
     FORMAT TabSeparated`, { t: traceId, limit })).toString('latin1');
   const parents = new Map<string, string>();
-  let pos = 0;
-  while (pos < text.length) {
-    let end = text.indexOf('\n', pos);
-    if (end < 0) end = text.length;
-    const tab = text.indexOf('\t', pos);
-    if (tab > pos && tab < end) parents.set(text.slice(pos, tab), text.slice(tab + 1, end));
-    pos = end + 1;
-  }
+  eachTabPair(text, (spanId, parent) => parents.set(spanId, parent));
   return parents;
 }
