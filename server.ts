@@ -54,7 +54,9 @@ async function main() {
     const { startDetector } = await import('./detector/run');
     // This process's ingest workers judge the trees whose exports they prepared, once the root comes
     // (detector/stream-judge.ts); the detector uses such a judgement when storage holds no other span of the tree.
-    // The API tells it when the rule settings are saved; otherwise it reads them every few seconds.
+    // The API tells it when the rule settings are saved; otherwise it reads them every few seconds. On the
+    // embedded store this process is the only writer: ingest tells it which trees it stored, and the
+    // activity index is read only to catch up (detector/stored-feed.ts).
     const running = await startDetector({
       config,
       storage: storage.value,
@@ -65,6 +67,7 @@ async function main() {
       killer: kills.value,
       stream: pool.value,
       settingsPollMs: storage.value.backend === 'embedded' ? Infinity : SETTINGS_POLL_MS,
+      stored: storage.value.backend === 'embedded' ? ingest.value.stored : undefined,
     });
     getRuntime().ruleSettingsSaved = () => running.detector.ruleSettingsSaved();
     return running;

@@ -8,6 +8,7 @@ import { publicAlert } from '../lib/server/queries/alerts';
 import { Detector, type Budgets, type Log, type TickReport, type TreeStream } from './service';
 import type { Killer } from './auto-kill';
 import { WebhookSender } from './webhook';
+import type { StoredTrees } from './stored-feed';
 
 export interface RunningDetector {
   detector: Detector;
@@ -28,6 +29,7 @@ export async function startDetector(opts: {
   killer?: Killer;
   stream?: TreeStream;
   settingsPollMs?: number;
+  stored?: StoredTrees;
 }): Promise<RunningDetector> {
   const { config, storage, metrics, log } = opts;
   const webhook = config.webhookUrl
@@ -45,6 +47,7 @@ export async function startDetector(opts: {
     killer: opts.killer,
     stream: opts.stream,
     settingsPollMs: opts.settingsPollMs,
+    stored: opts.stored,
   });
   await detector.start();
   return {

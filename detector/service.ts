@@ -26,6 +26,7 @@ import { EventLoopSlices } from '../lib/server/event-loop-slices';
 import { StreamJudgements, type Kind, type TreeStream } from './stream-judgements';
 import { judgeServiceSpend } from './service-spend';
 import { KindMap } from './kind-map';
+import { StoredFeed, type StoredTrees } from './stored-feed';
 
 export type Log = (event: Record<string, unknown>) => void;
 
@@ -60,6 +61,11 @@ export interface DetectorOptions {
    * tick). Inside a Canopy process, whose API calls it, every few seconds: a save elsewhere on the same ClickHouse.
    */
   settingsPollMs?: number;
+  /**
+   * On the embedded store, this process's ingest (its only writer): it tells which trees it stored as it stores
+   * them, and the activity index is read only to catch up. Absent: every tick reads the index.
+   */
+  stored?: StoredTrees;
   now?: () => number;
 }
 
@@ -167,6 +173,10 @@ export class Detector {
   private readonly finishedToWrite: FinishedTree[] = [];
   /** The ingest workers' judgements of trees in the stream (null without a stream: every tree is read). */
   private readonly streamJudgements: StreamJudgements | null;
+  /** The trees ingest stored, as told (null: the activity index every tick). */
+  private readonly feed: StoredFeed | null;
+  /** The activity index has been read up to the present since the feed started (or since it lost an export). */
+  private caughtUp = false;
 
   constructor(private readonly opts: DetectorOptions) {
     this.now = opts.now ?? Date.now;
@@ -175,6 +185,7 @@ export class Detector {
     this.streamJudgements = opts.stream
       ? new StreamJudgements(opts.stream, { client: opts.storage.client, settings: () => this.settings.current, now: this.now })
       : null;
+    this.feed = opts.stored ? new StoredFeed(opts.stored) : null;
   }
 
   /** The rule settings were saved (through this process's API): the next tick applies them. */
@@ -190,6 +201,8 @@ export class Detector {
 
   /** Loads the settings, the watermark and what is owed to the webhook; ticks only when called (tests). */
   async open(): Promise<void> {
+    // Told from now on; what was stored before, the first tick's read of the activity index finds.
+    this.feed?.start();
     const [, , alerted] = await Promise.all([this.settings.refresh(), this.thread.start(), tracesWithAlerts(this.opts.storage.client)]);
     for (const id of alerted) this.alerted.add(id);
     const saved = await readState<Watermark>(this.opts.storage.client, STATE_WATERMARK);
@@ -203,6 +216,7 @@ export class Detector {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.feed?.stop();
     this.streamJudgements?.stop();
     // A tick working off a backlog on the background-priority judge thread can take seconds on a busy machine:
     // past a short wait it is abandoned (closing the thread fails what it waits for), and the trees it had taken
@@ -280,7 +294,27 @@ export class Detector {
     return writes.length;
   }
 
+  /** Trees with new spans: told by ingest, or read from the activity index until caught up. */
   private async collectTouched(): Promise<number> {
+    if (!this.feed || !this.caughtUp) return this.readTouched();
+    const wm = this.watermark!;
+    const { trees, lostFromMs } = this.feed.take();
+    for (const [traceId, ms] of trees) {
+      // Told of means new spans stored: due, whenever it was last judged (ingest times of two inserts can tie).
+      const due = this.due.get(traceId);
+      this.due.delete(traceId); // re-queued at the end: a busy tree does not starve the others
+      this.streamJudgements?.forget(traceId);
+      this.due.set(traceId, due === undefined || ms > due ? ms : due);
+      if (ms > wm.activity.lastSeenMs) wm.activity = { lastSeenMs: ms, traceId: '' };
+    }
+    if (lostFromMs === null) return trees.size;
+    // An export was stored untold: the index from there on, as at the start.
+    this.caughtUp = false;
+    if (lostFromMs - 1 < wm.activity.lastSeenMs) wm.activity = { lastSeenMs: lostFromMs - 1, traceId: '' };
+    return trees.size + (await this.readTouched());
+  }
+
+  private async readTouched(): Promise<number> {
     const wm = this.watermark!;
     let since: ActivityMark = { lastSeenMs: wm.activity.lastSeenMs - REREAD_MS, traceId: '' };
     let found = 0;
@@ -298,7 +332,11 @@ export class Detector {
       if (since.lastSeenMs > wm.activity.lastSeenMs || (since.lastSeenMs === wm.activity.lastSeenMs && since.traceId > wm.activity.traceId)) {
         wm.activity = since;
       }
-      if (page.traces.length < TOUCHED_PAGE) break;
+      if (page.traces.length < TOUCHED_PAGE) {
+        // Up to the present: what is stored from here on is told (the feed listened since before this read).
+        this.caughtUp = true;
+        break;
+      }
     }
     return found;
   }
@@ -609,6 +647,9 @@ export class Detector {
     if (!this.watermark || (!force && now - this.persistedAt < PERSIST_MS)) return;
     let oldest = this.watermark.activity;
     for (const ms of this.due.values()) if (ms - 1 < oldest.lastSeenMs) oldest = { lastSeenMs: ms - 1, traceId: '' };
+    // Stored trees the feed holds, or inserts not told of yet, are stored after this.
+    const held = this.feed ? this.feed.heldFromMs() : Infinity;
+    if (held - 1 < oldest.lastSeenMs) oldest = { lastSeenMs: held - 1, traceId: '' };
     await this.flushHistory();
     await writeState(this.opts.storage, STATE_WATERMARK, { ...this.watermark, activity: oldest } satisfies Watermark, now);
     this.persistedAt = now;

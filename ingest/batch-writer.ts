@@ -34,7 +34,8 @@ export interface BatchWriterOptions {
 interface Pending {
   payload: Uint8Array;
   rows: number;
-  resolve: () => void;
+  /** Given when the insert began (ms since the epoch): no later than the engine's ingest time of its rows. */
+  resolve: (insertedFromMs: number) => void;
   reject: (err: unknown) => void;
 }
 
@@ -67,7 +68,8 @@ export class BatchWriter {
     return this.closed || this.queuedRows + rows > this.opts.maxQueueRows || this.queuedBytes + bytes > this.opts.maxQueueBytes;
   }
 
-  write(payload: Uint8Array, rows: number): Promise<void> {
+  /** Resolves once the rows are stored, with when their insert began (at or before their ingest time). */
+  write(payload: Uint8Array, rows: number): Promise<number> {
     if (this.closed) return Promise.reject(new WriterClosedError());
     // A single request bigger than the whole queue is still taken when the queue is empty, so a large but
     // legal export can never be refused forever.
@@ -77,7 +79,7 @@ export class BatchWriter {
       this.stopLingering?.();
       return Promise.reject(new QueueFullError(this.retryAfterSeconds()));
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       this.queue.push({ payload, rows, resolve, reject });
       this.queuedRows += rows;
       this.waitingRows += rows;
@@ -130,11 +132,12 @@ export class BatchWriter {
    */
   private async store(batch: Pending[], rows: number, bytes: number): Promise<void> {
     const stop = this.metrics?.insertSeconds.startTimer();
+    const from = Date.now();
     try {
       await this.insert(this.join(batch, bytes));
       stop?.();
       this.metrics?.batchRows.observe(rows);
-      for (const p of batch) p.resolve();
+      for (const p of batch) p.resolve(from);
       return;
     } catch (err) {
       this.metrics?.insertFailures.inc();

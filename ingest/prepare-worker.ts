@@ -62,7 +62,9 @@ const keepEnded = (rows: SpanRow[]) => {
     taken = null; // the detector reads these trees from storage; the export itself is never failed by judging
   }
 };
-const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays, maxBodyBytes, maxSpans, allocate, keepEnded };
+// Listed only for a detector in this process, which then learns of stored trees from ingest (detector/stored-feed.ts).
+const listTraces = () => judge !== null;
+const ctx = { prices: createPriceBook({ userFile: pricesFile }), retentionDays, maxBodyBytes, maxSpans, allocate, keepEnded, listTraces };
 
 parentPort!.postMessage({ ready: true });
 parentPort!.on('message', (message: PrepareRequest | RecycleMessage | DetectorContextMessage) => {

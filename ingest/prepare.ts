@@ -21,6 +21,11 @@ export interface PreparedExport {
   resources: ResourceRow[];
   rejectedSpans: number;
   rejectReason: string;
+  /**
+   * The export's traces (ended and started spans), each once, as 32-hex ids joined without separator; '' unless
+   * the context asked for them (`listTraces`: a detector in this process learns of stored trees from ingest).
+   */
+  traceIds: string;
 }
 
 /**
@@ -45,6 +50,8 @@ export interface PrepareContext {
   allocate?: Allocate;
   /** Given the ended spans' rows of the export being prepared (the worker keeps what judging its trees needs, and judges them after answering). */
   keepEnded?: (rows: SpanRow[]) => void;
+  /** Whether to list the export's traces (PreparedExport.traceIds). */
+  listTraces?: () => boolean;
 }
 
 /**
@@ -84,8 +91,21 @@ export function prepareExport(wire: Uint8Array, encoding: BodyEncoding, format: 
       resources: [...resources.values()],
       rejectedSpans: decoded.rejectedSpans,
       rejectReason: decoded.rejectReason,
+      traceIds: ctx.listTraces?.() ? distinctTraceIds(all) : '',
     },
   };
+}
+
+/** Each trace of the rows once, joined: one string crosses to the main thread cheaper than an array of them. */
+function distinctTraceIds(rows: readonly SpanRow[]): string {
+  const seen = new Set<string>();
+  let last = '';
+  for (let i = 0; i < rows.length; i++) {
+    // An export's spans come grouped by trace more often than not: most rows are the trace of the row before.
+    const id = rows[i].trace_id;
+    if (id !== last) seen.add((last = id));
+  }
+  return [...seen].join('');
 }
 
 /**

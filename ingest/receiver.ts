@@ -6,6 +6,7 @@ import type { ResourceRegistry } from './resource-registry';
 import type { ExportFormat, PrepareResult } from './prepare';
 import { PrepareWorkerStoppedError, type PreparePool } from './prepare-pool';
 import type { Metrics } from '../lib/server/metrics';
+import type { StoredExports } from './stored-exports';
 
 export interface ReceiverDeps {
   writer: BatchWriter;
@@ -23,6 +24,8 @@ export interface ReceiverDeps {
   /** A body must arrive whole within this long after its headers; past it, 408 and the connection closes. */
   bodyTimeoutMs: number;
   log: (event: Record<string, unknown>) => void;
+  /** Told of each export's writes: which traces they stored, and when (a detector in this process listens). */
+  stored: StoredExports;
 }
 
 const CONTENT_TYPES: Record<string, ExportFormat> = {
@@ -172,8 +175,14 @@ export function createTraceReceiver(deps: ReceiverDeps): TraceReceiver {
       const stored = rows + prepared.startedRows;
       try {
         await deps.resources.ensure(new Map(prepared.resources.map((r) => [r.resource_id, r])));
-        // Both are stored before the answer: acknowledged means stored, for either kind.
-        await Promise.all([payload && writer.write(payload, rows), startedPayload && deps.startedWriter.write(startedPayload, prepared.startedRows)]);
+        // Both are stored before the answer: acknowledged means stored, for either kind. Either may be stored
+        // and the other refused: what was stored is told of all the same (the exporter's retry stores it again).
+        const writing = deps.stored.begin();
+        const writes = await Promise.allSettled([payload ? writer.write(payload, rows) : null, startedPayload ? deps.startedWriter.write(startedPayload, prepared.startedRows) : null]);
+        let fromMs = Infinity;
+        for (const w of writes) if (w.status === 'fulfilled' && w.value !== null) fromMs = Math.min(fromMs, w.value);
+        deps.stored.stored(writing, prepared.traceIds, fromMs === Infinity ? null : fromMs);
+        for (const w of writes) if (w.status === 'rejected') throw w.reason;
       } catch (err) {
         if (err instanceof QueueFullError) {
           metrics.spansRejected.inc({ reason: 'overload' }, stored);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BatchWriter } from './batch-writer';
 import { createTraceReceiver, type ExportOutcome, type Transport } from './receiver';
 import { ResourceRegistry } from './resource-registry';
+import { StoredExports } from './stored-exports';
 import { SPAN_ROWS_FORMAT } from './serialise';
 import type { PreparePool } from './prepare-pool';
 import type { WireBody } from './body';
@@ -19,6 +20,8 @@ export interface Ingest {
   accept(message: WireBody, transport: Transport, signal?: AbortSignal): Promise<ExportOutcome>;
   /** Refuses new exports, answers those in flight, then stores everything accepted. */
   stop(): Promise<void>;
+  /** Which exports' spans are stored, told as they are (the embedded store's detector listens). */
+  stored: StoredExports;
 }
 
 export function startIngest(deps: { config: CanopyConfig; storage: Storage; pool: PreparePool; metrics: Metrics; log: (e: Record<string, unknown>) => void }): Ingest {
@@ -35,10 +38,12 @@ export function startIngest(deps: { config: CanopyConfig; storage: Storage; pool
   // Started-span reports (sdk/) have their own queue and inserts: they never hold up ended spans, nor count in their bounds.
   const startedWriter = new BatchWriter((payload) => storage.insertRaw('started_spans', payload, SPAN_ROWS_FORMAT), options);
   const resources = new ResourceRegistry((payload) => storage.insertRaw('resources', payload));
+  const stored = new StoredExports();
   const receiver = createTraceReceiver({
     writer, startedWriter, resources, pool: deps.pool, metrics, log: deps.log,
     maxBodyBytes: config.maxBodyBytes, maxDecoding: config.maxDecoding, maxReceivingBytes: config.maxReceivingBytes,
     bodyTimeoutMs: config.bodyTimeoutMs,
+    stored,
   });
 
   let stopping = false;
@@ -64,6 +69,7 @@ export function startIngest(deps: { config: CanopyConfig; storage: Storage; pool
       // OTLP/gRPC carries protobuf only.
       return tracked(() => receiver.accept(message, 'protobuf', transport, signal));
     },
+    stored,
     async stop() {
       stopping = true;
       // Exports already being read or decoded still get their answer; then everything queued is flushed.

@@ -10,6 +10,7 @@ import { BatchWriter, InvalidPayloadError } from '../../ingest/batch-writer';
 import { engineErrorCode, isDataError } from '../../lib/server/storage/insert-errors';
 import { createTraceReceiver } from '../../ingest/receiver';
 import { ResourceRegistry } from '../../ingest/resource-registry';
+import { StoredExports } from '../../ingest/stored-exports';
 import { prepareExport, type PrepareResult } from '../../ingest/prepare';
 import { SPAN_ROWS_FORMAT, toSpanRowsPayload } from '../../ingest/serialise';
 import type { SpanRow } from '../../ingest/types';
@@ -30,6 +31,7 @@ afterAll(async () => {
 });
 
 let traceSeq = 0;
+const POISON_TRACE = 'f'.repeat(32);
 const newTrace = () => (++traceSeq).toString(16).padStart(32, 'a');
 
 function rows(trace: string, n: number, name = 'span'): SpanRow[] {
@@ -99,7 +101,7 @@ function spansWriter(insert: (p: Buffer) => Promise<void> = (p) => storage.inser
   return { writer, inserts, metrics };
 }
 
-const settle = (p: Promise<void>) => p.then(() => 'stored' as const, (err: unknown) => err);
+const settle = (p: Promise<unknown>) => p.then(() => 'stored' as const, (err: unknown) => err);
 
 describe('a payload the engine refuses, in a busy batch', () => {
   it('the others are stored and resolve; the refused ones reject as invalid; nothing is retried forever', async () => {
@@ -193,10 +195,18 @@ describe('through the receiver', () => {
     const POISON = 'POISON';
     const prepare = async (body: { bytes: Uint8Array; encoding: 'identity' | 'gzip' | 'deflate' }, format: 'json' | 'protobuf'): Promise<PrepareResult> => {
       if (Buffer.from(body.bytes).toString() === POISON) {
-        return { ok: true, prepared: { payload: REFUSED.garbage(), rows: 4, startedPayload: null, startedRows: 0, resources: [], rejectedSpans: 0, rejectReason: '' } };
+        return { ok: true, prepared: { payload: REFUSED.garbage(), rows: 4, startedPayload: null, startedRows: 0, resources: [], rejectedSpans: 0, rejectReason: '', traceIds: POISON_TRACE } };
       }
-      return prepareExport(body.bytes, body.encoding, format, { prices: defaultPrices, retentionDays: 30, maxBodyBytes: 1 << 20 });
+      return prepareExport(body.bytes, body.encoding, format, { prices: defaultPrices, retentionDays: 30, maxBodyBytes: 1 << 20, listTraces: () => true });
     };
+    // What a detector in the process would be told: the stored exports' traces, never the refused one's.
+    const told = new StoredExports();
+    const toldTraces: string[] = [];
+    const before = Date.now();
+    told.onStored((ids, fromMs) => {
+      expect(fromMs).toBeGreaterThanOrEqual(before);
+      toldTraces.push(...(ids.match(/.{32}/g) ?? []));
+    });
     const receiver = createTraceReceiver({
       writer,
       startedWriter: spansWriter().writer,
@@ -208,6 +218,7 @@ describe('through the receiver', () => {
       maxReceivingBytes: 64 << 20,
       bodyTimeoutMs: 30_000,
       log: () => {},
+      stored: told,
     });
     const server = http.createServer((req, res) => void receiver.handle(req, res));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -231,6 +242,8 @@ describe('through the receiver', () => {
       expect(((await poisoned.json()) as { message: string }).message).toMatch(/refused these spans as invalid data/);
       expect(ok.map((r) => r.status)).toEqual(traces.map(() => 200));
       expect(Object.keys(await stored(traces)).sort()).toEqual([...traces].sort());
+      expect(toldTraces.sort()).toEqual([...traces].sort());
+      expect(told.toldThroughMs()).toBeGreaterThanOrEqual(before);
       const rejected = (await metrics.spansRejected.get()).values.find((v) => v.labels.reason === 'invalid_rows');
       expect(rejected?.value).toBe(4);
     } finally {
