@@ -73,8 +73,9 @@ async function main() {
     return running;
   }, (d) => d?.stop());
   const running = await startServices([pool, uiBuild, storage, ingest, kills, budgets, http, grpc, detector], log);
-  // SIGTERM/SIGINT: stop accepting, answer the exports in flight, flush the queue, close storage, exit.
-  stopOnSignals(running, log, SHUTDOWN_DEADLINE_MS);
+  // SIGTERM/SIGINT: stop accepting exports at once (not only once the services stopped before ingest have), answer
+  // the exports in flight, flush the queue, close storage, exit.
+  stopOnSignals(running, log, SHUTDOWN_DEADLINE_MS, () => ingest.value.drain());
 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const { backend } = storage.value;

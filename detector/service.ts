@@ -216,7 +216,6 @@ export class Detector {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.feed?.stop();
     this.streamJudgements?.stop();
     // A tick working off a backlog on the background-priority judge thread can take seconds on a busy machine:
     // past a short wait it is abandoned (closing the thread fails what it waits for), and the trees it had taken
@@ -226,6 +225,8 @@ export class Detector {
     await this.thread.close();
     await running;
     await this.persist(true).catch(() => undefined);
+    // Only now: the watermark saved above stays before every export still being stored (the feed knows them).
+    this.feed?.stop();
   }
 
   /** Waits for the webhook deliveries in flight (tests). */

@@ -18,6 +18,8 @@ export interface Ingest {
   refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers?: Record<string, string>): void;
   /** An export another transport (gRPC) received whole (compressed or not); once stopping, refused as unavailable (503). */
   accept(message: WireBody, transport: Transport, signal?: AbortSignal): Promise<ExportOutcome>;
+  /** Refuses new exports from now on (503, retried by the exporter); `stop` then waits for those in flight. */
+  drain(): void;
   /** Refuses new exports, answers those in flight, then stores everything accepted. */
   stop(): Promise<void>;
   /** Which exports' spans are stored, told as they are (the embedded store's detector listens). */
@@ -70,6 +72,9 @@ export function startIngest(deps: { config: CanopyConfig; storage: Storage; pool
       return tracked(() => receiver.accept(message, 'protobuf', transport, signal));
     },
     stored,
+    drain() {
+      stopping = true;
+    },
     async stop() {
       stopping = true;
       // Exports already being read or decoded still get their answer; then everything queued is flushed.

@@ -21,7 +21,7 @@
 //
 // Prints one markdown table and writes it to docs/BENCHMARKS.md. `--quick` runs a small version (and writes
 // nothing unless `--write`); `--ingest-only` runs phase 1 over HTTP and over gRPC alone and prints JSON (writes
-// nothing); `--detector-cost` runs phase 1 with the detector on and off, alternating, twice, `--detector-replay` the detector alone over phase 1's stored trees, `--detector-stream` the detector in the ingest stream at a fixed rate, on vs off (each prints JSON). All traffic goes to 127.0.0.1; temp data dirs are removed at the end.
+// nothing); `--detector-cost` runs phase 1 with the detector on and off, alternating, twice, `--detector-side-by-side` the two at once (half the clients each, three rounds), `--detector-replay` the detector alone over phase 1's stored trees, `--detector-stream` the detector in the ingest stream at a fixed rate, on vs off (each prints JSON). All traffic goes to 127.0.0.1; temp data dirs are removed at the end.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,6 +44,7 @@ import { latencyRow, measureDetection, type DetectionLatency } from './bench/det
 import { measureUi, type LiveView, type TreeView } from './bench/ui';
 import { measureDetectorReplay, type DetectorReplay } from './bench/detector-replay';
 import { measureDetectorStream, type DetectorStream } from './bench/detector-stream';
+import { measureSideBySide, type SideBySide } from './bench/detector-side-by-side';
 import { canRunRealtime, controlLoad, measureKillToStop, startFloorServer, type ControlLoad, type KillToStop } from './bench/kill-switch';
 import zlib from 'node:zlib';
 
@@ -713,6 +714,14 @@ function streamRow(stream: DetectorStream): string {
   return `| Detector CPU per span in the ingest stream: ${fmt(warm.runs[0]?.spans ?? 0)} spans sent at ${fmt(stream.spansPerSecond)} spans/s to a Canopy whose detector has history (its first ${fmt(fresh.runs[0]?.spans ?? 0)} spans before, judged first), with the detector on and with it off (${warm.runs.length} pairs, on first in one, off first in the next); Canopy's CPU from the first span sent until the detector had judged them all (the off run as long), on minus off, per span (each pair: ${pairs(warm)}), against ingest's own ${fmt1(warm.ingestUsPerSpan)} µs/span at that rate; ${fmt(streamed * 100, 0)}% of the spans judged by the ingest workers as their export arrived. A fresh Canopy's first spans, before any history: ${fmt1(fresh.detectorUsPerSpan)} µs/span (${signedPct(share(fresh))}; ${pairs(fresh)}) | **${fmt1(warm.detectorUsPerSpan)} µs/span (${signedPct(share(warm))})** | ≤ +10% | ${share(warm) <= 0.1 ? 'PASS' : '**FAIL**'} |`;
 }
 
+/** Phase 1's detector cost with both sides at once: the same moments, the same machine. */
+function sideBySideRow(s: SideBySide): string {
+  const per = s.rounds.map((r) => `${fmt(r.on.serverCpuUsPerSpan, 1)} vs ${fmt(r.off.serverCpuUsPerSpan, 1)} (${signedPct(r.overhead)})`).join('; ');
+  const rates = s.rounds.map((r) => `${fmt(r.on.spansPerS)} vs ${fmt(r.off.spansPerS)}`).join('; ');
+  const pass = s.overhead <= 0.1 && s.lagP99OnMs < 50;
+  return `| Detector CPU at full ingest, side by side: phase 1 with a Canopy with the detector and one without at once, ${CFG.concurrency / 2} clients each (the machine saturated by both, as phase 1 saturates it; drift between runs cancels), ${s.rounds.length} rounds; server CPU per span, on vs off: ${per} µs/span; ingest ${rates} spans/s; lag p99 ${s.rounds.map((r) => `${fmt(r.on.lagP99Ms)} vs ${fmt(r.off.lagP99Ms)}`).join('; ')} ms | **${signedPct(s.overhead)}, lag p99 ${fmt(s.lagP99OnMs)} ms** | ≤ +10%, lag p99 < 50 ms | ${pass ? 'PASS' : '**FAIL**'} |`;
+}
+
 /** A share as a signed percentage: +6.1%, −1.2% (noise can make the detector's cost read below zero). */
 function signedPct(x: number): string {
   return `${x < 0 ? '−' : '+'}${fmt(Math.abs(x) * 100, 1)}%`;
@@ -722,7 +731,7 @@ function signedPct(x: number): string {
  * `ons` and `offs`: phase 1 with the detector and without, three of each, alternating ABBAAB (one pair's ratio moved
  * by ±7 points from pair to pair on this machine). The ratio is of the means; the lag is the worst on run's.
  */
-function detectorRows(ons: Phase1[], offs: Phase1[], p5: PhaseDetector, replay: DetectorReplay, stream: DetectorStream): string[] {
+function detectorRows(ons: Phase1[], offs: Phase1[], sides: SideBySide, p5: PhaseDetector, replay: DetectorReplay, stream: DetectorStream): string[] {
   const fmt1 = (n: number) => fmt(n, 1);
   const mean = (runs: Phase1[], f: (r: Phase1) => number) => runs.reduce((a, r) => a + f(r), 0) / runs.length;
   const list = (runs: Phase1[], f: (r: Phase1) => number, digits = 0) => runs.map((r) => fmt(f(r), digits)).join(', ');
@@ -741,6 +750,7 @@ function detectorRows(ons: Phase1[], offs: Phase1[], p5: PhaseDetector, replay: 
     .join('; ');
   return [
     `| Detector CPU at full ingest: server CPU per span in phase 1 (a fresh Canopy, closed loop) with the detector on vs off, ${ons.length} of each alternating (on, off, off, on, on, off; the overhead is the ratio of the means) (${fmt1(on.serverCpuUsPerSpan)} vs ${fmt1(off.serverCpuUsPerSpan)} µs/span: on ${list(ons, cpu, 1)}, off ${list(offs, cpu, 1)}; ingest ${list(ons, (r) => r.spansPerS)} vs ${list(offs, (r) => r.spansPerS)} spans/s; ${fmt(mean(ons, (r) => (r.detectorStreamedSpans / Math.max(1, r.detectorSpans)) * 100))}% of the spans judged in the stream; event-loop lag p99 ${list(ons, (r) => r.lagP99Ms)} vs ${list(offs, (r) => r.lagP99Ms)} ms) | **${overhead >= 0 ? '+' : ''}${fmt(overhead * 100, 1)}%, lag p99 ${fmt(on.lagP99Ms)} ms** | ≤ +10%, lag p99 < 50 ms | ${overhead <= 0.1 && on.lagP99Ms < 50 ? 'PASS' : '**FAIL**'} |`,
+    sideBySideRow(sides),
     streamRow(stream),
     `| Detector CPU per span, measured alone: the ${fmt(replay.judgedSpans)} spans phase 1 stored without the detector (${fmt(replay.judgedTrees)} trees), judged by a detector started over a copy of them; Canopy's CPU with the detector on minus off, over the same ${fmt(replay.seconds, 1)} s (${fmt(replay.cpuOnS, 1)} vs ${fmt(replay.cpuOffS, 1)} CPU-s), per span judged, against phase 1's server CPU per span without it (${fmt1(off.serverCpuUsPerSpan)} µs) | **${fmt1(replay.usPerSpan)} µs/span (+${fmt((replay.usPerSpan / off.serverCpuUsPerSpan) * 100, 1)}%)** | ≤ +10% | ${replay.usPerSpan / off.serverCpuUsPerSpan <= 0.1 ? 'PASS' : '**FAIL**'} |`,
     `| Detector backlog: ${fmt(p5.storedSpans)} spans stored at full ingest (closed loop, ~25 s); all of them judged this long after the last was stored | ${fmt(p5.drainS, 1)} s | — | — |`,
@@ -822,6 +832,14 @@ function detectorStream(work: Awaited<ReturnType<typeof buildWorkload>>): Promis
   return measureDetectorStream(work.bodies, rate, QUICK ? 3 : 5, QUICK ? 5 : 20, QUICK ? 2 : 6, (env) => start(tempDir('p1s'), env), stop);
 }
 
+/**
+ * Phase 1's detector cost side by side (bench/detector-side-by-side.ts): three rounds of a Canopy with the detector
+ * and one without, at once, half of phase 1's clients each, so the machine's drift between runs cancels out.
+ */
+function sideBySide(work: Awaited<ReturnType<typeof buildWorkload>>): Promise<SideBySide> {
+  return measureSideBySide(work.bodies.slice(0, CFG.p1Bodies), { rounds: QUICK ? 2 : 3, concurrency: CFG.concurrency, warmup: CFG.p1Warmup, maxMs: CFG.p1MaxMs }, (env) => start(tempDir('p1x'), env), stop, log);
+}
+
 /** Phase 7, the console in a real Chromium, against a fresh Canopy. */
 async function phaseUi(): Promise<{ trees: TreeView[]; live: LiveView }> {
   const canopy = await start(tempDir('p7'));
@@ -894,6 +912,12 @@ async function main() {
     process.stdout.write(JSON.stringify(stream, null, 1) + '\n');
     return;
   }
+  if (argv.includes('--detector-side-by-side')) {
+    // Development: phase 1's detector cost with both processes at once (printed).
+    await settle('phase 1');
+    process.stdout.write(JSON.stringify(await sideBySide(work), null, 1) + '\n');
+    return;
+  }
   if (argv.includes('--detector-cost')) {
     // Development: phase 1 with the detector on and off, twice, alternating, printed (the report needs every phase).
     const runs = [];
@@ -941,6 +965,10 @@ async function main() {
   await settle('phase 1 without the detector, third pair');
   const p1off3 = await phase1(work, 'http', { CANOPY_DETECTOR: 'off' });
   log(`phase 1, third pair: ${fmt(p1on3.serverCpuUsPerSpan, 1)} µs/span with the detector (lag p99 ${fmt(p1on3.lagP99Ms)} ms), ${fmt(p1off3.serverCpuUsPerSpan, 1)} without it`);
+  await settle('phase 1, the detector side by side');
+  log('phase 1, the detector side by side: a Canopy with it and one without at once, half the clients each');
+  const sides = await sideBySide(work);
+  log(`phase 1, the detector side by side: ${signedPct(sides.overhead)} server CPU per span, lag p99 ${fmt(sides.lagP99OnMs)} ms (without: ${fmt(sides.lagP99OffMs)} ms)`);
   log('the detector alone: the trees phase 1 stored without it, judged by a detector started over them');
   const replay = await measureDetectorReplay(p1off.dir, start, stop);
   log(`the detector alone: ${fmt(replay.judgedSpans)} spans judged in ${fmt(replay.seconds, 1)} s, ${fmt(replay.usPerSpan, 1)} µs CPU per span`);
@@ -988,7 +1016,7 @@ async function main() {
     `| Ratio end-to-end ÷ raw | **${fmt(ratio, 2)}** | ≥ ${TARGET.ratio} | ${pass(ratio >= TARGET.ratio)} |`,
     `| The same ingest over OTLP/gRPC (the same gzipped bodies as gRPC messages, ${CFG.concurrency} connections, ${fmt(p1g.spans)} spans in ${fmt(p1g.seconds, 1)} s; ack p50 ${fmt(p1g.p50)} ms, p99 ${fmt(p1g.p99)} ms; server CPU ${fmt(p1g.serverCpuUsPerSpan, 1)} µs/span vs ${fmt(p1.serverCpuUsPerSpan, 1)} over HTTP; lost ${fmt(p1g.ackedSpansTotal - p1g.stored)}) | **${fmt(p1g.spansPerS)} spans/s** | — | — |`,
     `| Ratio gRPC ÷ HTTP (spans/s) | **${fmt(p1g.spansPerS / p1.spansPerS, 2)}** | ≥ 1.0 | ${pass(p1g.spansPerS >= p1.spansPerS && p1g.ackedSpansTotal === p1g.stored)} |`,
-    ...detectorRows([p1, p1on2, p1on3], [p1off, p1off2, p1off3], p5, replay, stream),
+    ...detectorRows([p1, p1on2, p1on3], [p1off, p1off2, p1off3], sides, p5, replay, stream),
     ...killRows(p6),
     ...uiRows(p7),
     `| Ack latency per request (phase 1) | p50 ${fmt(p1.p50)} ms, p99 ${fmt(p1.p99)} ms | — | — |`,
@@ -1086,7 +1114,7 @@ async function main() {
   process.stdout.write('\n' + out + '\n');
 
   if (WRITE_DOC) {
-    const doc = `# Benchmarks\n\n\`npm run bench\` (\`scripts/bench.ts\`, modules in \`scripts/bench/\`) measures everything below in one run and rewrites this file. \`npm run bench -- --quick\` is a smaller run for development (prints only); \`--canopy-env=KEY=VALUE\` runs Canopy with another setting (e.g. \`CANOPY_BATCH_MAX_ROWS=10000\`; prints only unless \`--write\`), \`--p3-seconds=N\` changes the overload phase, \`--wait-quiet=S\` how long to wait for other processes to go idle, \`--reads-only\` runs phase 4 alone, \`--kill-only\` phase 6 alone and \`--ingest-only\` phase 1 over HTTP and over gRPC alone (all three print JSON), \`--detector-cost\` phase 1 with the detector on and off, alternating, twice (JSON). The machine is shared: the run reports how much CPU other processes used in each phase.\n\nThe trace detail passes only if every timed run is within its target; the list and search reads by their p99 with 1 M traces stored (and the list by its 1 M ÷ 100 k ratio). "Acked" means the request got its 200, which Canopy sends only after the rows are stored.\n\n## Last run\n\n${out}\n`;
+    const doc = `# Benchmarks\n\n\`npm run bench\` (\`scripts/bench.ts\`, modules in \`scripts/bench/\`) measures everything below in one run and rewrites this file. \`npm run bench -- --quick\` is a smaller run for development (prints only); \`--canopy-env=KEY=VALUE\` runs Canopy with another setting (e.g. \`CANOPY_BATCH_MAX_ROWS=10000\`; prints only unless \`--write\`), \`--p3-seconds=N\` changes the overload phase, \`--wait-quiet=S\` how long to wait for other processes to go idle, \`--reads-only\` runs phase 4 alone, \`--kill-only\` phase 6 alone and \`--ingest-only\` phase 1 over HTTP and over gRPC alone (all three print JSON), \`--detector-cost\` phase 1 with the detector on and off, alternating, twice (JSON), \`--detector-side-by-side\` a Canopy with the detector and one without at once, half the clients each (JSON). The machine is shared: the run reports how much CPU other processes used in each phase.\n\nThe trace detail passes only if every timed run is within its target; the list and search reads by their p99 with 1 M traces stored (and the list by its 1 M ÷ 100 k ratio). "Acked" means the request got its 200, which Canopy sends only after the rows are stored.\n\n## Last run\n\n${out}\n`;
     fs.writeFileSync(path.join(ROOT, 'docs', 'BENCHMARKS.md'), doc);
     log('wrote docs/BENCHMARKS.md');
   }

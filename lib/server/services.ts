@@ -58,12 +58,13 @@ async function stopServices(started: readonly Service[], log: Log): Promise<bool
  * SIGTERM and SIGINT stop the services and end the process: 0 once all stopped cleanly, 1 if one failed or
  * the whole stop took longer than `deadlineMs` (a supervisor's kill should never be what ends Canopy).
  */
-export function stopOnSignals(running: RunningServices, log: Log, deadlineMs: number): void {
+export function stopOnSignals(running: RunningServices, log: Log, deadlineMs: number, onSignal?: () => void): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log({ event: 'shutting_down', signal });
+    onSignal?.();
     const deadline = setTimeout(() => {
       log({ event: 'shutdown_timeout' });
       process.exit(1);
