@@ -50,7 +50,6 @@ export function trustedOwnHistory(b: RootBaseline | null, settings: DetectorSett
   return b !== null && b.scope === 'rootName' && b.trees >= settings.baseline.minTrees;
 }
 
-
 /** One tree of an export: how many spans it had there, and its judgement when it was whole. */
 export interface StreamTree {
   traceId: string;
