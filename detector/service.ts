@@ -8,7 +8,7 @@ import { budgetsOf, startedSpanBudgets, type StoredBudget } from '../lib/server/
 import { applyAutoKill, type Killer } from './auto-kill';
 import { budgetFinding } from './budget';
 import type { Storage } from '../lib/server/storage/storage';
-import { tracesTouchedSince, type ActivityMark } from '../lib/server/queries/trace-activity';
+import { newestActivityBefore, tracesTouchedSince, type ActivityMark } from '../lib/server/queries/trace-activity';
 import { alertId, getAlert, nextAlertVersion, storedAlertsOf, tracesWithAlerts, undeliveredAlerts, writeAlerts as storeAlerts, type StoredAlert } from '../lib/server/queries/alerts';
 import { readState, recordFinishedTrees, writeState, type FinishedTree } from '../lib/server/queries/detector-state';
 import { quietRunningTrees, spanRowsOfTrees } from '../lib/server/queries/tree-spans';
@@ -27,6 +27,7 @@ import { StreamJudgements, type Kind, type TreeStream } from './stream-judgement
 import { judgeServiceSpend } from './service-spend';
 import { KindMap } from './kind-map';
 import { StoredFeed, type StoredTrees } from './stored-feed';
+import { StoredCounts } from './stored-counts';
 
 export type Log = (event: Record<string, unknown>) => void;
 
@@ -177,15 +178,24 @@ export class Detector {
   private readonly feed: StoredFeed | null;
   /** The activity index has been read up to the present since the feed started (or since it lost an export). */
   private caughtUp = false;
+  /** The exports ingest stored, per tree, as the feed tells them (null: not told). */
+  private readonly counts: StoredCounts | null;
 
   constructor(private readonly opts: DetectorOptions) {
     this.now = opts.now ?? Date.now;
     this.settings = new DetectorSettingsStore(opts.storage, opts.settingsPollMs ?? 0);
     this.history = new StoredHistory(opts.storage.client, () => this.settings.current.baseline.minTrees, this.now);
+    this.counts = opts.stored ? new StoredCounts(this.now) : null;
     this.streamJudgements = opts.stream
-      ? new StreamJudgements(opts.stream, { client: opts.storage.client, settings: () => this.settings.current, now: this.now })
+      ? new StreamJudgements(opts.stream, {
+          client: opts.storage.client,
+          settings: () => this.settings.current,
+          now: this.now,
+          counts: this.counts,
+          mustAsk: (traceId) => this.alerted.has(traceId),
+        })
       : null;
-    this.feed = opts.stored ? new StoredFeed(opts.stored) : null;
+    this.feed = opts.stored ? new StoredFeed(opts.stored, this.counts) : null;
   }
 
   /** The rule settings were saved (through this process's API): the next tick applies them. */
@@ -208,6 +218,9 @@ export class Detector {
     const saved = await readState<Watermark>(this.opts.storage.client, STATE_WATERMARK);
     const now = this.now();
     this.watermark = saved ?? { activity: { lastSeenMs: now - FIRST_LOOKBACK_MS, traceId: '' }, stallMs: now };
+    // The first tick's read of the index lists every tree stored since it starts (each then asked of storage);
+    // what was stored before that ended by the newest activity there.
+    if (this.counts) this.counts.start(await newestActivityBefore(this.opts.storage.client, this.watermark.activity.lastSeenMs - REREAD_MS));
     // Owed from before a restart: what was raised or escalated but never delivered.
     if (this.opts.notify) for (const a of await undeliveredAlerts(this.opts.storage.client)) this.deliver(a, a.notified ? 'escalated' : 'new');
     this.streamJudgements?.publish(now);
@@ -322,6 +335,8 @@ export class Detector {
     for (let read = 0; read < TOUCHED_PER_TICK; read += TOUCHED_PAGE) {
       const page = await tracesTouchedSince(this.opts.storage.client, since, TOUCHED_PAGE);
       for (const t of page.traces) {
+        // Stored while the feed may not have told of it: the workers' judgements of it are checked against storage.
+        this.counts?.uncount(t.traceId);
         if ((this.judged.get(t.traceId) ?? -1) >= t.lastSeenMs) continue;
         if ((this.due.get(t.traceId) ?? -1) >= t.lastSeenMs) continue;
         this.due.delete(t.traceId); // re-queued at the end: a busy tree does not starve the others

@@ -2,10 +2,11 @@
 // store, whose only writer is this process, the tick takes its due trees from here and reads the activity index
 // only to catch up (at start, and whenever a stored export went untold). Each read of the index was ~30 ms of the
 // engine at full ingest, once a tick, and the engine runs one statement at a time: ingest's next insert waited.
+import type { StoredCounts } from './stored-counts';
 
 /** Where stored exports are told of: the ingest service's StoredExports. */
 export interface StoredTrees {
-  onStored(listener: ((traceIds: string, fromMs: number) => void) | null): void;
+  onStored(listener: ((traceIds: string, fromMs: number, whole: boolean) => void) | null): void;
   /** Every export whose rows went to the writers before this time (ms) has been told of. */
   toldThroughMs(): number;
 }
@@ -20,14 +21,21 @@ export class StoredFeed {
   /** An export was stored untold from here (ms): the activity index must be read again from there. */
   private lostFromMs: number | null = null;
 
-  /** `max`: trees held between two takes; past it (the detector stalled), the index is read instead. */
+  /**
+   * `counts`: told every listed export too (stored-counts.ts), whatever the feed holds. `max`: trees held between
+   * two takes; past it (the detector stalled), the index is read instead.
+   */
   constructor(
     private readonly source: StoredTrees,
+    private readonly counts: StoredCounts | null = null,
     private readonly max = 100_000,
   ) {}
 
   start(): void {
-    this.source.onStored((ids, fromMs) => this.add(ids, fromMs));
+    this.source.onStored((ids, fromMs, whole) => {
+      if (ids.length > 0) this.counts?.add(ids, whole);
+      this.add(ids, fromMs);
+    });
   }
 
   stop(): void {

@@ -67,6 +67,8 @@ export interface StreamJudged {
   /** Spans in the tree judged (the detector compares it with the spans stored), and the exports they came in. */
   spans: number;
   exports: number;
+  /** The earliest start of a span judged (ms, the exporter's clock): bounds when any of the tree was stored. */
+  firstStartMs: number;
   lastSpanMs: number;
   judgement: Judgement;
 }
@@ -236,6 +238,8 @@ export class StreamJudge {
     // Whole: one top (the root), no parent missing. Otherwise part of it came, or comes, in another export.
     if (tree.running || tree.spans.length !== c.spans.length) return null;
     for (let i = 0; i < tree.parent.length; i++) if (tree.parent[i] < 0 && i !== tree.root) return null;
+    let firstStart = Infinity;
+    for (const s of c.spans) if (s.start < firstStart) firstStart = s.start;
     return {
       settingsVersion: this.ctx.settingsVersion,
       serviceName: tree.serviceName,
@@ -244,6 +248,7 @@ export class StreamJudge {
       ownTrusted: trustedOwnHistory(baseline, this.ctx.settings),
       spans: c.spans.length,
       exports: c.exports,
+      firstStartMs: firstStart / 1000,
       lastSpanMs: tree.lastSpanMs,
       judgement: judgeTree(tree, c.budgetUsd, baseline, this.ctx.settings),
     };

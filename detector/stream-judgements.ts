@@ -1,7 +1,8 @@
 // The detector's link with the ingest workers that judge trees in the stream (stream-judge.ts): what it tells
 // them to judge with (the settings, versioned, and the histories it looked up, with content ids), and which of
 // their judgements it uses: a tree's, when the exports it was made from are all those that carried the tree
-// lately (stream-book.ts), storage holds exactly those spans (one count read per tick), and the history it was
+// lately (stream-book.ts), storage holds exactly those spans (as counted when ingest told of them on the embedded
+// store, stored-counts.ts; else one count read per tick), and the history it was
 // judged against is the one the detector would choose now (or the kind's own, trusted, while the detector trusts
 // it too), or the tree is clean against that one as well (judgement.ts, cleanUnder).
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -10,7 +11,14 @@ import { historyKey, type RootBaseline } from './baseline';
 import { cleanUnder } from './judgement';
 import type { DetectorSettings } from './settings';
 import { StreamBook } from './stream-book';
+import type { StoredCounts } from './stored-counts';
 import { trustedOwnHistory, type KnownHistory, type StreamContext, type StreamJudged, type StreamTree } from './stream-judge';
+
+/**
+ * How far an exporter's clock may run ahead of Canopy's, or a child span start before its parent on another host:
+ * a span stored before counting began is taken to have started no later than this after it was stored.
+ */
+const CLOCK_SLACK_MS = 5 * 60_000;
 
 /** The ingest side's part in judging trees in the stream (ingest/prepare-pool.ts). */
 export interface TreeStream {
@@ -42,7 +50,15 @@ export class StreamJudgements {
 
   constructor(
     private readonly stream: TreeStream,
-    private readonly deps: { client: ClickHouseClient; settings: () => DetectorSettings; now: () => number },
+    private readonly deps: {
+      client: ClickHouseClient;
+      settings: () => DetectorSettings;
+      now: () => number;
+      /** The exports this process stored, per tree (null: storage has other writers, or none tells). */
+      counts: StoredCounts | null;
+      /** Trees whose judgements are always checked against storage. */
+      mustAsk: (traceId: string) => boolean;
+    },
   ) {
     this.book = new StreamBook(deps.now);
   }
@@ -84,7 +100,11 @@ export class StreamJudgements {
     const candidates = new Map<string, StreamJudged>();
     for (const id of ids) {
       const judged = this.book.take(id, this.settingsVersion);
-      if (judged) candidates.set(id, judged);
+      if (!judged) continue;
+      const stored = this.storedExports(id, judged);
+      if (stored === null) candidates.set(id, judged);
+      else if (stored === judged.exports) this.verified.set(id, judged);
+      else if (stored < judged.exports) this.book.putBack(id, judged);
     }
     if (candidates.size === 0) return;
     const counts = await storedSpanCounts(this.deps.client, [...candidates.keys()]);
@@ -95,6 +115,19 @@ export class StreamJudgements {
       // last export's rows were stored: it is judged from storage now, and from this judgement once they are.
       else if (stored < judged.spans) this.book.putBack(id, judged);
     }
+  }
+
+  /**
+   * How many stored exports carried the tree, when this process knows it has seen every one (stored-counts.ts):
+   * counted since it began counting, and every span judged started after what was stored before (with a slack
+   * for the exporters' clocks, and a child starting a moment before its parent on another host). Null: storage
+   * is asked. So is it for a tree with a stored alert: a judgement of part of it could resolve the alert.
+   */
+  private storedExports(traceId: string, judged: StreamJudged): number | null {
+    const { counts, mustAsk } = this.deps;
+    if (!counts || mustAsk(traceId)) return null;
+    if (!(judged.firstStartMs > counts.storedBeforeMs() + CLOCK_SLACK_MS)) return null;
+    return counts.count(traceId);
   }
 
   /** Whether the tree has a judgement checked against storage (it is likely not read: `standing` decides). */

@@ -181,7 +181,7 @@ export function createTraceReceiver(deps: ReceiverDeps): TraceReceiver {
         const writes = await Promise.allSettled([payload ? writer.write(payload, rows) : null, startedPayload ? deps.startedWriter.write(startedPayload, prepared.startedRows) : null]);
         let fromMs = Infinity;
         for (const w of writes) if (w.status === 'fulfilled' && w.value !== null) fromMs = Math.min(fromMs, w.value);
-        deps.stored.stored(writing, prepared.traceIds, fromMs === Infinity ? null : fromMs);
+        deps.stored.stored(writing, prepared.traceIds, fromMs === Infinity ? null : fromMs, writes.every((w) => w.status === 'fulfilled'));
         for (const w of writes) if (w.status === 'rejected') throw w.reason;
       } catch (err) {
         if (err instanceof QueueFullError) {

@@ -2,7 +2,8 @@
 // a detector in it learns of the trees to judge from here instead of reading the activity index every tick
 // (detector/stored-feed.ts). Each export's traces come listed by the ingest worker that prepared it.
 
-export type StoredListener = (traceIds: string, fromMs: number) => void;
+/** `whole`: every write of the export stored (else part of it was refused, and its exporter sends it again). */
+export type StoredListener = (traceIds: string, fromMs: number, whole: boolean) => void;
 
 interface Writing {
   at: number;
@@ -34,9 +35,12 @@ export class StoredExports {
     return w;
   }
 
-  /** Its writes settled: stored from `fromMs` (the earliest insert that stored any of its rows), or not at all (null). */
-  stored(w: Writing, traceIds: string, fromMs: number | null): void {
+  /**
+   * Its writes settled: stored from `fromMs` (the earliest insert that stored any of its rows), or not at all
+   * (null); `whole` when none was refused.
+   */
+  stored(w: Writing, traceIds: string, fromMs: number | null, whole: boolean): void {
     this.writing.delete(w);
-    if (fromMs !== null) this.listener?.(traceIds, fromMs);
+    if (fromMs !== null) this.listener?.(traceIds, fromMs, whole);
   }
 }

@@ -203,8 +203,9 @@ describe('through the receiver', () => {
     const told = new StoredExports();
     const toldTraces: string[] = [];
     const before = Date.now();
-    told.onStored((ids, fromMs) => {
+    told.onStored((ids, fromMs, whole) => {
       expect(fromMs).toBeGreaterThanOrEqual(before);
+      expect(whole).toBe(true);
       toldTraces.push(...(ids.match(/.{32}/g) ?? []));
     });
     const receiver = createTraceReceiver({

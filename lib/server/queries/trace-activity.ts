@@ -76,3 +76,14 @@ export async function positionsAsOf(
     SETTINGS ${READ_TIME_LIMIT}`, { from_ms: firstSeenMs, as_of: asOfMs, ids: traceIds });
   return new Map(found.map((r) => [r.trace_id, Number(r.ms)]));
 }
+
+/** The newest activity before `ms` (ingest time, ms since the epoch); 0 when none is stored. */
+export async function newestActivityBefore(client: ClickHouseClient, ms: number, opts: ReadOptions = {}): Promise<number> {
+  const found = await rows<{ ms: string }>(client, opts, `
+    SELECT toString(toUnixTimestamp64Milli(last_seen)) AS ms FROM trace_activity
+    WHERE last_seen < fromUnixTimestamp64Milli({ms:Int64})
+    ORDER BY last_seen DESC
+    LIMIT 1
+    SETTINGS ${READ_TIME_LIMIT}`, { ms });
+  return found.length > 0 ? Number(found[0].ms) : 0;
+}
