@@ -13,6 +13,11 @@ const FILTER_GENERATION_MS = 15 * 60_000;
 /** Bits per filter generation (2 MiB): ~18 bits per tree at 1,000 trees/s for 15 min; more trees, more "maybe". */
 const FILTER_BITS = 1 << 24;
 const FILTER_HASHES = 6;
+/**
+ * Trees of a generation leaving the exact counts moved into the filter per call: a generation holds ~60,000 trees
+ * at full ingest, and hashing them all at once held the event loop ~10–20 ms.
+ */
+const MOVED_PER_CALL = 256;
 /** Trees whose exports may not all be counted; past this the set is dropped and counting starts over from then. */
 const MAX_UNCOUNTED = 200_000;
 const TRACE_ID_LENGTH = 32;
@@ -62,6 +67,8 @@ export class StoredCounts {
   private previous: Generation | null = null;
   private filter: TreeFilter;
   private filterBefore: TreeFilter | null = null;
+  /** The generation before `previous`, on its way into the filter (still asked until it is all there). */
+  private leaving: { stored: Map<string, number>; ids: Iterator<string> } | null = null;
   private readonly uncounted = new Set<string>();
   /** Every export stored from here on is counted here or in the filters, or its tree is uncounted. */
   private coveredFromMs: number;
@@ -86,6 +93,7 @@ export class StoredCounts {
   /** An export's trees (32-hex ids joined), stored; `whole`: all of its writes stored (else its trees are uncounted). */
   add(traceIds: string, whole: boolean): void {
     this.rotate();
+    this.moveLeaving(MOVED_PER_CALL);
     const stored = this.current.stored;
     for (let i = 0; i + TRACE_ID_LENGTH <= traceIds.length; i += TRACE_ID_LENGTH) {
       const id = traceIds.slice(i, i + TRACE_ID_LENGTH);
@@ -111,7 +119,8 @@ export class StoredCounts {
    */
   count(traceId: string): number | null {
     this.rotate();
-    if (!this.started || this.uncounted.has(traceId)) return null;
+    this.moveLeaving(MOVED_PER_CALL);
+    if (!this.started || this.uncounted.has(traceId) || this.leaving?.stored.has(traceId)) return null;
     if (this.filter.has(traceId) || this.filterBefore?.has(traceId)) return null;
     return (this.current.stored.get(traceId) ?? 0) + (this.previous?.stored.get(traceId) ?? 0);
   }
@@ -128,6 +137,8 @@ export class StoredCounts {
   private rotate(): void {
     const t = this.now();
     if (t - this.current.fromMs < GENERATION_MS) return;
+    // (rarely left: only when a minute brought fewer calls than trees)
+    this.moveLeaving(Infinity);
     if (this.previous) {
       if (t - this.filter.fromMs >= FILTER_GENERATION_MS) {
         // The older filter's exports are forgotten: the time bound covers them from here on.
@@ -135,9 +146,22 @@ export class StoredCounts {
         this.filterBefore = this.filter;
         this.filter = new TreeFilter(this.previous.fromMs);
       }
-      for (const id of this.previous.stored.keys()) this.filter.add(id);
+      this.leaving = { stored: this.previous.stored, ids: this.previous.stored.keys() };
     }
     this.previous = this.current;
     this.current = { fromMs: t, stored: new Map() };
+  }
+
+  private moveLeaving(max: number): void {
+    const leaving = this.leaving;
+    if (!leaving) return;
+    for (let n = 0; n < max; n++) {
+      const next = leaving.ids.next();
+      if (next.done) {
+        this.leaving = null;
+        return;
+      }
+      this.filter.add(next.value);
+    }
   }
 }

@@ -56,6 +56,21 @@ describe('stored exports counted per tree', () => {
     expect(counts.storedBeforeMs()).toBe(0);
   });
 
+  it('never counts a tree of a generation on its way into the filter as unstored, while it moves or after', () => {
+    const c = clock();
+    const counts = new StoredCounts(c.now);
+    counts.start(0);
+    const many = Array.from({ length: 20_000 }, (_, n) => n + 1);
+    counts.add(ids(...many), true);
+    c.advance(61_000);
+    counts.add(ids(1), true);
+    c.advance(61_000);
+    // The first generation now leaves the exact counts, moved into the filter a few hundred trees per call.
+    for (const n of [20_000, 19_999, 10_000, 2, 5_000]) expect(counts.count(id(n))).toBeNull();
+    for (let call = 0; call < 200; call++) counts.count(id(1_000_000 + call));
+    for (const n of many) expect(counts.count(id(n))).toBeNull();
+  });
+
   it('once it forgets old exports, bounds what it forgot by time', () => {
     const c = clock();
     const counts = new StoredCounts(c.now);
