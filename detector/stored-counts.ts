@@ -20,7 +20,6 @@ const FILTER_HASHES = 6;
 const MOVED_PER_CALL = 256;
 /** Trees whose exports may not all be counted; past this the set is dropped and counting starts over from then. */
 const MAX_UNCOUNTED = 200_000;
-const TRACE_ID_LENGTH = 32;
 
 interface Generation {
   fromMs: number;
@@ -33,15 +32,16 @@ class TreeFilter {
   constructor(readonly fromMs: number) {}
 
   add(traceId: string): void {
-    const [a, b] = hashes(traceId);
+    const a = hashA(traceId);
+    const b = hashB(traceId);
     for (let i = 0; i < FILTER_HASHES; i++) {
       const bit = (a + Math.imul(i, b)) >>> 0 & (FILTER_BITS - 1);
       this.bits[bit >>> 5] |= 1 << (bit & 31);
     }
   }
 
-  has(traceId: string): boolean {
-    const [a, b] = hashes(traceId);
+  /** `a`, `b`: the id's hashes (hashA, hashB), made once for every filter asked. */
+  has(a: number, b: number): boolean {
     for (let i = 0; i < FILTER_HASHES; i++) {
       const bit = (a + Math.imul(i, b)) >>> 0 & (FILTER_BITS - 1);
       if ((this.bits[bit >>> 5] & (1 << (bit & 31))) === 0) return false;
@@ -50,16 +50,18 @@ class TreeFilter {
   }
 }
 
-/** Two FNV-1a hashes of the id (ids are meant to be random, but a client may send any 32 hex digits). */
-function hashes(s: string): [number, number] {
+// Two FNV-1a hashes of the id, for double hashing (ids are meant to be random, but a client may send any 32 hex
+// digits).
+function hashA(s: string): number {
   let a = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) a = Math.imul(a ^ s.charCodeAt(i), 0x01000193);
+  return a >>> 0;
+}
+
+function hashB(s: string): number {
   let b = 0x01000193 ^ 0x5bd1e995;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-  }
-  return [a >>> 0, (b | 1) >>> 0];
+  for (let i = 0; i < s.length; i++) b = Math.imul(b ^ s.charCodeAt(i), 0x5bd1e995);
+  return (b | 1) >>> 0;
 }
 
 export class StoredCounts {
@@ -90,13 +92,12 @@ export class StoredCounts {
     this.started = true;
   }
 
-  /** An export's trees (32-hex ids joined), stored; `whole`: all of its writes stored (else its trees are uncounted). */
-  add(traceIds: string, whole: boolean): void {
+  /** An export's trees, stored; `whole`: all of its writes stored (else its trees are uncounted). */
+  add(traceIds: readonly string[], whole: boolean): void {
     this.rotate();
     this.moveLeaving(MOVED_PER_CALL);
     const stored = this.current.stored;
-    for (let i = 0; i + TRACE_ID_LENGTH <= traceIds.length; i += TRACE_ID_LENGTH) {
-      const id = traceIds.slice(i, i + TRACE_ID_LENGTH);
+    for (const id of traceIds) {
       if (!whole) this.uncount(id);
       else stored.set(id, (stored.get(id) ?? 0) + 1);
     }
@@ -121,7 +122,9 @@ export class StoredCounts {
     this.rotate();
     this.moveLeaving(MOVED_PER_CALL);
     if (!this.started || this.uncounted.has(traceId) || this.leaving?.stored.has(traceId)) return null;
-    if (this.filter.has(traceId) || this.filterBefore?.has(traceId)) return null;
+    const a = hashA(traceId);
+    const b = hashB(traceId);
+    if (this.filter.has(a, b) || this.filterBefore?.has(a, b)) return null;
     return (this.current.stored.get(traceId) ?? 0) + (this.previous?.stored.get(traceId) ?? 0);
   }
 

@@ -32,10 +32,7 @@ export class StoredFeed {
   ) {}
 
   start(): void {
-    this.source.onStored((ids, fromMs, whole) => {
-      if (ids.length > 0) this.counts?.add(ids, whole);
-      this.add(ids, fromMs);
-    });
+    this.source.onStored((ids, fromMs, whole) => this.add(ids, fromMs, whole));
   }
 
   stop(): void {
@@ -59,15 +56,18 @@ export class StoredFeed {
     return Math.min(this.source.toldThroughMs(), this.toldFromMs, this.lostFromMs ?? Infinity);
   }
 
-  private add(ids: string, fromMs: number): void {
+  private add(joined: string, fromMs: number, whole: boolean): void {
+    const ids: string[] = [];
+    for (let i = 0; i + TRACE_ID_LENGTH <= joined.length; i += TRACE_ID_LENGTH) ids.push(joined.slice(i, i + TRACE_ID_LENGTH));
+    // Counted whatever the feed holds (the counts say "unknown" for a tree they missed, never a wrong number).
+    if (ids.length > 0) this.counts?.add(ids, whole);
     // Not listed (an ingest worker that had no detector yet) or too many held: read from storage instead.
     if (ids.length === 0 || this.told.size >= this.max) {
       if (this.lostFromMs === null || fromMs < this.lostFromMs) this.lostFromMs = fromMs;
       return;
     }
     if (fromMs < this.toldFromMs) this.toldFromMs = fromMs;
-    for (let i = 0; i + TRACE_ID_LENGTH <= ids.length; i += TRACE_ID_LENGTH) {
-      const id = ids.slice(i, i + TRACE_ID_LENGTH);
+    for (const id of ids) {
       const held = this.told.get(id);
       if (held === undefined || fromMs > held) this.told.set(id, fromMs);
     }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { StoredCounts } from '../../detector/stored-counts';
 
 const id = (n: number) => n.toString(16).padStart(32, '0');
-const ids = (...ns: number[]) => ns.map(id).join('');
+const ids = (...ns: number[]) => ns.map(id);
 
 function clock(start = 1_000_000) {
   let t = start;
