@@ -3,15 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "npm test: Chromium not found; installing Debian's chromium package (browser tests drive it)"
-  if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
-  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; }; then
-    echo "npm test: could not install chromium with apt-get; install it (apt-get install chromium) and rerun" >&2
-    exit 1
-  fi
-fi
-[ -x /usr/bin/chromium ] || { echo "npm test: /usr/bin/chromium is still missing" >&2; exit 1; }
+bash scripts/provision-chromium.sh "npm test"  # browser tests drive it
 
 echo "npm test: type-checking"
 npx tsc --noEmit -p .
