@@ -963,7 +963,7 @@ async function main() {
   const p1off = await phase1(work, 'http', { CANOPY_DETECTOR: 'off' });
   log(`phase 1 without the detector: ${fmt(p1off.spansPerS)} spans/s, server CPU ${fmt(p1off.serverCpuUsPerSpan, 1)} vs ${fmt(p1.serverCpuUsPerSpan, 1)} µs/span with it`);
   // At once: a detector's first start over a store judges the last 5 minutes of it only (FIRST_LOOKBACK_MS), and
-  // after the runs below the copy was past that (0 spans judged, in a run where they took 5 min 10 s).
+  // after the runs below the copy was past that (0 spans judged in a run where the copy was 5½ minutes old by then).
   log('the detector alone: the trees phase 1 stored without it, judged by a detector started over them');
   const replay = await measureDetectorReplay(p1off.dir, start, stop);
   log(`the detector alone: ${fmt(replay.judgedSpans)} spans judged in ${fmt(replay.seconds, 1)} s, ${fmt(replay.usPerSpan, 1)} µs CPU per span`);
