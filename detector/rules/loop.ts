@@ -26,17 +26,8 @@ export const loopRule: Rule = (tree, ctx) => {
   if (!cfg.enabled || tree.spans.length === 0) return [];
   // The maps below are made when first needed: most trees repeat nothing and fail nothing.
   let candidates: Map<string, Candidate> | null = null;
-  const candidate = (branch: number, signature: string, indexes: number[]): Candidate => {
-    const key = `${branch}\0${signature}`;
-    candidates ??= new Map();
-    let c = candidates.get(key);
-    if (!c) candidates.set(key, (c = { branch, signature, indexes, inARow: 0, byAgent: 0, failures: 0, errorType: null }));
-    else if (indexes.length > c.indexes.length) c.indexes = indexes;
-    return c;
-  };
-
   consecutiveRuns(tree, cfg.consecutive, (branch, signature, run) => {
-    const c = candidate(branch, signature, run);
+    const c = candidate((candidates ??= new Map()), branch, signature, run);
     c.inARow = Math.max(c.inARow, run.length);
   });
 
@@ -72,12 +63,12 @@ export const loopRule: Rule = (tree, ctx) => {
     if (list.length < cfg.anywhere) continue;
     const seq = sequentialCalls(tree, list);
     if (seq.length < cfg.anywhere) continue;
-    const c = candidate(commonAncestor(tree, seq), tree.spans[seq[0]].callSignature as string, seq);
+    const c = candidate((candidates ??= new Map()), commonAncestor(tree, seq), tree.spans[seq[0]].callSignature as string, seq);
     c.byAgent = Math.max(c.byAgent, seq.length);
   }
   for (const list of failing?.values() ?? []) {
     if (list.length < cfg.sameFailure) continue;
-    const c = candidate(commonAncestor(tree, list), tree.spans[list[0]].callSignature as string, list);
+    const c = candidate((candidates ??= new Map()), commonAncestor(tree, list), tree.spans[list[0]].callSignature as string, list);
     c.failures = Math.max(c.failures, list.length);
     c.errorType = tree.spans[list[0]].errorType;
   }
@@ -143,12 +134,7 @@ function consecutiveRuns(tree: TreeSnapshot, min: number, report: (branch: numbe
   const count = [0, 0];
   const lastEnd = [-Infinity, -Infinity];
   const idx: number[][] = [[], []];
-  let p = 0;
-  const flush = (r: number) => {
-    const run = sig[r];
-    if (run !== null && count[r] >= min) report(p, run, idx[r].slice(0, count[r]));
-  };
-  for (; p < tree.spans.length; p++) {
+  for (let p = 0; p < tree.spans.length; p++) {
     const kids = tree.children[p];
     if (kids.length < min) continue;
     sig[0] = sig[1] = null;
@@ -163,14 +149,17 @@ function consecutiveRuns(tree: TreeSnapshot, min: number, report: (branch: numbe
         lastEnd[r] = Math.max(lastEnd[r], s.end);
         continue;
       }
-      flush(r);
+      const run = sig[r];
+      if (run !== null && count[r] >= min) report(p, run, idx[r].slice(0, count[r]));
       sig[r] = s.callSignature;
       count[r] = 0;
       if (s.callSignature !== null) idx[r][count[r]++] = c;
       lastEnd[r] = s.end;
     }
-    flush(0);
-    flush(1);
+    for (let r = 0; r < 2; r++) {
+      const run = sig[r];
+      if (run !== null && count[r] >= min) report(p, run, idx[r].slice(0, count[r]));
+    }
   }
 }
 
@@ -187,6 +176,18 @@ export function sequentialCalls(tree: TreeSnapshot, list: readonly number[]): nu
     }
   }
   return out.sort((a, b) => tree.spans[a].start - tree.spans[b].start);
+}
+
+/**
+ * The candidate for this branch and signature, made on its first finding (a module function, not a closure made per
+ * tree: the server runs under tsx, whose keepNames names every closure made, ~0.3 µs each).
+ */
+function candidate(candidates: Map<string, Candidate>, branch: number, signature: string, indexes: number[]): Candidate {
+  const key = `${branch}\0${signature}`;
+  let c = candidates.get(key);
+  if (!c) candidates.set(key, (c = { branch, signature, indexes, inARow: 0, byAgent: 0, failures: 0, errorType: null }));
+  else if (indexes.length > c.indexes.length) c.indexes = indexes;
+  return c;
 }
 
 function push(m: Map<string, number[]>, key: string, i: number): void {

@@ -4,6 +4,7 @@
 // Every framework's detector reads one agent's history; the tree shows the cycle between agents.
 import { branchId, branchName, evidence, FindingSet, severityOf, type Rule } from '../rule';
 import type { TreeSnapshot } from '../snapshot';
+import type { DetectorSettings } from '../settings';
 
 /** Sibling turns are sequential: one starts after the previous ended (parallel siblings are a fan-out). */
 const OVERLAP_TOLERANCE_US = 1_000; // span times are µs
@@ -57,38 +58,12 @@ export const pingpongRule: Rule = (tree, ctx) => {
   const cfg = ctx.settings.pingpong;
   if (!cfg.enabled || tree.spans.length === 0) return [];
   const out = new FindingSet('pingpong');
-  const report = (branch: number, turns: number[], cycle: Cycle, kind: string, label: (i: number) => string) => {
-    const severity = severityOf(cycle.repeats, cfg.repeats, cfg.critical);
-    if (!severity) return;
-    const names = turns.slice(0, cycle.length).map(label);
-    const where = kind === 'nested agents' ? `nested from ${branchName(tree, branch)}` : `under ${branchName(tree, branch)}`;
-    const title =
-      kind === 'call signatures'
-        ? `${names.join(' → ')} calls cycled ${cycle.repeats}× ${where}`
-        : `${names.join(' → ')} took turns ${turns.length} times (${cycle.repeats} rounds) ${where}`;
-    out.add(
-      branchId(tree, branch),
-      severity,
-      title,
-      evidence(tree, turns, {
-        metric: `repetitions of a ${cycle.length}-step cycle (${kind})`,
-        value: cycle.repeats,
-        warningAt: cfg.repeats,
-        criticalAt: cfg.critical,
-        names,
-        details: { kind, cycleLength: cycle.length, repeats: cycle.repeats, turns: turns.length },
-      }),
-    );
-  };
-  const agentLabel = (i: number) => tree.spans[i].agentName ?? tree.spans[i].name;
   const t = new CycleTracker(cfg.maxCycle);
   // One sequence (and its keys) for every branch, with its own count: the arrays are reused, never truncated
   // (an array per branch and kind was most of what this rule allocated). advance reads keys[0 .. n) only.
   const seq: number[] = [];
   const keys: (string | number)[] = [];
   let n = 0;
-  const turns = (best: { cycle: Cycle; end: number }) => seq.slice(best.end - best.cycle.window + 1, best.end + 1);
-  const callLabel = (i: number) => tree.spans[i].toolName ?? tree.spans[i].model ?? tree.spans[i].name;
 
   for (let p = 0; p < tree.spans.length; p++) {
     const kids = tree.children[p];
@@ -106,18 +81,18 @@ export const pingpongRule: Rule = (tree, ctx) => {
         if (s.category !== 'agent') continue;
         if (s.start + OVERLAP_TOLERANCE_US < lastEnd) {
           // Overlaps the previous turn: parallel work, not a hand-off. Start over from here.
-          if (best) report(p, turns(best), best.cycle, 'sibling agents', agentLabel);
+          if (best) report(out, tree, cfg, p, turns(seq, best), best.cycle, 'sibling agents', agentLabel);
           best = null;
           n = 0;
           t.reset();
         }
         lastEnd = Math.max(lastEnd, s.end);
         seq[n] = c;
-        keys[n++] = agentLabel(c);
+        keys[n++] = agentLabel(tree, c);
         const cycle = advance(t, null, n - 1, keys, cfg.minCycle);
         if (cycle && (!best || cycle.repeats >= best.cycle.repeats)) best = { cycle, end: n - 1 };
       }
-      if (best) report(p, turns(best), best.cycle, 'sibling agents', agentLabel);
+      if (best) report(out, tree, cfg, p, turns(seq, best), best.cycle, 'sibling agents', agentLabel);
     }
 
     if (cfg.signatures) {
@@ -137,14 +112,62 @@ export const pingpongRule: Rule = (tree, ctx) => {
           const cycle = advance(t, null, n - 1, keys, cfg.minCycle);
           if (cycle && (!best || cycle.repeats > best.cycle.repeats)) best = { cycle, end: n - 1 };
         }
-        if (best) report(p, turns(best), best.cycle, 'call signatures', callLabel);
+        if (best) report(out, tree, cfg, p, turns(seq, best), best.cycle, 'call signatures', callLabel);
       }
     }
   }
 
-  if (cfg.agents) nestedAgents(tree, cfg.minCycle, cfg.maxCycle, cfg.repeats, (turns, cycle) => report(turns[0], turns, cycle, 'nested agents', agentLabel));
+  if (cfg.agents) nestedAgents(tree, cfg.minCycle, cfg.maxCycle, cfg.repeats, (turns, cycle) => report(out, tree, cfg, turns[0], turns, cycle, 'nested agents', agentLabel));
   return out.list();
 };
+
+// Module functions, not closures made per tree: the server runs under tsx, whose keepNames names every closure
+// made (~0.3 µs each, on every tree judged in the ingest stream).
+function agentLabel(tree: TreeSnapshot, i: number): string {
+  return tree.spans[i].agentName ?? tree.spans[i].name;
+}
+
+function callLabel(tree: TreeSnapshot, i: number): string {
+  return tree.spans[i].toolName ?? tree.spans[i].model ?? tree.spans[i].name;
+}
+
+/** The cycle's turns: the positions of its elements in `seq`. */
+function turns(seq: readonly number[], best: { cycle: Cycle; end: number }): number[] {
+  return seq.slice(best.end - best.cycle.window + 1, best.end + 1);
+}
+
+function report(
+  out: FindingSet,
+  tree: TreeSnapshot,
+  cfg: DetectorSettings['pingpong'],
+  branch: number,
+  turns: number[],
+  cycle: Cycle,
+  kind: string,
+  label: (tree: TreeSnapshot, i: number) => string,
+): void {
+  const severity = severityOf(cycle.repeats, cfg.repeats, cfg.critical);
+  if (!severity) return;
+  const names = turns.slice(0, cycle.length).map((i) => label(tree, i));
+  const where = kind === 'nested agents' ? `nested from ${branchName(tree, branch)}` : `under ${branchName(tree, branch)}`;
+  const title =
+    kind === 'call signatures'
+      ? `${names.join(' → ')} calls cycled ${cycle.repeats}× ${where}`
+      : `${names.join(' → ')} took turns ${turns.length} times (${cycle.repeats} rounds) ${where}`;
+  out.add(
+    branchId(tree, branch),
+    severity,
+    title,
+    evidence(tree, turns, {
+      metric: `repetitions of a ${cycle.length}-step cycle (${kind})`,
+      value: cycle.repeats,
+      warningAt: cfg.repeats,
+      criticalAt: cfg.critical,
+      names,
+      details: { kind, cycleLength: cycle.length, repeats: cycle.repeats, turns: turns.length },
+    }),
+  );
+}
 
 /**
  * Agents nested in each other along a path from the root (A calls B calls A calls B …): the sequence is

@@ -47,13 +47,7 @@ export async function measureSideBySide(
   const rounds: SideBySideRound[] = [];
   const half = Math.max(1, Math.floor(opts.concurrency / 2));
   for (let round = 0; round < opts.rounds; round++) {
-    // Which starts first alternates: the first process's start runs on a quieter machine.
-    const envs = [{}, { CANOPY_DETECTOR: 'off' }] as Record<string, string>[];
-    if (round % 2 === 1) envs.reverse();
-    const started: RunningCanopy[] = [];
-    for (const env of envs) started.push(await start(env));
-    const [on, off] = round % 2 === 1 ? [started[1], started[0]] : started;
-    await sleep(1000);
+    const { on, off, started } = await startSides(round, start);
     log(`detector side by side, round ${round + 1} of ${opts.rounds}: ${half} clients each, up to ${opts.maxMs / 1000} s`);
     const sides = [on, off].map((c) => ({ canopy: c, client: new OtlpClient(c.otlpUrl, half), scraper: new MetricsScraper(c.url), pid: c.process.pid! }));
     await Promise.all(sides.map((s) => closedLoop(s.client, bodies.slice(0, opts.warmup), half, { maxMs: 60_000 })));
@@ -85,4 +79,15 @@ export async function measureSideBySide(
     lagP99OnMs: Math.max(...rounds.map((r) => r.on.lagP99Ms)),
     lagP99OffMs: Math.max(...rounds.map((r) => r.off.lagP99Ms)),
   };
+}
+
+/** A Canopy with the detector and one without, started one after the other; which starts first alternates by round (the first process's start runs on a quieter machine). */
+export async function startSides(round: number, start: (env: Record<string, string>) => Promise<RunningCanopy>): Promise<{ on: RunningCanopy; off: RunningCanopy; started: RunningCanopy[] }> {
+  const envs = [{}, { CANOPY_DETECTOR: 'off' }] as Record<string, string>[];
+  if (round % 2 === 1) envs.reverse();
+  const started: RunningCanopy[] = [];
+  for (const env of envs) started.push(await start(env));
+  const [on, off] = round % 2 === 1 ? [started[1], started[0]] : started;
+  await sleep(1000);
+  return { on, off, started };
 }

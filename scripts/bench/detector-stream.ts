@@ -1,17 +1,17 @@
-// The detector's CPU per span in the ingest stream, where it runs by default: a Canopy takes the same bodies at
-// a fixed rate (most of phase 1's full speed, so ingest's own CPU per span varies little between runs) with the
-// detector on and with it off (on first in one pair, off first in the next); each step is timed from the first
-// body sent until the detector has judged every tree (the off run as long as the latest on run). The difference
-// of Canopy's CPU is what judging those spans cost: the ingest workers' judging of whole trees, its reads
-// (activity, counts, spans, alerts, history), its judge thread and its writes, beside ingest's inserts and
-// merges. Two steps per Canopy: its first seconds (fresh: no history, so trees are read back from storage until
-// their kind has some) and the seconds after (warm: the detector as it runs in a Canopy in use). The
-// detector-alone row (detector-replay.ts) measures judging stored trees read back, with ingest idle.
-
+// The detector's CPU per span in the ingest stream, where it runs by default: two Canopies at once, one with the
+// detector and one without, take the same bodies at a fixed rate each (together most of phase 1's full speed, so
+// ingest's own CPU per span varies little between runs); each step is timed from the first body sent until the
+// detector has judged every tree, the side without it over the same seconds. The difference of the two processes'
+// CPU is what judging those spans cost: the ingest workers' judging of whole trees, its reads (activity, counts,
+// spans, alerts, history), its judge thread and its writes, beside ingest's inserts and merges. Two steps per
+// round: the first seconds (fresh: no history, so trees are read back from storage until their kind has some) and
+// the seconds after (warm: the detector as it runs in a Canopy in use). The detector-alone row
+// (detector-replay.ts) measures judging stored trees read back, with ingest idle.
 import type { RunningCanopy } from '../../tests/helpers/canopy';
 import type { Body } from './workload';
 import { OtlpClient, openLoop } from './client';
 import { MetricsScraper, readCpuSeconds } from './monitor';
+import { startSides } from './detector-side-by-side';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,60 +44,44 @@ export interface DetectorStream {
 }
 
 /**
- * Each run: a fresh Canopy takes `freshSeconds` of traffic (measured: the fresh phase), is left until the
- * detector has judged it, then takes `seconds` more of other bodies (measured: the warm phase). The detector-off
- * runs wait as long as the latest on run did at each step.
+ * Each round: two fresh Canopies at once, one with the detector and one without, each fed the same bodies at half
+ * the rate (together the machine carries `spansPerSecond`, as one Canopy at that rate would). Each takes
+ * `freshSeconds` of traffic (measured: the fresh phase), is left until the detector has judged it, then takes
+ * `seconds` more of other bodies (measured: the warm phase). The side without the detector is measured over the
+ * same moments as the side with it: run one after the other, minutes apart, the two sides met machines whose
+ * speed differed by more than the detector's whole cost (the off runs alone spread 30% in one full run).
  */
 export async function measureDetectorStream(
   bodies: Body[],
   spansPerSecond: number,
   freshSeconds: number,
   seconds: number,
-  pairs: number,
+  rounds: number,
   start: (env: Record<string, string>) => Promise<RunningCanopy>,
   stop: (c: RunningCanopy) => Promise<unknown>,
 ): Promise<DetectorStream> {
   const fresh: DetectorStreamRun[] = [];
   const warm: DetectorStreamRun[] = [];
+  const rate = spansPerSecond / 2;
   const perBody = bodies.reduce((n, b) => n + b.spans, 0) / bodies.length;
-  const firstCount = Math.ceil(((freshSeconds + 2) * spansPerSecond) / perBody);
+  const firstCount = Math.ceil(((freshSeconds + 2) * rate) / perBody);
   const first = bodies.slice(0, firstCount);
   const rest = bodies.slice(firstCount);
-  // On then off, then off then on, and so on: a machine that slows down (or speeds up) over the runs would
-  // otherwise count against the same side of every pair.
-  let last: { fresh: number; warm: number } | null = null;
   // Not measured: the first Canopy on a cold machine reads its code (the engine's library, the app) from disk as
-  // it runs new paths, which the pair that comes first would count against its first side.
+  // it runs new paths, which the round that comes first would count against whichever side ran them first.
   const warmUp = await start({});
-  await feed(warmUp, first, spansPerSecond, freshSeconds, null);
+  await feed(warmUp, first, rate, freshSeconds, null);
   await stop(warmUp);
-  for (let pair = 0; pair < pairs; pair++) {
-    const runOn = async () => {
-      const on = await start({});
-      const onFresh = await feed(on, first, spansPerSecond, freshSeconds, null);
-      const onWarm = await feed(on, rest, spansPerSecond, seconds, null);
-      await stop(on);
-      last = { fresh: onFresh.seconds, warm: onWarm.seconds };
-      return { onFresh, onWarm };
+  for (let round = 0; round < rounds; round++) {
+    const { on, off, started } = await startSides(round, start);
+    const step = async (bodiesOfStep: Body[], stepSeconds: number) => {
+      const judged = feed(on, bodiesOfStep, rate, stepSeconds, null);
+      const [onFed, offFed] = await Promise.all([judged, feed(off, bodiesOfStep, rate, stepSeconds, judged)]);
+      return run(onFed, offFed);
     };
-    const runOff = async (times: { fresh: number; warm: number }) => {
-      const off = await start({ CANOPY_DETECTOR: 'off' });
-      const offFresh = await feed(off, first, spansPerSecond, freshSeconds, times.fresh);
-      const offWarm = await feed(off, rest, spansPerSecond, seconds, times.warm);
-      await stop(off);
-      return { offFresh, offWarm };
-    };
-    let onRuns: Awaited<ReturnType<typeof runOn>>;
-    let offRuns: Awaited<ReturnType<typeof runOff>>;
-    if (pair % 2 === 0 || !last) {
-      onRuns = await runOn();
-      offRuns = await runOff(last!);
-    } else {
-      offRuns = await runOff(last); // as long as the latest on run
-      onRuns = await runOn();
-    }
-    fresh.push(run(onRuns.onFresh, offRuns.offFresh));
-    warm.push(run(onRuns.onWarm, offRuns.offWarm));
+    fresh.push(await step(first, freshSeconds));
+    warm.push(await step(rest, seconds));
+    await Promise.all(started.map((c) => stop(c)));
   }
   return { spansPerSecond, fresh: phase(fresh), warm: phase(warm) };
 }
@@ -127,13 +111,14 @@ function phase(runs: DetectorStreamRun[]): DetectorStreamPhase {
 }
 
 /**
- * Sends the bodies at the rate; then waits for the detector to judge them all (or, off, for `forSeconds`).
- * Counts from the detector's metrics are this call's share (a Canopy takes two feeds).
+ * Sends the bodies at the rate; then waits for the detector to judge them all (`until` null), or, without the
+ * detector, until the side with it has (`until`), scraping as often meanwhile. Counts from the detector's metrics
+ * are this call's share (a Canopy takes two feeds).
  */
-async function feed(c: RunningCanopy, bodies: Body[], spansPerSecond: number, seconds: number, forSeconds: number | null) {
+async function feed(c: RunningCanopy, bodies: Body[], spansPerSecond: number, seconds: number, until: Promise<unknown> | null) {
   const pid = c.process.pid!;
   const scraper = new MetricsScraper(c.url);
-  const before = forSeconds === null ? await scraper.scrape() : null;
+  const before = until === null ? await scraper.scrape() : null;
   const judged0 = before?.get('canopy_detector_spans_judged_total') ?? 0;
   const streamed0 = before?.get('canopy_detector_spans_judged_in_stream_total') ?? 0;
   const client = new OtlpClient(c.otlpUrl, 64);
@@ -144,7 +129,7 @@ async function feed(c: RunningCanopy, bodies: Body[], spansPerSecond: number, se
   const spans = sent.sent.reduce((n, i) => n + bodies[i]!.spans, 0);
   let judged = 0;
   let streamed = 0;
-  if (forSeconds === null) {
+  if (until === null) {
     for (let stable = 0, last = -1; stable < 2 && performance.now() - t0 < 300_000; ) {
       await sleep(500);
       const m = await scraper.scrape();
@@ -155,10 +140,15 @@ async function feed(c: RunningCanopy, bodies: Body[], spansPerSecond: number, se
     }
   } else {
     // Scraped as often as the detector's side is while it waits (each scrape costs Canopy a little CPU).
+    let done = false;
+    until.then(
+      () => (done = true),
+      () => (done = true),
+    );
     await scraper.scrape();
-    while (performance.now() - t0 < forSeconds * 1000) {
-      await sleep(Math.min(500, forSeconds * 1000 - (performance.now() - t0)));
-      await scraper.scrape();
+    while (!done) {
+      await Promise.race([sleep(500), until]);
+      if (!done) await scraper.scrape();
     }
   }
   return { cpuS: readCpuSeconds(pid) - cpu0, seconds: (performance.now() - t0) / 1000, spans, judged, streamed };
