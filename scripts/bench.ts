@@ -5,8 +5,9 @@
 //            event-loop lag
 //            then the same over OTLP/gRPC (the same gzipped bodies as gRPC messages, a fresh Canopy); ratio gRPC ÷ HTTP;
 //            then without the detector, a second pair off then on and a third on then off, then side by side (a
-//            Canopy with the detector and one without at once, half the clients each): the detector's CPU per span
-//            and lag
+//            Canopy with the detector and one without at once, half the clients each, each holding 5M spans of
+//            older traces already), and in the ingest stream at a fixed rate, side by side too: the detector's CPU
+//            per span and lag
 //   phase 2  the raw ClickHouse insert of the same rows (decoded/normalised/serialised untimed, in this
 //            process), in ≤100k-row batches; ratio = phase 1 ÷ phase 2
 //   phase 3  overload: ~2× phase 1's rate, open loop, retry after Retry-After; peak RSS, 429s; then every
@@ -76,8 +77,8 @@ const WAIT_QUIET_S = Number(argv.find((a) => a.startsWith('--wait-quiet='))?.spl
 const BROWSER_HEADERS = { 'accept-encoding': 'gzip, deflate, br', accept: 'application/json' };
 
 const CFG = QUICK
-  ? { p1Bodies: 240, p1Warmup: 16, p1MaxMs: 10_000, sideWarmup: 60, concurrency: 32, p3Ms: 6_000, p3Sockets: 64, traces: 10_000, largeTraces: 100_000, bigTrace: 10_000, readRuns: 5, listRuns: 10 }
-  : { p1Bodies: 1_600, p1Warmup: 32, p1MaxMs: 25_000, sideWarmup: 400, concurrency: 32, p3Ms: 20_000, p3Sockets: 64, traces: 100_000, largeTraces: 1_000_000, bigTrace: 10_000, readRuns: 10, listRuns: 30 };
+  ? { p1Bodies: 240, p1Warmup: 16, p1MaxMs: 10_000, sideWarmup: 60, storedSpans: 500_000, concurrency: 32, p3Ms: 6_000, p3Sockets: 64, traces: 10_000, largeTraces: 100_000, bigTrace: 10_000, readRuns: 5, listRuns: 10 }
+  : { p1Bodies: 1_600, p1Warmup: 32, p1MaxMs: 25_000, sideWarmup: 400, storedSpans: 5_000_000, concurrency: 32, p3Ms: 20_000, p3Sockets: 64, traces: 100_000, largeTraces: 1_000_000, bigTrace: 10_000, readRuns: 10, listRuns: 30 };
 // --p3-seconds=N: a longer/shorter overload phase (e.g. to watch memory settle with --quick).
 const P3_SECONDS = argv.find((a) => a.startsWith('--p3-seconds='));
 if (P3_SECONDS) CFG.p3Ms = Number(P3_SECONDS.split('=')[1]) * 1000;
@@ -712,7 +713,7 @@ function streamRow(stream: DetectorStream): string {
   const rounds = (p: DetectorStream['warm']) => p.runs.map((r) => `${fmt1(r.detectorUsPerSpan)} µs, ${fmt(r.cpuOnS, 1)} vs ${fmt(r.cpuOffS, 1)} CPU-s`).join('; ');
   const share = (p: DetectorStream['warm']) => p.detectorUsPerSpan / p.ingestUsPerSpan;
   const streamed = warm.runs.reduce((n, r) => n + r.streamedSpans, 0) / Math.max(1, warm.runs.reduce((n, r) => n + r.judgedSpans, 0));
-  return `| Detector CPU per span in the ingest stream: ${fmt(warm.runs[0]?.spans ?? 0)} spans sent at ${fmt(stream.spansPerSecond / 2)} spans/s to a Canopy whose detector has history (its first ${fmt(fresh.runs[0]?.spans ?? 0)} spans before, judged first), with the detector on and with it off, the two at once at that rate each (${warm.runs.length} rounds); Canopy's CPU from the first span sent until the detector had judged them all (the side without it over the same seconds), on minus off, per span (each round: ${rounds(warm)}), against ingest's own ${fmt1(warm.ingestUsPerSpan)} µs/span at that rate; ${fmt(streamed * 100, 0)}% of the spans judged by the ingest workers as their export arrived. A fresh Canopy's first spans, before any history: ${fmt1(fresh.detectorUsPerSpan)} µs/span (${signedPct(share(fresh))}; ${rounds(fresh)}) | **${fmt1(warm.detectorUsPerSpan)} µs/span (${signedPct(share(warm))})** | ≤ +10% | ${share(warm) <= 0.1 ? 'PASS' : '**FAIL**'} |`;
+  return `| Detector CPU per span in the ingest stream: ${fmt(warm.runs[0]?.spans ?? 0)} spans sent at ${fmt(stream.spansPerSecond / 2)} spans/s to a Canopy holding ${fmt(CFG.storedSpans)} spans of older traces already, whose detector has history (its first ${fmt(fresh.runs[0]?.spans ?? 0)} spans before, judged first), with the detector on and with it off, the two at once at that rate each (${warm.runs.length} rounds); Canopy's CPU from the first span sent until the detector had judged them all (the side without it over the same seconds), on minus off, per span (each round: ${rounds(warm)}), against ingest's own ${fmt1(warm.ingestUsPerSpan)} µs/span at that rate; ${fmt(streamed * 100, 0)}% of the spans judged by the ingest workers as their export arrived. A fresh Canopy's first spans, before any history: ${fmt1(fresh.detectorUsPerSpan)} µs/span (${signedPct(share(fresh))}; ${rounds(fresh)}) | **${fmt1(warm.detectorUsPerSpan)} µs/span (${signedPct(share(warm))})** | ≤ +10% | ${share(warm) <= 0.1 ? 'PASS' : '**FAIL**'} |`;
 }
 
 /** Phase 1's detector cost with both sides at once: the same moments, the same machine. */
@@ -720,7 +721,7 @@ function sideBySideRow(s: SideBySide): string {
   const per = s.rounds.map((r) => `${fmt(r.on.serverCpuUsPerSpan, 1)} vs ${fmt(r.off.serverCpuUsPerSpan, 1)} (${signedPct(r.overhead)})`).join('; ');
   const rates = s.rounds.map((r) => `${fmt(r.on.spansPerS)} vs ${fmt(r.off.spansPerS)}`).join('; ');
   const pass = s.overhead <= 0.1 && s.lagP99OnMs < 50;
-  return `| Detector CPU at full ingest, side by side: phase 1 with a Canopy with the detector and one without at once, ${CFG.concurrency / 2} clients each (the machine saturated by both, as phase 1 saturates it; drift between runs cancels), ${s.rounds.length} rounds, each measured after the first ${fmt(CFG.sideWarmup)} requests (~${fmt(CFG.sideWarmup * 1_000)} spans) per side, once the detector has its history, as a running Canopy's has (a fresh Canopy's first spans: the stream row's "fresh"); server CPU per span, on vs off: ${per} µs/span; ingest ${rates} spans/s; lag p99 ${s.rounds.map((r) => `${fmt(r.on.lagP99Ms)} vs ${fmt(r.off.lagP99Ms)}`).join('; ')} ms | **${signedPct(s.overhead)}, lag p99 ${fmt(s.lagP99OnMs)} ms** | ≤ +10%, lag p99 < 50 ms | ${pass ? 'PASS' : '**FAIL**'} |`;
+  return `| Detector CPU at full ingest, side by side: phase 1 with a Canopy with the detector and one without at once, each holding ${fmt(CFG.storedSpans)} spans of older traces already, ${CFG.concurrency / 2} clients each (the machine saturated by both, as phase 1 saturates it; drift between runs cancels), ${s.rounds.length} rounds, each measured after the first ${fmt(CFG.sideWarmup)} requests (~${fmt(CFG.sideWarmup * 1_000)} spans) per side, once the detector has its history, as a running Canopy's has (a fresh Canopy's first spans: the stream row's "fresh"); server CPU per span, on vs off: ${per} µs/span; ingest ${rates} spans/s; lag p99 ${s.rounds.map((r) => `${fmt(r.on.lagP99Ms)} vs ${fmt(r.off.lagP99Ms)}`).join('; ')} ms | **${signedPct(s.overhead)}, lag p99 ${fmt(s.lagP99OnMs)} ms** | ≤ +10%, lag p99 < 50 ms | ${pass ? 'PASS' : '**FAIL**'} |`;
 }
 
 /** A share as a signed percentage: +6.1%, −1.2% (noise can make the detector's cost read below zero). */
@@ -823,6 +824,37 @@ function killRows(p6: PhaseKill): string[] {
 }
 
 /**
+ * A data directory already holding CFG.storedSpans spans (the detector's cost rows: the issue's bar is at full
+ * ingest with millions of spans stored). Older traces, generated inside ClickHouse once (as phase 4's history: ingested
+ * 7–30 days ago, so a detector's first start, which looks back 5 minutes, judges none of them) and copied for each
+ * Canopy: what is stored weighs on ingest's inserts and merges and on every read the detector makes.
+ */
+let storedTemplate: Promise<string> | null = null;
+async function storedStore(label: string): Promise<string> {
+  storedTemplate ??= (async () => {
+    const dir = tempDir('stored');
+    const t0 = performance.now();
+    await withStorage(dir, async (s) => {
+      await migrate(s.client, path.join(ROOT, 'migrations'));
+      await generateHistory(s.client, { fromTrace: 0, traces: CFG.storedSpans / SPANS_PER_TRACE, spansPerTrace: SPANS_PER_TRACE, days: 23, retentionDays: 60 });
+      await waitForMerges(s, 90_000);
+    });
+    log(`a store of ${fmt(CFG.storedSpans)} spans for the detector's cost rows: ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    return dir;
+  })();
+  const dir = tempDir(label);
+  fs.cpSync(await storedTemplate, dir, { recursive: true });
+  return dir;
+}
+
+/** Stops a Canopy and removes its data directory (a copy of the stored template: ~1 GB each, 19 of them a run). */
+async function stopAndRemove(c: RunningCanopy): Promise<unknown> {
+  const code = await stop(c);
+  fs.rmSync(c.dataDir, { recursive: true, force: true });
+  return code;
+}
+
+/**
  * The detector in the ingest stream: six rounds of two fresh Canopies at once, one with the detector and one
  * without, each taking 15,000 spans/s (30,000 together): their first 5 s, then 20 s more (300,000 spans each),
  * after one unmeasured Canopy. At once, because run one after the other (six pairs until this run) the two sides
@@ -832,7 +864,7 @@ function killRows(p6: PhaseKill): string[] {
  */
 function detectorStream(work: Awaited<ReturnType<typeof buildWorkload>>): Promise<DetectorStream> {
   const rate = QUICK ? 20_000 : 30_000;
-  return measureDetectorStream(work.bodies, rate, QUICK ? 3 : 5, QUICK ? 5 : 20, QUICK ? 2 : 6, (env) => start(tempDir('p1s'), env), stop);
+  return measureDetectorStream(work.bodies, rate, QUICK ? 3 : 5, QUICK ? 5 : 20, QUICK ? 2 : 6, async (env) => start(await storedStore('p1s'), env), stopAndRemove);
 }
 
 /**
@@ -844,7 +876,7 @@ function detectorStream(work: Awaited<ReturnType<typeof buildWorkload>>): Promis
  * warm-up, the same day; the sequential pairs read +3.5%).
  */
 function sideBySide(work: Awaited<ReturnType<typeof buildWorkload>>): Promise<SideBySide> {
-  return measureSideBySide(work.bodies.slice(0, CFG.p1Bodies), { rounds: QUICK ? 2 : 3, concurrency: CFG.concurrency, warmup: CFG.sideWarmup, maxMs: CFG.p1MaxMs }, (env) => start(tempDir('p1x'), env), stop, log);
+  return measureSideBySide(work.bodies.slice(0, CFG.p1Bodies), { rounds: QUICK ? 2 : 3, concurrency: CFG.concurrency, warmup: CFG.sideWarmup, maxMs: CFG.p1MaxMs }, async (env) => start(await storedStore('p1x'), env), stopAndRemove, log);
 }
 
 /** Phase 7, the console in a real Chromium, against a fresh Canopy. */
