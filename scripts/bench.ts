@@ -847,7 +847,7 @@ async function storedStore(label: string): Promise<string> {
   return dir;
 }
 
-/** Stops a Canopy and removes its data directory (a copy of the stored template: ~1 GB each, 19 of them a run). */
+/** Stops a Canopy and removes its data directory (a copy of the stored template: 1.3 GB each, 19 of them a run). */
 async function stopAndRemove(c: RunningCanopy): Promise<unknown> {
   const code = await stop(c);
   fs.rmSync(c.dataDir, { recursive: true, force: true });
