@@ -10,7 +10,7 @@
 // (or it is clean against that one too: judgement.ts, cleanUnder).
 import type { SpanRow } from '../ingest/types';
 import { historyKey, type RootBaseline } from './baseline';
-import { attributeBudget, judgeTree, type Judgement } from './judgement';
+import { judgeTree, type Judgement } from './judgement';
 import type { DetectorSettings } from './settings';
 import { chooseBaseline } from './rule';
 import { buildSnapshot, detectorSpan, type DetectorSpan } from './snapshot';
@@ -90,6 +90,20 @@ interface Candidate {
   service: KnownHistory;
 }
 
+/** One tree's part of an export, gathered in the one pass over its rows. */
+interface Gathered {
+  spans: DetectorSpan[];
+  /** Its rows (all of them, judged or not). */
+  count: number;
+  roots: number;
+  root: SpanRow | null;
+  /** canopy.budget.usd of its first root that carried one, and the smallest any of its spans carried. */
+  rootBudgetUsd: number | null;
+  leastBudgetUsd: number | null;
+  /** A row could not be made a detector span: the tree is read from storage. */
+  broken: boolean;
+}
+
 /** The spans of a tree whose root has not come yet, from the exports that carried them. */
 interface Held {
   spans: DetectorSpan[];
@@ -135,29 +149,44 @@ export class StreamJudge {
    */
   take(rows: readonly SpanRow[]): ExportTrees {
     this.rotate();
-    const byTrace = new Map<string, SpanRow[]>();
-    // Exporters send a tree's spans mostly together: a run of one trace is looked up once.
-    let run: SpanRow[] | null = null;
+    const byTrace = new Map<string, Gathered>();
+    // Exporters send a tree's spans mostly together: a run of one trace is looked up once. Each row becomes the
+    // detector's span here, in the one pass over the rows (no array of rows per tree, walked again).
+    let run: Gathered | null = null;
     let runTrace = '';
     for (const r of rows) {
-      if (run !== null && r.trace_id === runTrace) {
-        run.push(r);
-        continue;
+      if (run === null || r.trace_id !== runTrace) {
+        runTrace = r.trace_id;
+        run = byTrace.get(runTrace) ?? null;
+        if (!run) byTrace.set(runTrace, (run = { spans: [], count: 0, roots: 0, root: null, rootBudgetUsd: null, leastBudgetUsd: null, broken: false }));
       }
-      runTrace = r.trace_id;
-      run = byTrace.get(runTrace) ?? null;
-      if (run) run.push(r);
-      else byTrace.set(runTrace, (run = [r]));
-    }
-    const trees: ExportTree[] = [];
-    for (const [traceId, spans] of byTrace) {
-      let candidate: Candidate | null = null;
+      run.count++;
+      if (run.broken) continue;
       try {
-        candidate = this.candidate(traceId, spans);
+        run.spans.push(detectorSpan(r));
+        if (r.parent_span_id === '') {
+          run.roots++;
+          run.root = r;
+        }
+        const b = r.budget_usd;
+        if (b != null && b > 0) {
+          if (r.parent_span_id === '') run.rootBudgetUsd ??= b;
+          if (run.leastBudgetUsd === null || b < run.leastBudgetUsd) run.leastBudgetUsd = b;
+        }
       } catch {
         // Not judged here: the detector reads the tree from storage. Its appearance is still reported.
+        run.broken = true;
       }
-      trees.push({ traceId, count: spans.length, candidate });
+    }
+    const trees: ExportTree[] = [];
+    for (const [traceId, gathered] of byTrace) {
+      let candidate: Candidate | null = null;
+      try {
+        if (!gathered.broken) candidate = this.candidate(traceId, gathered);
+      } catch {
+        // (read from storage instead)
+      }
+      trees.push({ traceId, count: gathered.count, candidate });
     }
     return trees;
   }
@@ -179,40 +208,37 @@ export class StreamJudge {
    * The root decides whether a tree is worth building: present (the request ended), and one. A tree
    * whose root has not come is held, with what was held of it before, until an export brings the root.
    */
-  private candidate(traceId: string, rows: readonly SpanRow[]): Candidate | null {
-    let root: SpanRow | null = null;
-    let roots = 0;
-    for (const r of rows) {
-      if (r.parent_span_id !== '') continue;
-      roots++;
-      root = r;
-    }
+  private candidate(traceId: string, g: Gathered): Candidate | null {
     const held = this.held.get(traceId) ?? this.heldBefore.get(traceId);
     if (held) this.release(traceId, held);
-    if (roots === 0) {
-      this.hold(traceId, held, rows);
+    // The export's budget: its root's (canopy.budget.usd), else the smallest any of its spans carried.
+    const budgetUsd = g.rootBudgetUsd ?? g.leastBudgetUsd;
+    if (g.roots === 0) {
+      this.hold(traceId, held, g.spans, budgetUsd);
       return null;
     }
-    if (roots > 1 || !root) return null; // two roots: not one request's tree
+    const root = g.root;
+    if (g.roots > 1 || !root) return null; // two roots: not one request's tree
     const own = this.baselines.get(historyKey(root.service_name, root.name)) ?? NO_HISTORY;
     const service = this.baselines.get(historyKey(root.service_name, null)) ?? NO_HISTORY;
-    const spans = rows.map(detectorSpan);
-    const budgetUsd = attributeBudget(rows);
+    const spans = g.spans;
     if (!held) return { spans, exports: 1, budgetUsd, own, service };
     for (const s of held.spans) spans.push(s);
-    const rootBudget = root.budget_usd != null && root.budget_usd > 0;
-    return { spans, exports: held.exports + 1, budgetUsd: rootBudget ? budgetUsd : least(budgetUsd, held.budgetUsd), own, service };
+    return { spans, exports: held.exports + 1, budgetUsd: g.rootBudgetUsd !== null ? budgetUsd : least(budgetUsd, held.budgetUsd), own, service };
   }
 
-  private hold(traceId: string, held: Held | undefined, rows: readonly SpanRow[]): void {
-    const spans = (held?.spans.length ?? 0) + rows.length;
+  private hold(traceId: string, held: Held | undefined, spans: DetectorSpan[], budgetUsd: number | null): void {
+    const total = (held?.spans.length ?? 0) + spans.length;
     // Past a bound the tree is read from storage: what was held of it is dropped, so no later judgement here
     // can look whole without it.
-    if (spans > HELD_TREE_SPANS || this.heldSpans + spans > HELD_SPANS) return;
-    const kept = held?.spans ?? [];
-    for (const r of rows) kept.push(detectorSpan(r));
-    this.held.set(traceId, { spans: kept, exports: (held?.exports ?? 0) + 1, budgetUsd: least(attributeBudget(rows), held?.budgetUsd ?? null) });
-    this.heldSpans += spans;
+    if (total > HELD_TREE_SPANS || this.heldSpans + total > HELD_SPANS) return;
+    let kept = spans;
+    if (held) {
+      kept = held.spans;
+      for (const s of spans) kept.push(s);
+    }
+    this.held.set(traceId, { spans: kept, exports: (held?.exports ?? 0) + 1, budgetUsd: least(budgetUsd, held?.budgetUsd ?? null) });
+    this.heldSpans += total;
   }
 
   private release(traceId: string, held: Held): void {
