@@ -10,7 +10,7 @@
 import type { RunningCanopy } from '../../tests/helpers/canopy';
 import type { Body } from './workload';
 import { OtlpClient, openLoop } from './client';
-import { MetricsScraper, readCpuSeconds } from './monitor';
+import { cpuParts, MetricsScraper, readCpuSeconds, readThreadCpu, type CpuParts } from './monitor';
 import { startSides } from './detector-side-by-side';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,6 +26,9 @@ export interface DetectorStreamRun {
   /** (on − off) ÷ spans, and off ÷ spans (ingest's own cost at this rate). */
   detectorUsPerSpan: number;
   ingestUsPerSpan: number;
+  /** Each side's CPU by part (threads that ended within the step are missing: the parts may sum to less). */
+  partsOn: CpuParts;
+  partsOff: CpuParts;
 }
 
 export interface DetectorStreamPhase {
@@ -33,6 +36,8 @@ export interface DetectorStreamPhase {
   /** Over every run: Σ(on − off) ÷ Σ spans, and Σ off ÷ Σ spans. */
   detectorUsPerSpan: number;
   ingestUsPerSpan: number;
+  /** Where the difference went: Σ(on − off) of each part ÷ Σ spans. */
+  detectorUsPerSpanBy: CpuParts;
 }
 
 export interface DetectorStream {
@@ -98,15 +103,19 @@ function run(on: Fed, off: Fed): DetectorStreamRun {
     streamedSpans: on.streamed,
     detectorUsPerSpan: ((on.cpuS - off.cpuS) * 1e6) / on.spans,
     ingestUsPerSpan: (off.cpuS * 1e6) / off.spans,
+    partsOn: on.parts,
+    partsOff: off.parts,
   };
 }
 
 function phase(runs: DetectorStreamRun[]): DetectorStreamPhase {
   const sum = (f: (r: DetectorStreamRun) => number) => runs.reduce((n, r) => n + f(r), 0);
+  const part = (k: keyof CpuParts) => (sum((r) => r.partsOn[k] - r.partsOff[k]) * 1e6) / sum((r) => r.spans);
   return {
     runs,
     detectorUsPerSpan: (sum((r) => r.cpuOnS - r.cpuOffS) * 1e6) / sum((r) => r.spans),
     ingestUsPerSpan: (sum((r) => r.cpuOffS) * 1e6) / sum((r) => r.spans),
+    detectorUsPerSpanBy: { eventLoop: part('eventLoop'), workers: part('workers'), engine: part('engine') },
   };
 }
 
@@ -122,6 +131,7 @@ async function feed(c: RunningCanopy, bodies: Body[], spansPerSecond: number, se
   const judged0 = before?.get('canopy_detector_spans_judged_total') ?? 0;
   const streamed0 = before?.get('canopy_detector_spans_judged_in_stream_total') ?? 0;
   const client = new OtlpClient(c.otlpUrl, 64);
+  const threads0 = readThreadCpu(pid);
   const cpu0 = readCpuSeconds(pid);
   const t0 = performance.now();
   const sent = await openLoop(client, bodies, spansPerSecond, { durationMs: seconds * 1000, drainMs: 60_000 });
@@ -151,5 +161,6 @@ async function feed(c: RunningCanopy, bodies: Body[], spansPerSecond: number, se
       if (!done) await scraper.scrape();
     }
   }
-  return { cpuS: readCpuSeconds(pid) - cpu0, seconds: (performance.now() - t0) / 1000, spans, judged, streamed };
+  const cpuS = readCpuSeconds(pid) - cpu0;
+  return { cpuS, parts: cpuParts(threads0, readThreadCpu(pid)), seconds: (performance.now() - t0) / 1000, spans, judged, streamed };
 }

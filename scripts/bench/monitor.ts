@@ -26,6 +26,51 @@ export function readCpuSeconds(pid: number): number {
   }
 }
 
+/** Each thread's CPU so far (seconds), by thread id, with its name (/proc/<pid>/task/<tid>/comm). */
+export type ThreadCpu = Map<string, { name: string; s: number }>;
+
+export function readThreadCpu(pid: number): ThreadCpu {
+  const out: ThreadCpu = new Map();
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { name: tid === String(pid) ? '' : name, s: (Number(fields[11]) + Number(fields[12])) / 100 });
+    } catch {
+      // (the thread ended)
+    }
+  }
+  return out;
+}
+
+/** CPU seconds between two readings by part of Canopy, as thread names tell them apart. */
+export interface CpuParts {
+  /** The main thread: the event loop (HTTP, the detector's ticks). */
+  eventLoop: number;
+  /** Node's other threads, which Node names all alike: the ingest workers, the judge thread, V8's and libuv's helpers. */
+  workers: number;
+  /** The embedded ClickHouse's threads (named by the engine: queries and inserts, merges, its schedulers). */
+  engine: number;
+}
+
+export function cpuParts(before: ThreadCpu, after: ThreadCpu): CpuParts {
+  const parts: CpuParts = { eventLoop: 0, workers: 0, engine: 0 };
+  for (const [tid, { name, s }] of after) {
+    const used = s - (before.get(tid)?.s ?? 0);
+    if (name === '') parts.eventLoop += used;
+    else if (name === 'node') parts.workers += used;
+    else parts.engine += used;
+  }
+  return parts;
+}
+
 export class RssSampler {
   samples: { t: number; rssKiB: number }[] = [];
   peakKiB = 0;
