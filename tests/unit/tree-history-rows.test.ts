@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HISTORY_COLUMNS, historyLines, type FinishedTree } from '../../lib/server/queries/detector-state';
+import { HISTORY_COLUMNS, historyRows, type FinishedTree } from '../../lib/server/queries/detector-state';
 
 // The history of finished trees is written as hand-built JSONCompactEachRow (one per tree, thousands per flush): it
 // must read back, column by column, exactly as the rows JSON.stringify would have made, whatever the names hold.
@@ -16,11 +16,14 @@ describe('tree history rows', () => {
       tree('a'.repeat(32), 'svc "quoted"', 'invoke_agent Orchestrator', 1764600000000, 0.0392522),
       tree('b'.repeat(32), 'svc "quoted"', 'back\\slash\nnewline\u0001 ✓ 日本', 1764600000000, 1e-7, true),
       tree('c'.repeat(32), 'other', 'invoke_agent Orchestrator', 1764600001234, Number.NaN),
+      // (names long enough to grow the buffer past its first guess)
+      tree('d'.repeat(32), 'ü'.repeat(300), 'r'.repeat(500), 1764600001234, 12.5),
     ];
-    const lines = historyLines(trees, 30).split('\n');
+    const lines = historyRows(trees, 30).toString('utf8').split('\n');
     expect(lines.at(-1)).toBe('');
     const rows = lines.slice(0, -1).map((l) => Object.fromEntries((JSON.parse(l) as unknown[]).map((v, i) => [HISTORY_COLUMNS[i], v])));
-    expect(rows).toHaveLength(3);
+    expect(rows).toHaveLength(4);
+    expect(rows[3]).toMatchObject({ service_name: 'ü'.repeat(300), root_name: 'r'.repeat(500), cost_usd: 12.5, tokens: 1234 });
     expect(rows[1]).toEqual({
       service_name: 'svc "quoted"',
       root_name: 'back\\slash\nnewline\u0001 ✓ 日本',
