@@ -18,12 +18,17 @@ export function readProcStatus(pid: number): { rssKiB: number; hwmKiB: number; a
 /** CPU time (user + system) the process has used so far, in seconds. */
 export function readCpuSeconds(pid: number): number {
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // after "pid (comm) ": state=0, ..., utime=11, stime=12 (in clock ticks, 100/s on Linux)
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return statCpuSeconds(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return NaN;
   }
+}
+
+/** User + system CPU seconds of a /proc stat line (a process's or a thread's). */
+function statCpuSeconds(stat: string): number {
+  // after "pid (comm) ": state=0, ..., utime=11, stime=12 (in clock ticks, 100/s on Linux); comm may hold ") "
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Each thread's CPU so far (seconds), by thread id, with its name (/proc/<pid>/task/<tid>/comm). */
@@ -41,8 +46,7 @@ export function readThreadCpu(pid: number): ThreadCpu {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, { name: tid === String(pid) ? '' : name, s: (Number(fields[11]) + Number(fields[12])) / 100 });
+      out.set(tid, { name: tid === String(pid) ? '' : name, s: statCpuSeconds(stat) });
     } catch {
       // (the thread ended)
     }
